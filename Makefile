@@ -1,0 +1,50 @@
+# Two commands for a fresh machine: `make run` and `make test` (see README.md).
+#
+# torch is installed from TORCH_SPEC only when it is not importable yet: the default pin takes the
+# CPU build that lies on local disk; an unpinned `torch` would download a multi-GB CUDA build.
+# Users with a GPU either have torch already or set TORCH_SPEC (e.g. TORCH_SPEC='torch==2.13.0+cu126').
+
+PYTHON     ?= python3
+VENV       ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+PY         := $(VENV)/bin/python
+STAMP      := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
+
+.PHONY: install run test test-fast bench lint clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	@touch $@
+
+install: $(STAMP)
+
+## The main job: train the default preset with the dashboard.
+run: install
+	$(VENV)/bin/tempest-dqn train
+
+## The whole suite, then the replay tests again as plain Python (NUMBA_DISABLE_JIT=1), so the
+## kernel bodies are checked by the interpreter too.
+test: install
+	$(PY) -m pytest
+	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q tests/replay -m "not slow"
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow"
+
+bench: $(BENCH_STAMP)
+	$(VENV)/bin/tempest-dqn bench replay
+
+lint: install
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

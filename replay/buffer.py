@@ -1,0 +1,277 @@
+"""`ReplayBuffer`: per-environment ring storage, n-step sampling, uniform or prioritised draws.
+
+The buffer is the only stateful piece of the replay engine; the work happens in `replay.kernels`
+and `replay.sumtree`.  One lock guards every public method, so the actor thread may `add` while
+the learner thread samples; the kernels release the GIL, so the actor's Python keeps running
+while a large batch is gathered.
+
+    >>> buf = ReplayBuffer(capacity=1000, num_envs=2, obs_shape=(3,), n_step=2, gamma=0.5)
+    >>> obs = np.zeros((2, 3), np.float32)
+    >>> for _ in range(3):
+    ...     buf.add(obs, np.zeros(2), np.ones(2), np.zeros(2, bool), np.zeros(2, bool), obs,
+    ...             np.zeros(2))
+    >>> batch = buf.sample(4)
+    >>> batch.obs.shape, batch.reward[0], batch.discount[0]   # first row of a stream: 2 steps
+    ((4, 3), 1.5, 0.25)
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from replay import kernels
+from replay.sumtree import SumTree
+from replay.types import NO_EXPERT_ACTION, Batch
+
+_MAX_REDRAWS = 1000
+
+
+class ReplayBuffer:
+    """Transitions of N vectorised environments, sampled with n-step returns.
+
+    Args:
+        capacity: total rows over all streams; each of the `num_envs` streams gets
+            `capacity // num_envs` (episode ends take one extra row for the final observation).
+        num_envs: number of environment streams writing interleaved steps.
+        obs_shape: `(D,)` for feature vectors, `(k, H, W)` for stacks of k uint8 frames (only the
+            newest frame of each step is stored; stacks are rebuilt at sample time).
+        obs_dtype: storage dtype of feature vectors: float32, or float16 to halve the memory.
+        prioritized: proportional prioritised replay (sum tree) instead of uniform sampling.
+        alpha: priority exponent; stored leaves are (|td| + priority_eps) ** alpha.
+        priority_eps: keeps every transition's priority above zero.
+        n_step: the longest return window.
+        gamma: the discount inside the window; the batch's `discount` is gamma**horizon.
+        cut_on_source_change: end a window where the behaviour source (network, random, expert)
+            changes, so a return never mixes what different policies did.
+        seed: seeds the generator that draws samples when the caller gives no random numbers.
+    """
+
+    def __init__(self, capacity: int, num_envs: int, obs_shape: tuple[int, ...], *,
+                 obs_dtype: np.dtype | str = np.float32, prioritized: bool = False,
+                 alpha: float = 0.6, priority_eps: float = 1e-6, n_step: int = 1,
+                 gamma: float = 0.99, cut_on_source_change: bool = True, seed: int = 0):
+        self.num_envs, self.obs_shape = int(num_envs), tuple(int(d) for d in obs_shape)
+        self.capacity_per_env = int(capacity) // self.num_envs
+        self.frames = len(self.obs_shape) == 3
+        self.stack = self.obs_shape[0] if self.frames else 1
+        self.obs_dtype = np.dtype(np.uint8 if self.frames else obs_dtype)
+        self.prioritized, self.alpha, self.priority_eps = bool(prioritized), float(alpha), float(priority_eps)
+        self.n_step, self.gamma = int(n_step), float(gamma)
+        self.cut_on_source_change = bool(cut_on_source_change)
+        self._check_arguments()
+        self._allocate()
+        self.max_priority = 1.0
+        self.rng = np.random.default_rng(seed)
+        self._lock = threading.Lock()
+
+    def _check_arguments(self) -> None:
+        if self.num_envs < 1:
+            raise ValueError(f"num_envs must be at least 1, got {self.num_envs}")
+        if self.n_step < 1:
+            raise ValueError(f"n_step must be at least 1, got {self.n_step}")
+        if not 0.0 < self.gamma <= 1.0:
+            raise ValueError(f"gamma must be in (0, 1], got {self.gamma}")
+        least = max(self.n_step, self.stack) + 2
+        if self.capacity_per_env < least:
+            raise ValueError(f"capacity // num_envs = {self.capacity_per_env} rows per stream; "
+                             f"need at least {least} (n_step={self.n_step}, stack={self.stack})")
+        if self.obs_dtype not in (np.dtype(np.float32), np.dtype(np.float16), np.dtype(np.uint8)):
+            raise ValueError(f"obs_dtype must be float32 or float16, got {self.obs_dtype}")
+
+    def _allocate(self) -> None:
+        slots = self.num_envs * self.capacity_per_env
+        row = int(np.prod(self.obs_shape[1:] if self.frames else self.obs_shape))
+        self.obs_SF = np.zeros((slots, row), self.obs_dtype)
+        self.action_S = np.zeros(slots, np.int16)
+        self.reward_S = np.zeros(slots, np.float32)
+        self.flags_S = np.zeros(slots, np.uint8)
+        self.source_S = np.zeros(slots, np.uint8)
+        self.expert_S = np.full(slots, NO_EXPERT_ACTION, np.int16)
+        self.sampleable_S = np.zeros(slots, np.uint8)
+        self.write_count_N = np.zeros(self.num_envs, np.int64)
+        self.episode_start_N = np.ones(self.num_envs, np.uint8)
+        self.tree = SumTree(slots) if self.prioritized else None
+
+    # -- sizes ---------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        """Rows stored (transitions plus the final-observation rows of finished episodes)."""
+        return int(np.minimum(self.write_count_N, self.capacity_per_env).sum())
+
+    @property
+    def capacity(self) -> int:
+        """Rows the buffer can hold over all streams."""
+        return self.num_envs * self.capacity_per_env
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the storage columns and the priority trees."""
+        arrays = [self.obs_SF, self.action_S, self.reward_S, self.flags_S, self.source_S,
+                  self.expert_S, self.sampleable_S]
+        if self.tree is not None:
+            arrays += [self.tree.sum_T, self.tree.min_T]
+        return sum(a.nbytes for a in arrays)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def add(self, obs, action, reward, terminated, truncated, next_obs, source,
+            expert_action=None, env_ids=None) -> None:
+        """Store one step of the environments `env_ids` (default: all, in order).
+
+        Args:
+            obs: (M, *obs_shape) the observations the actions were taken in.
+            action, reward, terminated, truncated: (M,) the step's outcome.
+            next_obs: (M, *obs_shape) the observations after the step; stored only where the
+                episode ended (the final observation), since otherwise the next `add` brings it.
+            source: (M,) `Source` of each action.
+            expert_action: (M,) the expert's action in `obs`, -1 (or None) when unknown.
+            env_ids: (M,) which streams these rows belong to.  Leave out an environment on the
+                step right after its autoreset: that step is not a transition.
+        """
+        env_ids = np.arange(self.num_envs) if env_ids is None else np.asarray(env_ids, np.int64)
+        count = env_ids.shape[0]
+        if expert_action is None:
+            expert_action = np.full(count, NO_EXPERT_ACTION)
+        columns = [np.asarray(x).reshape(-1) for x in
+                   (action, reward, terminated, truncated, source, expert_action)]
+        if any(c.shape[0] != count for c in columns):
+            raise ValueError(f"add(): every per-step column needs {count} entries (one per env)")
+        if count and (env_ids.min() < 0 or env_ids.max() >= self.num_envs):
+            raise ValueError(f"add(): env_ids must lie in [0, {self.num_envs})")
+        obs_MF, next_MF = self._rows(obs, count), self._rows(next_obs, count)
+        action, reward, terminated, truncated, source, expert_action = columns
+        with self._lock:
+            slots_K, valid_K = kernels.write_step(
+                self._obs_view(), self.action_S, self.reward_S, self.flags_S, self.source_S,
+                self.expert_S, self.sampleable_S, self.write_count_N, self.episode_start_N,
+                self.capacity_per_env, self.stack, env_ids, obs_MF,
+                action.astype(np.int16), reward.astype(np.float32), terminated.astype(np.bool_),
+                truncated.astype(np.bool_), next_MF, source.astype(np.uint8),
+                expert_action.astype(np.int16))
+            if self.tree is not None:
+                new_leaf = self.max_priority ** self.alpha
+                self.tree.set(slots_K, np.where(valid_K == 1, new_leaf, 0.0))
+
+    def _rows(self, obs, count: int) -> np.ndarray:
+        """Observations as (M, F) rows in the storage dtype, as the kernels see them."""
+        obs = np.asarray(obs)
+        if obs.shape != (count, *self.obs_shape):
+            raise ValueError(f"add(): observations must have shape {(count, *self.obs_shape)}, "
+                             f"got {obs.shape}")
+        newest = obs[:, -1] if self.frames else obs
+        rows = np.ascontiguousarray(newest.reshape(count, -1), dtype=self.obs_dtype)
+        return rows.view(np.uint16) if self.obs_dtype == np.float16 else rows
+
+    def _obs_view(self) -> np.ndarray:
+        """Storage as the kernels see it: float16 travels as raw uint16 (numba copies bits)."""
+        return self.obs_SF.view(np.uint16) if self.obs_dtype == np.float16 else self.obs_SF
+
+    # -- sampling ------------------------------------------------------------------------------
+
+    def sample(self, batch_size: int, *, beta: float = 0.4, u: np.ndarray | None = None) -> Batch:
+        """Draw a batch: uniform over sampleable transitions, or proportional to priority.
+
+        Args:
+            batch_size: number of transitions B.
+            beta: importance-sampling exponent (prioritised replay only).
+            u: optional (B,) uniform numbers in [0, 1) from the caller; by default the buffer's
+                seeded generator draws them.  Uniform sampling redraws (from the generator) the
+                few draws that land on rows that cannot be sampled.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        with self._lock:
+            u = self.rng.random(batch_size) if u is None else np.asarray(u, np.float64)
+            if self.tree is not None:
+                slots = self._prioritized_slots(u)
+                weights = self.tree.weights(slots, beta)
+            else:
+                slots = self._uniform_slots(u)
+                weights = np.ones(batch_size, np.float32)
+            return self._assemble(slots, weights)
+
+    def _prioritized_slots(self, u: np.ndarray) -> np.ndarray:
+        if self.tree.total <= 0.0:
+            raise ValueError(self._empty_message())
+        return self.tree.sample(u)
+
+    def _uniform_slots(self, u: np.ndarray) -> np.ndarray:
+        slots = kernels.uniform_slots(u, self.write_count_N, self.capacity_per_env)
+        for _ in range(_MAX_REDRAWS):
+            redraw = np.flatnonzero(self.sampleable_S[slots] == 0)
+            if redraw.size == 0:
+                return slots
+            slots[redraw] = kernels.uniform_slots(self.rng.random(redraw.size),
+                                                  self.write_count_N, self.capacity_per_env)
+        raise ValueError(self._empty_message())
+
+    def _empty_message(self) -> str:
+        return ("the replay buffer holds no transition that can be sampled yet: a transition "
+                "needs its next observation; add more steps before sampling")
+
+    def _assemble(self, slots: np.ndarray, weights: np.ndarray) -> Batch:
+        returns, discount, next_slots, horizon, terminated = kernels.nstep_windows(
+            slots, self.reward_S, self.flags_S, self.source_S, self.write_count_N,
+            self.capacity_per_env, self.n_step, self.gamma, self.cut_on_source_change)
+        return Batch(
+            obs=self._gather(slots), action=self.action_S[slots], reward=returns,
+            discount=discount, next_obs=self._gather(next_slots), terminated=terminated,
+            horizon=horizon, source=self.source_S[slots], expert_action=self.expert_S[slots],
+            weights=weights,
+            indices=kernels.slots_to_tickets(slots, self.write_count_N, self.capacity_per_env))
+
+    def _gather(self, slots: np.ndarray) -> np.ndarray:
+        """Observations of `slots`: rows for vectors, rebuilt k-frame stacks for frames."""
+        if self.frames:
+            out = np.empty((slots.shape[0], self.stack, self.obs_SF.shape[1]), np.uint8)
+            kernels.gather_stacks(self.obs_SF, self.flags_S, self.write_count_N,
+                                  self.capacity_per_env, slots, out)
+            return out.reshape(slots.shape[0], *self.obs_shape)
+        out = np.empty((slots.shape[0], self.obs_SF.shape[1]), self.obs_dtype)
+        raw = out.view(np.uint16) if self.obs_dtype == np.float16 else out
+        kernels.gather_rows(self._obs_view(), slots, raw)
+        return out
+
+    # -- priorities ----------------------------------------------------------------------------
+
+    def update_priorities(self, indices: np.ndarray, td_errors: np.ndarray) -> None:
+        """Set the priority of sampled transitions to (|td| + eps) ** alpha.
+
+        Tickets of transitions overwritten since they were sampled are ignored, so a slow learner
+        never gives a stale priority to a newer transition.  Duplicates: the last one wins.
+        """
+        if self.tree is None:
+            return
+        td = np.abs(np.asarray(td_errors, np.float64).reshape(-1))
+        indices = np.asarray(indices, np.int64).reshape(-1)
+        if td.shape != indices.shape:
+            raise ValueError(f"update_priorities(): {indices.size} indices but {td.size} errors")
+        if not np.isfinite(td).all():
+            raise ValueError("update_priorities(): TD errors must be finite (got NaN or inf)")
+        priority = td + self.priority_eps
+        with self._lock:
+            slots = kernels.tickets_to_slots(indices, self.write_count_N, self.capacity_per_env)
+            alive = slots >= 0
+            alive[alive] = self.sampleable_S[slots[alive]] == 1
+            self.tree.set(slots[alive], priority[alive] ** self.alpha)
+            if priority.size:
+                self.max_priority = max(self.max_priority, float(priority.max()))
+
+    # -- persistence ---------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """Write the buffer to directory `path` atomically (see `replay.persist`)."""
+        from replay import persist
+
+        with self._lock:
+            persist.save(self, Path(path))
+
+    def load(self, path: str | Path) -> None:
+        """Replace the contents with a save; on any error nothing here changes."""
+        from replay import persist
+
+        with self._lock:
+            persist.load(self, Path(path))

@@ -1,0 +1,222 @@
+"""numba kernels of the replay engine: ring writes, n-step windows, gathers, uniform draws.
+
+Storage layout (shared by every kernel here): N environment streams, each a ring of C rows; the
+row of stream e at ring position p is slot `e * C + p` of every column.  A stream's rows are in
+the order its environment produced them, so transitions of different environments never mix and a
+row's next observation is simply the next row of its stream.  After an episode ends, one extra
+FINAL row holds the episode's last observation (the bootstrap state after a truncation).
+
+A transition is named by a *ticket*: `e + N * n`, where n counts every row ever written to stream
+e.  A slot is reused when its ring wraps; a ticket never is, so a priority update for a transition
+that has since been overwritten is recognised and dropped.
+
+Every kernel takes arrays and scalars and returns arrays; none owns a random generator.  They are
+also valid plain Python, so the tests run them with NUMBA_DISABLE_JIT=1 as well.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from replay.types import FLAG_FINAL, FLAG_FIRST, FLAG_TERMINATED, FLAG_TRUNCATED
+
+_KERNEL = {"cache": True, "nogil": True}
+
+
+@njit(**_KERNEL)
+def ring_age(write_count: int, capacity: int, pos: int) -> int:
+    """Rows written after ring position `pos` (0 for the newest row of the stream)."""
+    return (write_count - 1 - pos) % capacity
+
+
+@njit(**_KERNEL)
+def slots_to_tickets(slots_B, write_count_N, capacity):
+    """The ticket (stream, absolute row number) of the row now held in each slot."""
+    num_envs = write_count_N.shape[0]
+    tickets_B = np.empty(slots_B.shape[0], np.int64)
+    for b in range(slots_B.shape[0]):
+        env, pos = slots_B[b] // capacity, slots_B[b] % capacity
+        written = write_count_N[env]
+        row_number = written - 1 - ring_age(written, capacity, pos)
+        tickets_B[b] = env + num_envs * row_number
+    return tickets_B
+
+
+@njit(**_KERNEL)
+def tickets_to_slots(tickets_B, write_count_N, capacity):
+    """Slot of each ticket, or -1 where that row has been overwritten since it was sampled."""
+    num_envs = write_count_N.shape[0]
+    slots_B = np.empty(tickets_B.shape[0], np.int64)
+    for b in range(tickets_B.shape[0]):
+        env, row_number = tickets_B[b] % num_envs, tickets_B[b] // num_envs
+        alive = 0 <= row_number < write_count_N[env] and row_number >= write_count_N[env] - capacity
+        slots_B[b] = env * capacity + row_number % capacity if alive else -1
+    return slots_B
+
+
+@njit(**_KERNEL)
+def _put_row(obs_SF, action_S, reward_S, flags_S, source_S, expert_S, sampleable_S,
+             write_count_N, env, capacity, stack, obs_F, action, reward, flags, source, expert,
+             changed_K, valid_K, k):
+    """Write one row at the head of stream `env`; record sampleability changes from index k.
+
+    Overwriting the oldest row can cut the frame-stack history of the k-1 rows after it, so those
+    rows stop being sampleable (unless an episode starts in between).  Returns the new k.
+    """
+    pos = write_count_N[env] % capacity
+    slot = env * capacity + pos
+    wrapped = write_count_N[env] >= capacity
+    obs_SF[slot] = obs_F
+    action_S[slot], reward_S[slot], flags_S[slot] = action, reward, flags
+    source_S[slot], expert_S[slot] = source, expert
+    sampleable_S[slot] = 0
+    changed_K[k], valid_K[k] = slot, 0
+    k += 1
+    for m in range(1, stack if wrapped else 1):
+        later = env * capacity + (pos + m) % capacity
+        if flags_S[later] & FLAG_FIRST:
+            break
+        if sampleable_S[later]:
+            sampleable_S[later] = 0
+            changed_K[k], valid_K[k] = later, 0
+            k += 1
+    write_count_N[env] += 1
+    return k
+
+
+@njit(**_KERNEL)
+def write_step(obs_SF, action_S, reward_S, flags_S, source_S, expert_S, sampleable_S,
+               write_count_N, episode_start_N, capacity, stack,
+               env_ids_M, obs_MF, action_M, reward_M, terminated_M, truncated_M, next_obs_MF,
+               source_M, expert_M):
+    """Append one transition to each stream in `env_ids_M`; FINAL rows after episode ends.
+
+    A row becomes sampleable once its next observation is stored: the previous row of the stream
+    when a new one arrives, or the row itself when its episode ends (the FINAL row follows it).
+
+    Returns:
+        (slots_K, valid_K): every slot whose sampleability changed, in order, with its new state.
+    """
+    changed_K = np.empty(env_ids_M.shape[0] * (2 * stack + 2), np.int64)
+    valid_K = np.empty(changed_K.shape[0], np.uint8)
+    k = 0
+    for i in range(env_ids_M.shape[0]):
+        env = env_ids_M[i]
+        if write_count_N[env] > 0:
+            prev = env * capacity + (write_count_N[env] - 1) % capacity
+            if not flags_S[prev] & FLAG_FINAL and not sampleable_S[prev]:
+                sampleable_S[prev] = 1
+                changed_K[k], valid_K[k] = prev, 1
+                k += 1
+        ended = terminated_M[i] or truncated_M[i]
+        flags = FLAG_TERMINATED * terminated_M[i] + FLAG_TRUNCATED * truncated_M[i]
+        flags += FLAG_FIRST * episode_start_N[env]
+        k = _put_row(obs_SF, action_S, reward_S, flags_S, source_S, expert_S, sampleable_S,
+                     write_count_N, env, capacity, stack, obs_MF[i], action_M[i], reward_M[i],
+                     flags, source_M[i], expert_M[i], changed_K, valid_K, k)
+        if ended:
+            row = env * capacity + (write_count_N[env] - 1) % capacity
+            k = _put_row(obs_SF, action_S, reward_S, flags_S, source_S, expert_S, sampleable_S,
+                         write_count_N, env, capacity, stack, next_obs_MF[i], -1, 0.0,
+                         FLAG_FINAL, 255, -1, changed_K, valid_K, k)
+            sampleable_S[row] = 1
+            changed_K[k], valid_K[k] = row, 1
+            k += 1
+        episode_start_N[env] = 1 if ended else 0
+    return changed_K[:k], valid_K[:k]
+
+
+@njit(**_KERNEL)
+def nstep_windows(slots_B, reward_S, flags_S, source_S, write_count_N, capacity,
+                  n_step, gamma, cut_on_source_change):
+    """n-step returns computed at sample time, one window per sampled slot.
+
+    The window sums gamma**i * r over at most n rewards and stops early at a terminal state (no
+    bootstrap), a truncation (bootstrap from the FINAL row), the newest stored row (bootstrap
+    from it), or, when asked, where the behaviour source changes (so a return never mixes
+    expert and network actions).
+
+    Returns:
+        (return_B, discount_B, next_slot_B, horizon_B, terminated_B) where discount is
+        gamma**horizon, or 0 after a terminal state.
+    """
+    size = slots_B.shape[0]
+    return_B = np.empty(size, np.float32)
+    discount_B = np.empty(size, np.float32)
+    next_slot_B = np.empty(size, np.int64)
+    horizon_B = np.empty(size, np.uint8)
+    terminated_B = np.zeros(size, np.bool_)
+    for b in range(size):
+        env, pos = slots_B[b] // capacity, slots_B[b] % capacity
+        newest = (write_count_N[env] - 1) % capacity
+        total, scale = 0.0, 1.0
+        for j in range(n_step):
+            row = env * capacity + (pos + j) % capacity
+            nxt_pos = (pos + j + 1) % capacity
+            total += scale * reward_S[row]
+            scale *= gamma
+            stop = j == n_step - 1 or nxt_pos == newest or flags_S[row] & FLAG_TRUNCATED
+            if flags_S[row] & FLAG_TERMINATED:
+                terminated_B[b] = True
+                stop = True
+            elif cut_on_source_change and source_S[env * capacity + nxt_pos] != source_S[slots_B[b]]:
+                stop = True
+            if stop:
+                return_B[b] = total
+                discount_B[b] = 0.0 if terminated_B[b] else scale
+                next_slot_B[b] = env * capacity + nxt_pos
+                horizon_B[b] = j + 1
+                break
+    return return_B, discount_B, next_slot_B, horizon_B, terminated_B
+
+
+@njit(**_KERNEL)
+def gather_rows(rows_SF, slots_B, out_BF):
+    """out[b] = rows[slots[b]]: the vector-observation gather, into a caller-owned array."""
+    for b in range(slots_B.shape[0]):
+        out_BF[b] = rows_SF[slots_B[b]]
+    return out_BF
+
+
+@njit(**_KERNEL)
+def gather_stacks(frames_SF, flags_S, write_count_N, capacity, slots_B, out_BKF):
+    """Rebuild the stack of k frames ending at each slot; zeros before an episode's first frame.
+
+    Zero padding matches `ale_py.vector_env.AtariVectorEnv`, whose stacks start as zeros at reset.
+    A stack never reaches behind a FIRST row nor behind the oldest row still stored.
+    """
+    stack = out_BKF.shape[1]
+    for b in range(slots_B.shape[0]):
+        env, pos = slots_B[b] // capacity, slots_B[b] % capacity
+        written = write_count_N[env]
+        reach = min(stack - 1, min(written, capacity) - 1 - ring_age(written, capacity, pos))
+        depth = 0
+        while depth < reach and not flags_S[env * capacity + (pos - depth) % capacity] & FLAG_FIRST:
+            depth += 1
+        for m in range(stack):
+            if m < stack - 1 - depth:
+                out_BKF[b, m] = 0
+            else:
+                back = stack - 1 - m
+                out_BKF[b, m] = frames_SF[env * capacity + (pos - back) % capacity]
+    return out_BKF
+
+
+@njit(**_KERNEL)
+def uniform_slots(u_B, write_count_N, capacity):
+    """Map uniform draws in [0, 1) onto the stored rows of all streams, each row equally likely.
+
+    Stream e holds ring positions [0, min(written_e, C)): rows are written from position 0 on.
+    """
+    num_envs = write_count_N.shape[0]
+    first_N = np.empty(num_envs + 1, np.int64)
+    first_N[0] = 0
+    for e in range(num_envs):
+        first_N[e + 1] = first_N[e] + min(write_count_N[e], capacity)
+    slots_B = np.empty(u_B.shape[0], np.int64)
+    for b in range(u_B.shape[0]):
+        x = min(np.int64(u_B[b] * first_N[num_envs]), first_N[num_envs] - 1)
+        env = np.searchsorted(first_N, x, side="right") - 1
+        slots_B[b] = env * capacity + x - first_N[env]
+    return slots_B

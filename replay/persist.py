@@ -1,0 +1,234 @@
+"""Saving and loading a `ReplayBuffer`: .npy columns plus a JSON header, atomically.
+
+A save is a directory: `header.json` (format version, layout, write counts, the sampling
+generator's state, and per column its shape, dtype and CRC-32) and one `.npy` file per column,
+holding only the filled part of each stream.  It is written to a hidden temporary directory,
+fsynced, then renamed into place; an existing save at the same path is swapped out only after the
+new one is complete, so a crash leaves either the old save or the new one, never neither.
+
+`load` checks everything (header, layout, each file's shape, dtype, size and checksum) before it
+touches the buffer, so a refused save leaves the buffer exactly as it was.  Arrays are read with
+`allow_pickle=False`: a save can hold data, never code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import zlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from replay.types import ReplayFormatError
+
+if TYPE_CHECKING:
+    from replay.buffer import ReplayBuffer
+
+FORMAT_VERSION = 1
+HEADER = "header.json"
+
+
+def _columns(buf: ReplayBuffer) -> dict[str, np.ndarray]:
+    """Each stored column viewed as (N, C, ...) so a stream's filled prefix is one slice."""
+    shape = (buf.num_envs, buf.capacity_per_env)
+    columns = {
+        "obs": buf.obs_SF.reshape(*shape, -1), "action": buf.action_S.reshape(shape),
+        "reward": buf.reward_S.reshape(shape), "flags": buf.flags_S.reshape(shape),
+        "source": buf.source_S.reshape(shape), "expert_action": buf.expert_S.reshape(shape),
+        "sampleable": buf.sampleable_S.reshape(shape),
+    }
+    if buf.tree is not None:
+        columns["priority"] = buf.tree.leaves.reshape(shape)
+    return columns
+
+
+def _layout(buf: ReplayBuffer) -> dict[str, object]:
+    """What must match between a save and the buffer that loads it."""
+    return {"obs_shape": list(buf.obs_shape), "obs_dtype": buf.obs_dtype.name,
+            "num_envs": buf.num_envs, "capacity_per_env": buf.capacity_per_env,
+            "prioritized": buf.prioritized, "alpha": buf.alpha}
+
+
+def _filled(buf: ReplayBuffer) -> int:
+    return int(min(buf.write_count_N.max(initial=0), buf.capacity_per_env))
+
+
+# -- save ---------------------------------------------------------------------------------------
+
+
+def save(buf: ReplayBuffer, path: Path) -> None:
+    """Write `buf` to directory `path` (created or atomically replaced)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{time.monotonic_ns()}"
+    tmp.mkdir()
+    try:
+        filled = _filled(buf)
+        arrays = {name: _write_column(tmp / f"{name}.npy", col, filled)
+                  for name, col in _columns(buf).items()}
+        header = {"format_version": FORMAT_VERSION, **_layout(buf), "filled": filled,
+                  "write_count": buf.write_count_N.tolist(),
+                  "episode_start": buf.episode_start_N.tolist(),
+                  "max_priority": buf.max_priority, "n_step": buf.n_step, "gamma": buf.gamma,
+                  "rng_state": buf.rng.bit_generator.state, "arrays": arrays,
+                  "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        _write_synced(tmp / HEADER, json.dumps(header, indent=1).encode())
+        _fsync_dir(tmp)
+        _swap_into_place(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _write_column(file: Path, column: np.ndarray, filled: int) -> dict[str, object]:
+    """Write column[:, :filled] as a standard .npy file, stream by stream; return its entry."""
+    shape = (column.shape[0], filled, *column.shape[2:])
+    header = {"descr": np.lib.format.dtype_to_descr(column.dtype), "fortran_order": False,
+              "shape": shape}
+    crc = 0
+    with open(file, "wb") as f:
+        np.lib.format.write_array_header_2_0(f, header)
+        for stream in column:
+            chunk = np.ascontiguousarray(stream[:filled]).reshape(-1).view(np.uint8)
+            crc = zlib.crc32(chunk, crc)
+            f.write(chunk)
+        f.flush()
+        os.fsync(f.fileno())
+    return {"shape": list(shape), "dtype": column.dtype.str, "crc32": crc}
+
+
+def _write_synced(file: Path, data: bytes) -> None:
+    with open(file, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _swap_into_place(tmp: Path, path: Path) -> None:
+    """rename(tmp, path); an older save there is moved aside first and removed last."""
+    old = None
+    if path.exists():
+        old = path.parent / f".{path.name}.old-{os.getpid()}-{time.monotonic_ns()}"
+        os.rename(path, old)
+    os.rename(tmp, path)
+    _fsync_dir(path.parent)
+    if old is not None:
+        shutil.rmtree(old)
+
+
+# -- load ---------------------------------------------------------------------------------------
+
+
+def load(buf: ReplayBuffer, path: Path) -> None:
+    """Validate the save at `path` completely, then copy it into `buf`."""
+    header = _read_header(path)
+    _check_layout(header, buf)
+    filled, write_count, episode_start = _check_counts(header, buf)
+    rng = _restore_rng(header, buf)
+    columns = _columns(buf)
+    arrays = {name: _open_column(path, name, header, col, filled) for name, col in columns.items()}
+    for name, col in columns.items():  # from here on nothing can fail for a reason of the save
+        col[:, :filled] = arrays[name]
+        col[:, filled:] = 0
+    buf.expert_S.reshape(buf.num_envs, -1)[:, filled:] = -1
+    buf.write_count_N[:] = write_count
+    buf.episode_start_N[:] = episode_start
+    buf.max_priority = float(header.get("max_priority", 1.0))
+    buf.rng = rng
+    if buf.tree is not None:
+        buf.tree.load_leaves(buf.tree.leaves.copy())
+
+
+def _read_header(path: Path) -> dict:
+    file = path / HEADER
+    if not path.is_dir():
+        raise ReplayFormatError(f"no replay save at {path} (not a directory)")
+    try:
+        header = json.loads(file.read_text())
+    except FileNotFoundError:
+        raise ReplayFormatError(f"{file} is missing: not a replay save, or an incomplete one")
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ReplayFormatError(f"{file} is not valid JSON ({err}); the save is corrupt")
+    if not isinstance(header, dict):
+        raise ReplayFormatError(f"{file} must hold a JSON object")
+    version = header.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ReplayFormatError(f"format_version: save has {version!r}, this build reads "
+                                f"{FORMAT_VERSION}")
+    return header
+
+
+def _check_layout(header: dict, buf: ReplayBuffer) -> None:
+    for field, expected in _layout(buf).items():
+        if header.get(field) != expected:
+            raise ReplayFormatError(f"{field}: the save has {header.get(field)!r}, this buffer "
+                                    f"has {expected!r}; load it with a matching configuration")
+
+
+def _check_counts(header: dict, buf: ReplayBuffer) -> tuple[int, np.ndarray, np.ndarray]:
+    try:
+        write_count = np.asarray(header["write_count"], np.int64)
+        episode_start = np.asarray(header["episode_start"], np.uint8)
+        filled = int(header["filled"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise ReplayFormatError(f"header field missing or malformed: {err}")
+    if write_count.shape != (buf.num_envs,) or (write_count < 0).any():
+        raise ReplayFormatError(f"write_count: expected {buf.num_envs} counts >= 0")
+    if episode_start.shape != (buf.num_envs,):
+        raise ReplayFormatError(f"episode_start: expected {buf.num_envs} flags")
+    if filled != min(int(write_count.max(initial=0)), buf.capacity_per_env):
+        raise ReplayFormatError(f"filled: {filled} does not match write_count")
+    return filled, write_count, episode_start
+
+
+def _restore_rng(header: dict, buf: ReplayBuffer) -> np.random.Generator:
+    rng = np.random.default_rng()
+    try:
+        rng.bit_generator.state = header["rng_state"]
+    except (KeyError, TypeError, ValueError) as err:
+        raise ReplayFormatError(f"rng_state: cannot restore the sampling generator ({err})")
+    return rng
+
+
+def _open_column(path: Path, name: str, header: dict, column: np.ndarray,
+                 filled: int) -> np.ndarray:
+    """Memory-map one column after checking its shape, dtype, length and checksum."""
+    file = path / f"{name}.npy"
+    entry = header.get("arrays", {}).get(name)
+    shape = [column.shape[0], filled, *column.shape[2:]]
+    if entry is None or entry.get("shape") != shape or entry.get("dtype") != column.dtype.str:
+        raise ReplayFormatError(f"{name}: header describes {entry!r}; this buffer needs shape "
+                                f"{shape} and dtype {column.dtype.str}")
+    try:
+        with open(file, "rb") as f:
+            np.lib.format.read_magic(f)
+            file_shape, _, file_dtype = np.lib.format.read_array_header_2_0(f)
+            offset = f.tell()
+    except (OSError, ValueError) as err:
+        raise ReplayFormatError(f"{name}: cannot read {file} ({err})")
+    if list(file_shape) != shape or file_dtype != column.dtype:
+        raise ReplayFormatError(f"{name}: {file} holds {file_dtype} {list(file_shape)}, "
+                                f"expected {column.dtype} {shape}")
+    expected = offset + int(np.prod(shape)) * column.dtype.itemsize
+    actual = file.stat().st_size
+    if actual != expected:
+        raise ReplayFormatError(f"{name}: {file} is truncated or padded: {actual} bytes, "
+                                f"expected {expected}")
+    data = np.load(file, mmap_mode="r", allow_pickle=False)
+    crc = 0
+    for stream in data:
+        crc = zlib.crc32(np.ascontiguousarray(stream).reshape(-1).view(np.uint8), crc)
+    if crc != entry.get("crc32"):
+        raise ReplayFormatError(f"{name}: checksum mismatch in {file}: the save is corrupt")
+    return data

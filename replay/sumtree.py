@@ -1,0 +1,139 @@
+"""A sum tree (with a parallel min tree) over slot priorities, for proportional prioritised replay.
+
+Layout: one float64 array per tree, length 2P with P the power of two at or above the slot count;
+node 1 is the root, the children of node i are 2i and 2i+1, and slot s is leaf P + s.  Leaves hold
+priority**alpha; a zero leaf is a slot that cannot be sampled (empty, FINAL, or still waiting for
+its next observation).  The min tree holds +inf for those, so it answers "smallest sampleable
+priority", which normalises importance weights exactly as the PER paper does (global, not per
+batch).
+
+        [2.5]             sum tree of 4 slots with priorities 0.5, 1.0, 0.5, 0.5
+     [1.5]  [1.0]
+  [0.5 1.0 0.5 0.5]
+
+Random numbers come from the caller (`find(targets)`), so the tree owns no generator.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_KERNEL = {"cache": True, "nogil": True}
+
+
+@njit(**_KERNEL)
+def tree_set(sum_T, min_T, slots_K, values_K):
+    """Set leaves (in order: a repeated slot keeps its last value) and repair their ancestors.
+
+    Consecutive slots share ancestors, so sorted input keeps the upper levels in cache.
+    """
+    leaves = sum_T.shape[0] // 2
+    for k in range(slots_K.shape[0]):
+        node = leaves + slots_K[k]
+        sum_T[node] = values_K[k]
+        min_T[node] = values_K[k] if values_K[k] > 0.0 else np.inf
+        node //= 2
+        while node >= 1:
+            sum_T[node] = sum_T[2 * node] + sum_T[2 * node + 1]
+            min_T[node] = min(min_T[2 * node], min_T[2 * node + 1])
+            node //= 2
+
+
+@njit(**_KERNEL)
+def tree_rebuild(sum_T, min_T):
+    """Recompute every internal node from the leaves (after a load): O(P), not O(P log P)."""
+    leaves = sum_T.shape[0] // 2
+    for node in range(leaves, 2 * leaves):
+        min_T[node] = sum_T[node] if sum_T[node] > 0.0 else np.inf
+    for node in range(leaves - 1, 0, -1):
+        sum_T[node] = sum_T[2 * node] + sum_T[2 * node + 1]
+        min_T[node] = min(min_T[2 * node], min_T[2 * node + 1])
+
+
+@njit(**_KERNEL)
+def tree_find(sum_T, targets_B):
+    """Inverse-CDF lookup: for each target in [0, total), the slot whose cumulative range holds it.
+
+    Rounding can leave a target at or past a subtree's sum; the descent then never steps into an
+    empty (zero-sum) subtree, so it always ends on a sampleable leaf.
+    """
+    leaves = sum_T.shape[0] // 2
+    slots_B = np.empty(targets_B.shape[0], np.int64)
+    for b in range(targets_B.shape[0]):
+        target, node = targets_B[b], 1
+        while node < leaves:
+            left = 2 * node
+            if target < sum_T[left] or sum_T[left + 1] <= 0.0:
+                node = left
+            else:
+                target -= sum_T[left]
+                node = left + 1
+        slots_B[b] = node - leaves
+    return slots_B
+
+
+@njit(**_KERNEL)
+def stratified_targets(u_B, total):
+    """Stratified draws: one target in each of B equal slices of [0, total), sorted ascending."""
+    size = u_B.shape[0]
+    targets_B = np.empty(size, np.float64)
+    for b in range(size):
+        targets_B[b] = (b + u_B[b]) * (total / size)
+    return targets_B
+
+
+@njit(**_KERNEL)
+def importance_weights(sum_T, min_T, slots_B, beta):
+    """w_i = (N * P(i))**-beta / max_j w_j, which reduces to (p_min / p_i)**beta."""
+    leaves = sum_T.shape[0] // 2
+    smallest = min_T[1]
+    weights_B = np.empty(slots_B.shape[0], np.float32)
+    for b in range(slots_B.shape[0]):
+        weights_B[b] = (smallest / sum_T[leaves + slots_B[b]]) ** beta
+    return weights_B
+
+
+class SumTree:
+    """Proportional sampling structure over `size` slots; values are priority**alpha."""
+
+    def __init__(self, size: int):
+        leaves = 1 << max(0, int(size - 1).bit_length())
+        self.size = size
+        self.sum_T = np.zeros(2 * leaves, np.float64)
+        self.min_T = np.full(2 * leaves, np.inf, np.float64)
+
+    @property
+    def total(self) -> float:
+        """Sum of all leaves: the normaliser of the sampling distribution."""
+        return float(self.sum_T[1])
+
+    @property
+    def leaves(self) -> np.ndarray:
+        """A view of the `size` leaf values (priority**alpha, 0 = not sampleable)."""
+        start = self.sum_T.shape[0] // 2
+        return self.sum_T[start : start + self.size]
+
+    def set(self, slots: np.ndarray, values: np.ndarray) -> None:
+        """Set leaf values; later entries win over earlier ones for a repeated slot."""
+        tree_set(self.sum_T, self.min_T, slots.astype(np.int64, copy=False),
+                 values.astype(np.float64, copy=False))
+
+    def find(self, targets: np.ndarray) -> np.ndarray:
+        """Slots for targets in [0, total) (inverse CDF)."""
+        return tree_find(self.sum_T, targets.astype(np.float64, copy=False))
+
+    def sample(self, u: np.ndarray) -> np.ndarray:
+        """Stratified proportional draw of len(u) slots from uniform numbers u in [0, 1)."""
+        return tree_find(self.sum_T, stratified_targets(u.astype(np.float64, copy=False),
+                                                        self.total))
+
+    def weights(self, slots: np.ndarray, beta: float) -> np.ndarray:
+        """Importance-sampling weights of `slots`, normalised by the smallest priority stored."""
+        return importance_weights(self.sum_T, self.min_T, slots, float(beta))
+
+    def load_leaves(self, values: np.ndarray) -> None:
+        """Replace every leaf and rebuild the tree (used by `load`)."""
+        self.sum_T[:] = 0.0
+        self.leaves[:] = values
+        tree_rebuild(self.sum_T, self.min_T)

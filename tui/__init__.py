@@ -1,0 +1,1 @@
+"""The Textual dashboard (no torch).  Empty until the dashboard issue."""
