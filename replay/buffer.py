@@ -54,7 +54,7 @@ class ReplayBuffer:
                  alpha: float = 0.6, priority_eps: float = 1e-6, n_step: int = 1,
                  gamma: float = 0.99, cut_on_source_change: bool = True, seed: int = 0):
         self.num_envs, self.obs_shape = int(num_envs), tuple(int(d) for d in obs_shape)
-        self.capacity_per_env = int(capacity) // self.num_envs
+        self.capacity_per_env = int(capacity) // max(self.num_envs, 1)
         self.frames = len(self.obs_shape) == 3
         self.stack = self.obs_shape[0] if self.frames else 1
         self.obs_dtype = np.dtype(np.uint8 if self.frames else obs_dtype)
@@ -162,7 +162,8 @@ class ReplayBuffer:
             raise ValueError(f"add(): observations must have shape {(count, *self.obs_shape)}, "
                              f"got {obs.shape}")
         newest = obs[:, -1] if self.frames else obs
-        rows = np.ascontiguousarray(newest.reshape(count, -1), dtype=self.obs_dtype)
+        rows = newest.reshape(count, self.obs_SF.shape[1])
+        rows = np.ascontiguousarray(rows, dtype=self.obs_dtype)
         return rows.view(np.uint16) if self.obs_dtype == np.float16 else rows
 
     def _obs_view(self) -> np.ndarray:
