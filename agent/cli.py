@@ -1,0 +1,253 @@
+"""The `tempest-dqn` command line (also `python -m agent`).
+
+Exit codes: 0 success; 1 the command is not built yet (or the work it ran failed); 2 a user error
+(bad flag, unknown field, invalid value, unreadable config file). User errors print
+`error: <message>` and, where useful, a `hint:` line on stderr; never a traceback.
+
+Subcommands that have no machinery behind them yet say so and exit 1 instead of pretending.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+
+import config
+from agent.cli_help import TrainHelpAction, train_epilog
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+NOT_BUILT = {
+    "train": "training is not built yet: the learner and emulator loop arrive with issue #3; "
+    "the resolved configuration is valid (use --print-config to see it)",
+    "eval": "evaluation is not built yet: it arrives with issue #3 (the learner and emulator loop)",
+    "watch": "watch is not built yet: the dashboard arrives with issue #5",
+    "doctor": "the training doctor is not built yet: it arrives with the doctor issue "
+    "(metrics/doctor.py)",
+    "bench": "bench {which} is not built yet: the env, learner and loop benchmarks arrive with "
+    "issues #3 and #4; 'tempest-dqn bench replay' works today",
+}
+FIELD_HINT = "'tempest-dqn train --help' lists every field with its type and default"
+
+
+class UsageError(Exception):
+    """A malformed command line; `hint` says where to look."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class _Parser(argparse.ArgumentParser):
+    """Raises `UsageError` instead of printing and exiting, so `main` formats every error alike."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message, hint=f"run '{self.prog} --help' for usage")
+
+
+def split_overrides(tokens: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """Separates `--section.field VALUE` / `--section.field=VALUE` tokens from the other arguments.
+
+    A token is an override when it starts with `--` and its name contains a dot; argparse then
+    sees only the fixed flags, so unknown flags still fail loudly.
+
+    Returns:
+        ({"section.field": "VALUE", ...}, remaining tokens in order).
+
+    Raises:
+        UsageError: an override with no value.
+    """
+    overrides: dict[str, str] = {}
+    rest: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        name, has_value, value = token[2:].partition("=")
+        if not token.startswith("--") or "." not in name:
+            rest.append(token)
+            i += 1
+            continue
+        if not has_value:
+            if i + 1 >= len(tokens) or tokens[i + 1].startswith("--"):
+                raise UsageError(f"{token} needs a value: {token} VALUE", hint=FIELD_HINT)
+            value = tokens[i + 1]
+            i += 1
+        overrides[name] = value
+        i += 1
+    return overrides, rest
+
+
+def _add_train(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser(
+        "train",
+        help="train an agent (dashboard in a terminal, progress lines otherwise)",
+        description="Train a DQN agent. Any configuration field can be set with\n"
+        "--section.field VALUE (e.g. --learner.lr 3e-4 --replay.n-step 5).",
+        epilog=train_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=False,
+    )
+    train.add_argument(
+        "-h", "--help", action=TrainHelpAction, help="show this help and every field"
+    )
+    train.add_argument("--preset", help=f"named preset (default: {config.DEFAULT_PRESET})")
+    train.add_argument("--env", metavar="ID", help="env id: Tempest-v0 or ALE/<Game>-v5")
+    train.add_argument("--frames", metavar="N", help="total emulator frames (run.frames)")
+    train.add_argument("--run-dir", metavar="DIR", help="directory of runs (run.run_dir)")
+    train.add_argument("--no-tui", action="store_true", help="no dashboard (tui.enabled=false)")
+    train.add_argument(
+        "--fresh", action="store_true", help="start a fresh model; archive the old run"
+    )
+    train.add_argument(
+        "--reset-metrics", action="store_true", help="keep weights; restart schedules and windows"
+    )
+    train.add_argument("--config", metavar="FILE", help="a .toml or .yaml file of overrides")
+    train.add_argument(
+        "--print-config", action="store_true", help="print the resolved configuration as JSON"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser; `train`'s `--section.field` overrides are split off before it runs."""
+    parser = _Parser(
+        prog="tempest-dqn",
+        description="Deep Q-Network training for arcade games (ALE and a Tempest simulator).",
+        allow_abbrev=False,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_train(sub)
+    evaluate = sub.add_parser("eval", help="greedy evaluation of a checkpoint, JSON result")
+    evaluate.add_argument("target", metavar="CHECKPOINT_OR_RUN_DIR")
+    evaluate.add_argument("--episodes", type=int, default=10, metavar="N")
+    evaluate.add_argument("--seed", type=int, default=0, metavar="S")
+    watch = sub.add_parser("watch", help="the dashboard, attached to a run started elsewhere")
+    watch.add_argument("run_dir", metavar="RUN_DIR")
+    doctor = sub.add_parser("doctor", help="diagnose a recorded run")
+    doctor.add_argument("target", metavar="RUN_DIR_OR_METRICS_JSONL")
+    doctor.add_argument("--json", action="store_true", help="findings as JSON lines")
+    bench = sub.add_parser("bench", help="benchmarks; JSON on stdout")
+    bench.add_argument("which", choices=("replay", "env", "learner", "loop", "all"))
+    bench.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
+    for command in sub.choices.values():
+        command.allow_abbrev = False
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tempest-dqn")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _not_built(message: str) -> int:
+    print(f"tempest-dqn: {message}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _flag_overrides(args: argparse.Namespace) -> dict[str, object]:
+    """The fixed `train` flags, as the fields they stand for."""
+    pairs: dict[str, object] = {"env.id": args.env, "run.frames": args.frames}
+    pairs["run.run_dir"] = args.run_dir
+    pairs["tui.enabled"] = False if args.no_tui else None
+    pairs["run.force_fresh_model"] = True if args.fresh else None
+    pairs["run.reset_metrics"] = True if args.reset_metrics else None
+    return {key: value for key, value in pairs.items() if value is not None}
+
+
+def cmd_train(
+    args: argparse.Namespace, overrides: Mapping[str, str], environ: Mapping[str, str]
+) -> int:
+    """Resolves and validates the configuration; training itself arrives with issue #3."""
+    cli_overrides = {**_flag_overrides(args), **overrides}
+    cfg = config.resolve(args.preset, args.config, cli_overrides, environ)
+    if args.print_config:
+        print(json.dumps(config.to_dict(cfg), indent=2))
+        return EXIT_OK
+    return _not_built(NOT_BUILT["train"])
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Runs the replay benchmark (the only one built so far); `all` runs what exists."""
+    if args.which not in ("replay", "all"):
+        return _not_built(NOT_BUILT["bench"].format(which=args.which))
+    try:
+        from agent.bench_replay import main as bench_replay
+    except ModuleNotFoundError as exc:
+        if exc.name != "agent.bench_replay":
+            raise
+        return _not_built("bench replay is not available: agent/bench_replay.py is missing")
+    code = bench_replay(args.quick)
+    if args.which == "all":
+        print(
+            "tempest-dqn: bench all ran the replay benchmark only; the env, learner and loop "
+            "benchmarks arrive with issues #3 and #4",
+            file=sys.stderr,
+        )
+    return code
+
+
+def _unrecognized(command: str, unknown: list[str]) -> UsageError:
+    """Names the first stray argument; for `train`, a bare field name gets its section back."""
+    flag = next((token for token in unknown if token.startswith("-")), unknown[0])
+    guesses = config.suggest_keys(flag.lstrip("-").partition("=")[0]) if command == "train" else []
+    if flag.startswith("--") and guesses:
+        choices = " or ".join(f"'--{g}'" for g in guesses)
+        return UsageError(f"unknown flag '{flag}'; did you mean {choices}?", hint=FIELD_HINT)
+    return UsageError(
+        f"unrecognized arguments: {' '.join(unknown)}",
+        hint=f"run 'tempest-dqn {command} --help' for usage",
+    )
+
+
+def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
+    overrides: dict[str, str] = {}
+    if argv[:1] == ["train"]:
+        overrides, rest = split_overrides(argv[1:])
+        argv = ["train", *rest]
+    args, unknown = build_parser().parse_known_args(argv)
+    if unknown:
+        raise _unrecognized(args.command, unknown)
+    handlers: dict[str, Callable[[], int]] = {
+        "train": lambda: cmd_train(args, overrides, environ),
+        "eval": lambda: _not_built(NOT_BUILT["eval"]),
+        "watch": lambda: _not_built(NOT_BUILT["watch"]),
+        "doctor": lambda: _not_built(NOT_BUILT["doctor"]),
+        "bench": lambda: cmd_bench(args),
+    }
+    return handlers[args.command]()
+
+
+def _usage_error(message: str, hint: str | None) -> int:
+    for line in message.splitlines():
+        print(f"error: {line}", file=sys.stderr)
+    if hint:
+        print(f"hint: {hint}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Entry point of `tempest-dqn`; returns the exit code.
+
+    Args:
+        argv: arguments without the program name (default: `sys.argv[1:]`).
+        environ: environment variables (default: `os.environ`); tests pass a dict.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _dispatch(argv, os.environ if environ is None else environ)
+    except config.ConfigError as exc:
+        about_fields = any(s in str(exc) for s in ("unknown field", "unknown section", " expects "))
+        return _usage_error(str(exc), FIELD_HINT if about_fields else None)
+    except UsageError as exc:
+        return _usage_error(str(exc), exc.hint)
+    except SystemExit as exc:  # --help and --version exit through argparse
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,900 @@
+"""Every tunable of tempest-dqn: frozen dataclasses, named presets, overrides, files and validation.
+
+Why one module: a value's origin must be findable with grep.  Each field carries its docstring on
+the line below it (the CleanRL/tyro convention); `field_docs` reads those strings back from this
+file's AST so `tempest-dqn train --help` and the code can never disagree.
+
+A configuration is resolved in a fixed order, later wins:
+
+    preset  ->  config file (.toml / .yaml)  ->  environment (FORCE_FRESH_MODEL, RESET_METRICS)
+            ->  command-line flags and `--section.field VALUE` overrides
+
+and then validated.  Every user mistake raises `ConfigError` (a `ValueError`) with a message that
+names the field, the value and what would be accepted.
+
+This module imports no project module and no torch: every package may import it cheaply.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import difflib
+import functools
+import math
+import os
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal, NamedTuple, get_args, get_origin, get_type_hints
+
+
+class ConfigError(ValueError):
+    """A configuration the user can fix: bad value, unknown name, unreadable file."""
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """The game and how the emulator is driven."""
+
+    id: str = "Tempest-v0"
+    """Environment id: "Tempest-v0" (the built-in simulator) or "ALE/<Game>-v5" (any ROM shipped
+    with ale-py)."""
+    num_envs: int = 32
+    """Environments stepped together as one vector env; more envs mean bigger inference batches
+    and more frames/s."""
+    seed: int = 0
+    """Seed of the environments (env i gets seed + i), so a run can be replayed exactly."""
+    frame_skip: int = 4
+    """ALE only: emulator frames per agent step (the action repeats). Tempest-v0 always steps
+    one frame."""
+    sticky_action_prob: float = 0.25
+    """ALE only: probability that the previous action is repeated instead of the new one
+    (Machado et al. 2018)."""
+    noop_max: int = 30
+    """Up to this many no-op agent steps after each reset, so episodes do not all start in the
+    same state."""
+    episodic_life: bool = False
+    """Treat a lost life as terminal for bootstrapping (the game itself goes on); helps games
+    like Breakout."""
+    clip_rewards: bool = False
+    """Clip each step's reward to its sign (-1, 0, +1) for learning; scores and returns are
+    still reported unclipped."""
+    max_episode_frames: int = 0
+    """Truncate an episode after this many emulator frames (108000 = 30 minutes at 60 Hz); 0 =
+    no limit."""
+    frame_stack: int = 4
+    """ALE frames stacked into one network input (rebuilt at sample time) so the network sees
+    motion. Tempest-v0 feature vectors are not stacked."""
+    full_action_space: bool = False
+    """ALE only: use all 18 joystick actions instead of the game's minimal action set."""
+
+
+@dataclass(frozen=True)
+class ReplayConfig:
+    """The replay engine: storage, prioritisation and n-step returns."""
+
+    capacity: int = 1_000_000
+    """Transitions kept (all envs together). ALE frames cost ~7 KB per transition, Tempest
+    vectors far less."""
+    prioritized: bool = True
+    """Sample in proportion to TD error (prioritized experience replay) instead of uniformly."""
+    alpha: float = 0.6
+    """PER exponent: priority = (|TD error| + priority_eps) ** alpha; 0 = uniform sampling."""
+    beta_start: float = 0.4
+    """PER importance-sampling exponent at frame 0; corrects the bias that prioritised sampling
+    brings."""
+    beta_end: float = 1.0
+    """PER importance-sampling exponent reached after beta_frames (1.0 = full correction)."""
+    beta_frames: int = 10_000_000
+    """Emulator frames over which beta moves linearly from beta_start to beta_end."""
+    priority_eps: float = 1e-6
+    """Added to |TD error| so that no transition ever gets priority zero and disappears from
+    sampling."""
+    n_step: int = 8
+    """Rewards summed into one n-step return before bootstrapping; longer = faster credit, more
+    variance."""
+    cut_on_source_change: bool = True
+    """End the n-step window where the behaviour source (dqn, random, expert) changes, so
+    returns are not mixed."""
+    obs_dtype: Literal["float32", "float16"] = "float32"
+    """Storage type of vector observations (Tempest-v0); float16 halves memory. ALE frames are
+    always uint8."""
+    seed: int = 0
+    """Seed of the sampler's random numbers, independent of the environment seed."""
+
+
+@dataclass(frozen=True)
+class LearnerConfig:
+    """The optimiser, the loss and the remedies against divergence."""
+
+    lr: float = 1e-4
+    """Adam learning rate (the peak, reached after lr_warmup_steps)."""
+    lr_end: float = 1e-5
+    """Learning rate at the end of the run when lr_decay is "linear" or "cosine"."""
+    lr_warmup_steps: int = 1_000
+    """Learner steps of linear warm-up from 0 to lr; protects fresh Adam statistics from large
+    first steps."""
+    lr_decay: Literal["none", "linear", "cosine"] = "none"
+    """Schedule from lr to lr_end over the run's frames after warm-up; "none" keeps lr constant."""
+    adam_eps: float = 1.5e-4
+    """Adam epsilon; the Rainbow value, larger than torch's default, steadies steps on tiny
+    gradients."""
+    gamma: float = 0.99
+    """Discount factor per agent step."""
+    batch_size: int = 16_384
+    """Transitions per learner (optimiser) step; large batches give smooth, GPU-efficient
+    gradients."""
+    micro_batches: int = 4
+    """Gradient accumulation: the batch is split into this many forward/backward passes to bound
+    memory."""
+    tau: float = 0.005
+    """Soft target update after every learner step: target <- tau*online + (1-tau)*target. 1.0 =
+    no soft updates."""
+    hard_update_every: int = 0
+    """Copy the online network into the target every this many learner steps; 0 = never."""
+    max_grad_norm: float = 10.0
+    """Clip the total L2 gradient norm to this value; 0 = off. The dashboard shows the effect as
+    ClipΔ."""
+    loss: Literal["huber", "mse"] = "huber"
+    """TD loss: "huber" (robust to outliers) or "mse"."""
+    huber_delta: float = 1.0
+    """Where the Huber loss turns from quadratic to linear, in reward units."""
+    td_target_clamp: float = 0.0
+    """Clamp TD targets to [-x, x] to stop runaway bootstrapping; 0 = off."""
+    double_dqn: bool = True
+    """Double DQN: the online network picks the next action, the target network values it (less
+    overestimation)."""
+    dueling: bool = True
+    """Dueling head: separate state-value and advantage streams."""
+    hidden_sizes: tuple[int, ...] = (512, 512, 256)
+    """Widths of the fully connected layers: the whole MLP for vectors, the layers after the CNN
+    for frames."""
+    layer_norm: bool = True
+    """LayerNorm after each hidden layer; keeps activations in range with large learning rates."""
+    normalize_rewards: bool = False
+    """Divide rewards by a running estimate of the return's standard deviation."""
+    replay_ratio: float = 4.0
+    """Learner samples drawn per new emulator frame (all envs); the learner waits or runs to
+    keep it."""
+    learning_starts: int = 100_000
+    """Emulator frames collected before the first learner step."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """Where the networks live: "auto" takes CUDA when available, else the CPU."""
+
+
+@dataclass(frozen=True)
+class ActorConfig:
+    """Exploration, evaluation and how acting and learning share the machine."""
+
+    epsilon_start: float = 1.0
+    """Probability of a random action at frame 0."""
+    epsilon_end: float = 0.01
+    """Probability of a random action after epsilon_decay_frames."""
+    epsilon_decay_frames: int = 1_000_000
+    """Emulator frames over which epsilon falls linearly from epsilon_start to epsilon_end."""
+    eval_every_frames: int = 1_000_000
+    """Run a greedy evaluation (no expert) every this many emulator frames; 0 = never."""
+    eval_episodes: int = 10
+    """Episodes per evaluation."""
+    eval_epsilon: float = 0.001
+    """Random-action probability during evaluation; a little noise avoids deterministic loops."""
+    learner_thread: bool = True
+    """Run the learner in its own thread; False runs it inline, slower but deterministic (for
+    tests)."""
+
+
+@dataclass(frozen=True)
+class ExpertConfig:
+    """The expert curriculum: the share of actions a scripted expert takes, and how it anneals."""
+
+    enabled: bool = True
+    """Let the game's scripted expert drive a share of the actions."""
+    ratio_start: float = 0.5
+    """Share of actions taken by the expert at frame 0."""
+    ratio_floor: float = 0.05
+    """The share never anneals below this; raising it is a remedy when the network's play
+    collapses."""
+    anneal: Literal["linear", "multiplicative"] = "linear"
+    """Schedule shape: "linear" falls straight to the floor over anneal_frames; "multiplicative"
+    decays."""
+    anneal_frames: int = 5_000_000
+    """Linear anneal: emulator frames from ratio_start down to ratio_floor."""
+    decay_per_interval: float = 0.996
+    """Multiplicative anneal: factor applied every interval_frames."""
+    interval_frames: int = 10_000
+    """Multiplicative anneal: emulator frames between two decay steps."""
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """What the run records."""
+
+    interval_s: float = 2.0
+    """Seconds of training between two rows of metrics.jsonl."""
+    tensorboard: bool = False
+    """Also write TensorBoard event files (needs the tensorboard package)."""
+
+
+@dataclass(frozen=True)
+class TuiConfig:
+    """The live terminal dashboard."""
+
+    enabled: bool = True
+    """Show the dashboard when a terminal is attached (--no-tui turns it off)."""
+    refresh_hz: float = 4.0
+    """Dashboard redraws per second."""
+    progress_every_s: float = 10.0
+    """Without a dashboard: seconds between two printed progress lines."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The run: its name, where it lives, how long it lasts and how it is saved."""
+
+    name: str = ""
+    """Run name; files go to run_dir/name. Empty = derived from the env id, so the same command
+    resumes."""
+    run_dir: str = "runs"
+    """Directory that holds the runs."""
+    frames: int = 50_000_000
+    """Total emulator frames to train for (all envs together)."""
+    checkpoint_every_s: float = 600.0
+    """Seconds between two checkpoints; 0 = only at the end of the run."""
+    keep_checkpoints: int = 3
+    """Numbered checkpoint generations kept besides latest/."""
+    force_fresh_model: bool = False
+    """Ignore the saved model and start fresh; the old run state is archived, never deleted
+    (FORCE_FRESH_MODEL)."""
+    reset_metrics: bool = False
+    """Keep the weights but restart schedules (epsilon, expert ratio) and metric windows
+    (RESET_METRICS)."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration: one section per component."""
+
+    env: EnvConfig = field(default_factory=EnvConfig)
+    """The game and the emulator settings."""
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
+    """The replay engine."""
+    learner: LearnerConfig = field(default_factory=LearnerConfig)
+    """The optimiser, loss and stability remedies."""
+    actor: ActorConfig = field(default_factory=ActorConfig)
+    """Exploration and evaluation."""
+    expert: ExpertConfig = field(default_factory=ExpertConfig)
+    """The expert curriculum."""
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    """Recorded metrics."""
+    tui: TuiConfig = field(default_factory=TuiConfig)
+    """The dashboard."""
+    run: RunConfig = field(default_factory=RunConfig)
+    """The run directory, length and checkpoints."""
+
+
+SECTIONS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Config))
+TEMPEST_ENV_ID = "Tempest-v0"
+ENV_FLAGS: dict[str, str] = {
+    "FORCE_FRESH_MODEL": "run.force_fresh_model",
+    "RESET_METRICS": "run.reset_metrics",
+}
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+# ------------------------------------------------------------------------------------ field docs
+
+
+@functools.cache
+def _docs_by_class() -> dict[str, dict[str, str]]:
+    """Reads every class's field docstrings (the string right below each annotated field)."""
+    try:
+        tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    except OSError:  # installed without sources: help loses its docs, nothing else breaks
+        return {}
+    result: dict[str, dict[str, str]] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        docs: dict[str, str] = {}
+        for stmt, following in zip(node.body, node.body[1:], strict=False):
+            if (
+                isinstance(stmt, ast.AnnAssign)
+                and isinstance(stmt.target, ast.Name)
+                and isinstance(following, ast.Expr)
+                and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)
+            ):
+                docs[stmt.target.id] = " ".join(following.value.value.split())
+        result[node.name] = docs
+    return result
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """Returns {field name: docstring} for a config dataclass, parsed from this file's source.
+
+    Args:
+        cls: one of the config dataclasses.
+
+    Returns:
+        The docstring of every field that has one (a missing key means a missing docstring).
+    """
+    return dict(_docs_by_class().get(cls.__name__, {}))
+
+
+class FieldInfo(NamedTuple):
+    """One overridable field, as `--help` shows it."""
+
+    key: str
+    annotation: Any
+    default: object
+    doc: str
+
+
+@functools.cache
+def _section_types(section: str) -> dict[str, Any]:
+    return get_type_hints(type(getattr(Config(), section)))
+
+
+def describe_fields(cfg: Config | None = None) -> Iterator[FieldInfo]:
+    """Yields every `section.field` with its type, its value in `cfg` (default `Config()`), doc."""
+    cfg = Config() if cfg is None else cfg
+    for section in SECTIONS:
+        part = getattr(cfg, section)
+        docs = field_docs(type(part))
+        for name, annotation in _section_types(section).items():
+            yield FieldInfo(
+                f"{section}.{name}", annotation, getattr(part, name), docs.get(name, "")
+            )
+
+
+def type_metavar(annotation: Any) -> str:
+    """A short type name for help text: INT, FLOAT, BOOL, STR, {a,b} or INT,INT,..."""
+    if get_origin(annotation) is Literal:
+        return "{" + ",".join(get_args(annotation)) + "}"
+    if get_origin(annotation) is tuple:
+        return "INT,INT,..."
+    return {bool: "BOOL", int: "INT", float: "FLOAT", str: "STR"}.get(annotation, "VALUE")
+
+
+def describe_type(annotation: Any) -> str:
+    """The expected type in words, for error messages."""
+    if get_origin(annotation) is Literal:
+        return "one of " + ", ".join(repr(c) for c in get_args(annotation))
+    if get_origin(annotation) is tuple:
+        return "a comma-separated list of integers (e.g. 256,256)"
+    return {
+        bool: "a boolean (true/false, yes/no, on/off, 1/0)",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+    }.get(annotation, str(annotation))
+
+
+# -------------------------------------------------------------------------------------- coercion
+
+
+def _to_bool(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int) and raw in (0, 1):
+        return bool(raw)
+    if isinstance(raw, str) and raw.strip().lower() in _TRUE | (_FALSE - {""}):
+        return raw.strip().lower() in _TRUE
+    raise ValueError(raw)
+
+
+def _to_int(raw: object) -> int:
+    if isinstance(raw, bool):
+        raise TypeError(raw)
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str):
+        try:
+            return int(raw.strip())
+        except ValueError:
+            raw = float(raw)  # "1e6" is a fine way to write a frame count
+    if isinstance(raw, float) and math.isfinite(raw) and raw.is_integer():
+        return int(raw)
+    raise ValueError(raw)
+
+
+def _to_float(raw: object) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise TypeError(raw)
+    value = float(raw.strip() if isinstance(raw, str) else raw)
+    if not math.isfinite(value):
+        raise ValueError(raw)
+    return value
+
+
+def _to_literal(raw: object, choices: tuple[str, ...]) -> str:
+    if isinstance(raw, str):
+        for choice in choices:
+            if raw.strip().lower() == choice.lower():
+                return choice
+    raise ValueError(raw)
+
+
+def _to_int_tuple(raw: object) -> tuple[int, ...]:
+    if isinstance(raw, str):
+        items: list[object] = [s for s in raw.strip().strip("()[]").split(",") if s.strip()]
+    elif isinstance(raw, list | tuple):
+        items = list(raw)
+    else:
+        raise TypeError(raw)
+    return tuple(_to_int(item) for item in items)
+
+
+def _convert(raw: object, annotation: Any) -> object:
+    """Turns a string (command line) or a parsed value (file) into the annotated type."""
+    if get_origin(annotation) is Literal:
+        return _to_literal(raw, get_args(annotation))
+    if get_origin(annotation) is tuple:
+        return _to_int_tuple(raw)
+    if annotation is str:
+        if not isinstance(raw, str):
+            raise TypeError(raw)
+        return raw
+    converters = {bool: _to_bool, int: _to_int, float: _to_float}
+    return converters[annotation](raw)
+
+
+def _coerce(key: str, raw: object, annotation: Any) -> object:
+    try:
+        return _convert(raw, annotation)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} expects {describe_type(annotation)}, got {raw!r}") from None
+
+
+# ------------------------------------------------------------------------------------- overrides
+
+
+def _all_keys() -> list[str]:
+    return [f"{s}.{name}" for s in SECTIONS for name in _section_types(s)]
+
+
+def suggest_keys(key: str) -> list[str]:
+    """The valid `section.field` names nearest to a mistyped, bare or misplaced `key`."""
+    section, _, name = key.replace("-", "_").rpartition(".")
+    keys = _all_keys()
+    exact = [k for k in keys if k.endswith("." + name)]  # bare or misplaced: 'lr', 'env.gamma'
+    if exact:
+        return exact
+    if section in SECTIONS:  # a typo inside a valid section: 'learner.lrr'
+        close = difflib.get_close_matches(name, list(_section_types(section)), n=1, cutoff=0.6)
+        if close:
+            return [f"{section}.{close[0]}"]
+    guesses = difflib.get_close_matches(f"{section}.{name}", keys, n=1, cutoff=0.75)
+    if guesses:  # a typo in the section: 'lerner.lr'
+        return guesses
+    names = sorted({k.split(".")[1] for k in keys})
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
+    return [k for k in keys if close and k.endswith("." + close[0])]
+
+
+def _unknown_key_error(key: str) -> ConfigError:
+    """Builds "unknown field 'learner.lrr'; did you mean 'learner.lr'?" and its relatives."""
+    section = key.replace("-", "_").rpartition(".")[0]
+    guesses = suggest_keys(key)
+    if section and section not in SECTIONS:
+        message = f"unknown section '{section}' in '{key}' (sections: {', '.join(SECTIONS)})"
+    else:
+        message = f"unknown field '{key}'"
+    if guesses:
+        message += "; did you mean " + " or ".join(f"'{g}'" for g in guesses) + "?"
+    return ConfigError(message)
+
+
+def _split_key(key: str) -> tuple[str, str]:
+    """Normalises 'learner.max-grad-norm' to ('learner', 'max_grad_norm') or raises ConfigError."""
+    norm = key.strip().replace("-", "_")
+    section, dot, name = norm.partition(".")
+    if not dot or section not in SECTIONS or name not in _section_types(section):
+        raise _unknown_key_error(key.strip())
+    return section, name
+
+
+def apply_overrides(cfg: Config, overrides: Mapping[str, object]) -> Config:
+    """Returns `cfg` with dotted-key overrides applied; the input is not modified (it is frozen).
+
+    Args:
+        cfg: the configuration to start from.
+        overrides: {"learner.lr": "3e-4", "learner.hidden_sizes": [256, 256], ...}. Values may be
+            strings (from the command line) or already-typed values (from a file); both are coerced
+            to the field's annotated type. Dashes and underscores are equivalent in names.
+
+    Raises:
+        ConfigError: unknown section or field (with the nearest valid name), or a value that does
+            not parse as the field's type.
+    """
+    changes: dict[str, dict[str, object]] = {}
+    for key, raw in overrides.items():
+        section, name = _split_key(key)
+        annotation = _section_types(section)[name]
+        changes.setdefault(section, {})[name] = _coerce(f"{section}.{name}", raw, annotation)
+    sections = {s: replace(getattr(cfg, s), **values) for s, values in changes.items()}
+    return replace(cfg, **sections)
+
+
+def _flatten(mapping: Mapping[str, object], prefix: str = "") -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for key, value in mapping.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def to_dict(cfg: Config) -> dict[str, dict[str, object]]:
+    """The configuration as nested plain data (tuples become lists), ready for `json.dumps`."""
+
+    def plain(value: object) -> object:
+        return list(value) if isinstance(value, tuple) else value
+
+    return {
+        section: {
+            f.name: plain(getattr(getattr(cfg, section), f.name))
+            for f in dataclasses.fields(getattr(cfg, section))
+        }
+        for section in SECTIONS
+    }
+
+
+def from_dict(data: Mapping[str, object]) -> Config:
+    """Rebuilds a `Config` from `to_dict` output; missing fields take their defaults.
+
+    `from_dict(to_dict(cfg)) == cfg` holds exactly. The result is not validated: call `validate`.
+
+    Raises:
+        ConfigError: unknown keys or values of the wrong type.
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            f"a configuration must be a mapping of sections, got {type(data).__name__}"
+        )
+    return apply_overrides(Config(), _flatten(data))
+
+
+# --------------------------------------------------------------------------------------- presets
+
+
+def _preset(changes: Mapping[str, object]) -> Config:
+    return apply_overrides(Config(), changes)
+
+
+_ALE_COMMON: dict[str, object] = {
+    "env.num_envs": 8,
+    "env.episodic_life": True,
+    "env.clip_rewards": True,
+    "env.max_episode_frames": 108_000,
+    "replay.prioritized": False,
+    "replay.n_step": 3,
+    "learner.batch_size": 32,
+    "learner.micro_batches": 1,
+    "learner.tau": 1.0,
+    "learner.hard_update_every": 2_500,  # = 10k agent steps at one update per 4 steps
+    "learner.dueling": False,
+    "learner.layer_norm": False,
+    "learner.hidden_sizes": (512,),
+    "learner.lr_warmup_steps": 0,
+    "learner.replay_ratio": 2.0,  # Nature DQN: batch 32 every 4 agent steps of 4 frames
+    "learner.learning_starts": 200_000,
+    "actor.epsilon_decay_frames": 4_000_000,
+    "expert.ratio_start": 0.25,
+    "expert.ratio_floor": 0.0,
+    "expert.anneal_frames": 2_000_000,
+    "run.frames": 40_000_000,
+}
+
+PRESETS: dict[str, Config] = {
+    "tempest": Config(),
+    "smoke": _preset(
+        {
+            "env.num_envs": 2,
+            "replay.capacity": 5_000,
+            "replay.n_step": 3,
+            "replay.beta_frames": 4_000,
+            "learner.batch_size": 64,
+            "learner.micro_batches": 2,
+            "learner.hidden_sizes": (64, 64),
+            "learner.lr_warmup_steps": 0,
+            "learner.learning_starts": 500,
+            "learner.replay_ratio": 1.0,
+            "actor.epsilon_decay_frames": 2_000,
+            "actor.eval_every_frames": 0,
+            "actor.eval_episodes": 1,
+            "actor.learner_thread": False,
+            "expert.anneal_frames": 2_000,
+            "metrics.interval_s": 0.5,
+            "tui.enabled": False,
+            "run.frames": 4_000,
+            "run.checkpoint_every_s": 0.0,
+        }
+    ),
+    "pong": _preset({**_ALE_COMMON, "env.id": "ALE/Pong-v5", "replay.capacity": 200_000}),
+    "breakout": _preset({**_ALE_COMMON, "env.id": "ALE/Breakout-v5"}),
+}
+DEFAULT_PRESET = "tempest"
+
+
+def get_preset(name: str) -> Config:
+    """Returns the named preset, or raises ConfigError listing the valid names."""
+    if name in PRESETS:
+        return PRESETS[name]
+    guess = difflib.get_close_matches(name, list(PRESETS), n=1)
+    hint = f" (did you mean '{guess[0]}'?)" if guess else ""
+    raise ConfigError(f"unknown preset '{name}'{hint}; valid presets: {', '.join(sorted(PRESETS))}")
+
+
+# --------------------------------------------------------------------------------------- sources
+
+
+def _parse_toml(path: Path) -> object:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:  # the message carries "(at line L, column C)"
+        raise ConfigError(f"cannot parse config file {path}: {exc}") from None
+
+
+def _parse_yaml(path: Path) -> object:
+    try:
+        import yaml
+    except ImportError:
+        raise ConfigError(f"reading {path} needs PyYAML: pip install pyyaml") from None
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"cannot parse config file {path}{where}: {problem}") from None
+
+
+def load_config_file(path: str | os.PathLike[str]) -> dict[str, object]:
+    """Reads a .toml or .yaml/.yml file into dotted-key overrides.
+
+    Sections are tables (`[learner]` / `learner:`) holding fields; an optional top-level
+    `preset = "pong"` names the base preset and is returned under the key "preset".
+
+    Raises:
+        ConfigError: missing file, unknown extension, syntax error (with line and column), or a
+            shape that is not a mapping of sections.
+    """
+    file = Path(path)
+    parsers = {".toml": _parse_toml, ".yaml": _parse_yaml, ".yml": _parse_yaml}
+    if file.suffix.lower() not in parsers:
+        raise ConfigError(f"config file {file}: unsupported extension; use .toml, .yaml or .yml")
+    if not file.is_file():
+        raise ConfigError(f"config file not found: {file}")
+    try:
+        data = parsers[file.suffix.lower()](file)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {file}: {exc}") from None
+    data = {} if data is None else data
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"config file {file} must hold a mapping of sections (e.g. [learner])")
+    preset = data.get("preset")
+    if preset is not None and not isinstance(preset, str):
+        raise ConfigError(f"config file {file}: preset must be a string, got {preset!r}")
+    return _flatten(data)
+
+
+def _flag_value(variable: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE | _FALSE:
+        return value in _TRUE
+    raise ConfigError(
+        f"environment variable {variable}={raw!r} is not a yes/no value; "
+        "use 1/true/yes/on or 0/false/no/off"
+    )
+
+
+def environment_overrides(environ: Mapping[str, str]) -> dict[str, object]:
+    """Maps FORCE_FRESH_MODEL / RESET_METRICS (when set) onto their `run.*` fields."""
+    return {key: _flag_value(var, environ[var]) for var, key in ENV_FLAGS.items() if var in environ}
+
+
+def resolve(
+    preset: str | None = None,
+    config_file: str | os.PathLike[str] | None = None,
+    overrides: Mapping[str, object] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Builds the validated configuration: preset -> file -> environment -> overrides (later wins).
+
+    Args:
+        preset: preset name; None takes the file's `preset`, else DEFAULT_PRESET.
+        config_file: optional .toml/.yaml file of overrides.
+        overrides: dotted-key overrides from the command line (highest precedence).
+        environ: the process environment (default `os.environ`); pass a dict in tests.
+
+    Raises:
+        ConfigError: anything wrong, from an unknown preset to an invalid value.
+    """
+    from_file = load_config_file(config_file) if config_file is not None else {}
+    file_preset = from_file.pop("preset", None)
+    cfg = get_preset(preset or str(file_preset or DEFAULT_PRESET))
+    try:
+        cfg = apply_overrides(cfg, from_file)
+    except ConfigError as exc:
+        raise ConfigError(f"{config_file}: {exc}") from None
+    cfg = apply_overrides(cfg, environment_overrides(os.environ if environ is None else environ))
+    cfg = apply_overrides(cfg, overrides or {})
+    validate(cfg)
+    return cfg
+
+
+# ------------------------------------------------------------------------------------ validation
+
+
+def _type_ok(value: object, annotation: Any) -> bool:
+    if get_origin(annotation) is Literal:
+        return value in get_args(annotation)
+    if get_origin(annotation) is tuple:
+        return isinstance(value, tuple) and all(_type_ok(v, int) for v in value)
+    if annotation is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, annotation)
+
+
+_POSITIVE_INT = (
+    "env.num_envs env.frame_skip env.frame_stack replay.capacity replay.n_step "
+    "learner.batch_size learner.micro_batches actor.eval_episodes expert.interval_frames "
+    "run.frames run.keep_checkpoints"
+).split()
+_POSITIVE = (
+    "learner.lr learner.adam_eps learner.huber_delta learner.replay_ratio replay.priority_eps "
+    "metrics.interval_s tui.refresh_hz tui.progress_every_s"
+).split()
+_NON_NEGATIVE = (
+    "env.seed env.noop_max env.max_episode_frames replay.seed replay.beta_frames learner.lr_end "
+    "learner.lr_warmup_steps learner.hard_update_every learner.max_grad_norm "
+    "learner.td_target_clamp learner.learning_starts actor.epsilon_decay_frames "
+    "actor.eval_every_frames expert.anneal_frames run.checkpoint_every_s"
+).split()
+_UNIT_INTERVAL = (
+    "env.sticky_action_prob replay.alpha replay.beta_start replay.beta_end "
+    "actor.epsilon_start actor.epsilon_end actor.eval_epsilon expert.ratio_start expert.ratio_floor"
+).split()
+_HALF_OPEN = ("learner.gamma", "learner.tau", "expert.decay_per_interval")
+
+
+def _range_errors(v: Mapping[str, Any]) -> list[str]:
+    """Per-field range checks on the flattened configuration."""
+    errors = [f"{k} must be a positive integer, got {v[k]}" for k in _POSITIVE_INT if v[k] < 1]
+    errors += [f"{k} must be greater than 0, got {v[k]}" for k in _POSITIVE if v[k] <= 0]
+    errors += [f"{k} must be 0 or more, got {v[k]}" for k in _NON_NEGATIVE if v[k] < 0]
+    errors += [f"{k} must be in [0, 1], got {v[k]}" for k in _UNIT_INTERVAL if not 0 <= v[k] <= 1]
+    errors += [f"{k} must be in (0, 1], got {v[k]}" for k in _HALF_OPEN if not 0 < v[k] <= 1]
+    if not v["learner.hidden_sizes"] or min(v["learner.hidden_sizes"]) < 1:
+        errors.append(
+            "learner.hidden_sizes must list one or more positive layer widths, "
+            f"got {v['learner.hidden_sizes']}"
+        )
+    return errors
+
+
+def _size_errors(v: Mapping[str, Any]) -> list[str]:
+    """Batch and replay sizes that must fit each other."""
+    errors = []
+    batch, micro = v["learner.batch_size"], v["learner.micro_batches"]
+    if batch >= 1 and micro >= 1 and batch % micro:
+        errors.append(
+            f"learner.batch_size ({batch}) must be divisible by learner.micro_batches ({micro}) "
+            "so that every micro-batch has the same size"
+        )
+    rows, need = v["replay.capacity"] // max(v["env.num_envs"], 1), v["replay.n_step"] + 2
+    need = max(need, v["env.frame_stack"] + 2)
+    if v["replay.capacity"] >= 1 and rows < need:
+        errors.append(
+            f"replay.capacity // env.num_envs = {rows} rows per environment; the replay needs at "
+            f"least max(replay.n_step, env.frame_stack) + 2 = {need}"
+        )
+    if batch >= 1 and v["replay.capacity"] < batch:
+        errors.append(
+            f"replay.capacity ({v['replay.capacity']}) must be at least "
+            f"learner.batch_size ({batch})"
+        )
+    return errors
+
+
+def _relation_errors(v: Mapping[str, Any]) -> list[str]:
+    """Other checks that involve two fields."""
+    errors = []
+    if v["expert.ratio_floor"] > v["expert.ratio_start"]:
+        errors.append(
+            f"expert.ratio_floor ({v['expert.ratio_floor']}) must not be above "
+            f"expert.ratio_start ({v['expert.ratio_start']})"
+        )
+    if v["learner.tau"] == 1 and v["learner.hard_update_every"] == 0:
+        errors.append(
+            "learner.tau = 1 disables soft updates and learner.hard_update_every = 0 disables "
+            "hard copies, so the target network would never move; set one of them"
+        )
+    if v["learner.lr_end"] > v["learner.lr"] and v["learner.lr_decay"] != "none":
+        errors.append(f"learner.lr_end ({v['learner.lr_end']}) must not exceed learner.lr")
+    name = v["run.name"]
+    if "/" in name or "\\" in name or name in (".", ".."):
+        errors.append(f"run.name must be a plain directory name, got {name!r}")
+    if not v["run.run_dir"].strip():
+        errors.append("run.run_dir must not be empty")
+    return errors
+
+
+def validate(cfg: Config) -> None:
+    """Checks types, ranges, cross-field rules and the env id.
+
+    Raises:
+        ConfigError: every problem found, one per line, each naming the field and its value.
+    """
+    flat = {info.key: info.default for info in describe_fields(cfg)}
+    wrong = [
+        f"{info.key} expects {describe_type(info.annotation)}, got {info.default!r}"
+        for info in describe_fields(cfg)
+        if not _type_ok(info.default, info.annotation)
+    ]
+    if wrong:
+        raise ConfigError("\n".join(wrong))
+    errors = _range_errors(flat) + _size_errors(flat) + _relation_errors(flat)
+    env_error = check_env_id(cfg.env.id)
+    if env_error:
+        errors.append(env_error)
+    if errors:
+        raise ConfigError("\n".join(errors))
+
+
+# --------------------------------------------------------------------------------------- env ids
+
+
+@functools.cache
+def _ale_game_names() -> tuple[str, ...] | None:
+    """PascalCase names of the ROMs shipped with ale-py (the same rule ale-py uses), or None."""
+    try:
+        from ale_py.roms import get_all_rom_ids
+    except ImportError:
+        return None
+    return tuple(rom.title().replace("_", "") for rom in get_all_rom_ids())
+
+
+def _env_suggestions(env_id: str, candidates: list[str]) -> list[str]:
+    def bare(name: str) -> str:  # 'ALE/Pong-v5', 'PongNoFrameskip-v4', 'pong' -> 'pong'
+        return re.sub(r"^(ale/)|(noframeskip)?(-v\d+)?$", "", name.lower())
+
+    lowered = {c.lower(): c for c in candidates}
+    games = {bare(c): c for c in reversed(candidates)}  # Tempest-v0 wins over an ALE namesake
+    if env_id.lower() in lowered:
+        return [lowered[env_id.lower()]]
+    if bare(env_id) in games:
+        return [games[bare(env_id)]]
+    guesses = difflib.get_close_matches(env_id, candidates, n=2, cutoff=0.8)
+    return guesses or [games[g] for g in difflib.get_close_matches(bare(env_id), games, n=2)]
+
+
+def check_env_id(env_id: str) -> str | None:
+    """Returns why `env_id` is not a valid environment id, or None when it is.
+
+    ALE ids are checked against the ROMs that ale-py ships (imported only here, only for ALE ids).
+    """
+    if env_id == TEMPEST_ENV_ID:
+        return None
+    games = _ale_game_names()
+    match = re.fullmatch(r"ALE/([A-Za-z0-9]+)-v5", env_id)
+    if match and games is None:
+        return f"env.id {env_id!r} needs ale-py, which is not installed: pip install ale-py"
+    if match and match.group(1) in games:
+        return None
+    candidates = [TEMPEST_ENV_ID] + [f"ALE/{g}-v5" for g in games or ()]
+    guesses = _env_suggestions(env_id, candidates)
+    hint = " (did you mean " + " or ".join(f"'{g}'" for g in guesses) + "?)" if guesses else ""
+    return (
+        f"unknown env id {env_id!r}{hint}; valid forms: 'Tempest-v0' (the built-in simulator) "
+        "and 'ALE/<Game>-v5' for a ROM shipped with ale-py (e.g. 'ALE/Pong-v5', 'ALE/Breakout-v5')"
+    )

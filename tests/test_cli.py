@@ -1,0 +1,195 @@
+"""The `tempest-dqn` command line, run as a user runs it: `python -m agent ...` in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+import config
+from agent.cli import main, split_overrides
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Runs `python -m agent *args` from the repository root with a clean flag environment."""
+    environ = {k: v for k, v in os.environ.items() if k not in config.ENV_FLAGS}
+    environ.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "agent", *args],
+        cwd=REPO,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def assert_user_error(result: subprocess.CompletedProcess[str], fragment: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "error: " in result.stderr and fragment in result.stderr, result.stderr
+
+
+def test_print_config_applies_overrides() -> None:
+    result = run(
+        "train", "--preset", "smoke", "--print-config",
+        "--learner.lr", "3e-4", "--replay.n-step=5", "--frames", "1234", "--no-tui",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["learner"]["lr"] == 3e-4 and data["replay"]["n_step"] == 5
+    assert data["run"]["frames"] == 1234 and data["tui"]["enabled"] is False
+    assert data["replay"]["capacity"] == config.PRESETS["smoke"].replay.capacity
+    assert config.from_dict(data) == config.resolve(
+        "smoke",
+        overrides={
+            "learner.lr": "3e-4",
+            "replay.n_step": "5",
+            "run.frames": "1234",
+            "tui.enabled": "false",
+        },
+        environ={},
+    )
+
+
+def test_batch_size_zero_is_a_user_error() -> None:
+    result = run("train", "--preset", "smoke", "--learner.batch-size", "0", "--print-config")
+    assert_user_error(result, "learner.batch_size must be a positive integer, got 0")
+
+
+def test_unknown_field_suggests_the_nearest() -> None:
+    result = run("train", "--learner.lrr", "1e-3")
+    assert_user_error(result, "did you mean 'learner.lr'?")
+
+
+def test_bare_field_flag_suggests_its_section() -> None:
+    assert_user_error(run("train", "--lr", "1e-3"), "did you mean '--learner.lr'?")
+
+
+def test_bad_value_names_field_value_and_type() -> None:
+    result = run("train", "--learner.lr", "fast")
+    assert_user_error(result, "learner.lr expects a number, got 'fast'")
+
+
+def test_unknown_preset_lists_the_valid_ones() -> None:
+    result = run("train", "--preset", "pongg")
+    assert_user_error(result, "valid presets: breakout, pong, smoke, tempest")
+
+
+def test_unknown_env_id() -> None:
+    result = run("train", "--env", "ALE/Pongg-v5")
+    assert_user_error(result, "unknown env id 'ALE/Pongg-v5'")
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    result = run("train", "--config", str(tmp_path / "missing.toml"))
+    assert_user_error(result, "config file not found")
+
+
+def test_config_file_syntax_error_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[learner]\nlr = = 1\n")
+    assert_user_error(run("train", "--config", str(path)), "line 2")
+
+
+def test_config_file_is_applied(tmp_path: Path) -> None:
+    path = tmp_path / "run.yaml"
+    path.write_text("preset: smoke\nlearner:\n  gamma: 0.95\n")
+    result = run("train", "--config", str(path), "--print-config")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["learner"]["gamma"] == 0.95 and data["run"]["frames"] == 4000
+
+
+def test_force_fresh_model_environment_variable() -> None:
+    result = run("train", "--preset", "smoke", "--print-config", env={"FORCE_FRESH_MODEL": "1"})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["run"]["force_fresh_model"] is True
+
+
+def test_bad_environment_variable_is_a_user_error() -> None:
+    result = run("train", "--print-config", env={"RESET_METRICS": "maybe"})
+    assert_user_error(result, "RESET_METRICS='maybe'")
+
+
+def test_train_without_print_config_is_not_built_yet() -> None:
+    result = run("train", "--preset", "smoke")
+    assert result.returncode == 1
+    assert "training is not built yet" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("watch", "runs/x"),
+        ("doctor", "runs/x"),
+        ("doctor", "m.jsonl", "--json"),
+        ("eval", "runs/x"),
+    ],
+)
+def test_unbuilt_commands_say_so(args: tuple[str, ...]) -> None:
+    result = run(*args)
+    assert result.returncode == 1
+    assert "not built yet" in result.stderr and "Traceback" not in result.stderr
+
+
+# The remaining cases exercise argument handling in-process: same code, no interpreter start-up.
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["frob"], [], ["train", "--bogus"], ["train", "--learner.lr"], ["eval"],
+     ["eval", "x", "--episodes", "two"], ["bench", "everything"]],
+)  # fmt: skip
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv, environ={}) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("which", ["env", "learner", "loop"])
+def test_unbuilt_benchmarks_say_so(which: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", which], environ={}) == 1
+    assert "not built yet" in capsys.readouterr().err
+
+
+def test_train_help_lists_every_field(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--help"], environ={}) == 0
+    out = capsys.readouterr().out
+    for info in config.describe_fields():
+        assert f"--{info.key} " in out
+    assert "Adam learning rate" in out and "learner: " in out
+
+
+def test_train_help_shows_the_chosen_presets_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--preset", "pong", "--help"], environ={}) == 0
+    assert "--env.id STR  (default: ALE/Pong-v5)" in capsys.readouterr().out
+
+
+def test_split_overrides() -> None:
+    overrides, rest = split_overrides(
+        ["--preset", "smoke", "--learner.lr", "-1", "--replay.n-step=5", "--no-tui", "--x=1"]
+    )
+    assert overrides == {"learner.lr": "-1", "replay.n-step": "5"}
+    assert rest == ["--preset", "smoke", "--no-tui", "--x=1"]
+
+
+@pytest.mark.parametrize(("which", "note"), [("replay", False), ("all", True)])
+def test_bench_replay_delegates_to_agent_bench_replay(
+    which: str, note: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CLI's half of the contract: `agent.bench_replay.main(quick)` is called, its code kept."""
+    calls: list[bool] = []
+    fake = types.ModuleType("agent.bench_replay")
+    fake.main = lambda quick: calls.append(quick) or 0  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "agent.bench_replay", fake)
+    assert main(["bench", which, "--quick"], environ={}) == 0
+    assert calls == [True]
+    assert ("replay benchmark only" in capsys.readouterr().err) is note
