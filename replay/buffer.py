@@ -172,7 +172,8 @@ class ReplayBuffer:
 
     # -- sampling ------------------------------------------------------------------------------
 
-    def sample(self, batch_size: int, *, beta: float = 0.4, u: np.ndarray | None = None) -> Batch:
+    def sample(self, batch_size: int, *, beta: float = 0.4, u: np.ndarray | None = None,
+               out: Batch | None = None) -> Batch:
         """Draw a batch: uniform over sampleable transitions, or proportional to priority.
 
         Args:
@@ -181,9 +182,15 @@ class ReplayBuffer:
             u: optional (B,) uniform numbers in [0, 1) from the caller; by default the buffer's
                 seeded generator draws them.  Uniform sampling redraws (from the generator) the
                 few draws that land on rows that cannot be sampled.
+            out: a batch from `empty_batch(B)` (or an earlier sample) to fill in place.  Reusing
+                its memory saves the page faults of fresh multi-megabyte arrays on every call
+                (about half the time of a 16,384 batch), and lets a learner sample straight into
+                pinned host memory.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
+        if out is not None:
+            self._check_out(out, batch_size)
         with self._lock:
             u = self.rng.random(batch_size) if u is None else np.asarray(u, np.float64)
             if self.tree is not None:
@@ -192,7 +199,26 @@ class ReplayBuffer:
             else:
                 slots = self._uniform_slots(u)
                 weights = np.ones(batch_size, np.float32)
-            return self._assemble(slots, weights)
+            return self._assemble(slots, weights, out)
+
+    def empty_batch(self, batch_size: int) -> Batch:
+        """Arrays shaped for `sample(batch_size, out=...)`."""
+        obs = (batch_size, *self.obs_shape)
+        return Batch(
+            obs=np.empty(obs, self.obs_dtype), action=np.empty(batch_size, np.int16),
+            reward=np.empty(batch_size, np.float32), discount=np.empty(batch_size, np.float32),
+            next_obs=np.empty(obs, self.obs_dtype), terminated=np.empty(batch_size, np.bool_),
+            horizon=np.empty(batch_size, np.uint8), source=np.empty(batch_size, np.uint8),
+            expert_action=np.empty(batch_size, np.int16),
+            weights=np.empty(batch_size, np.float32), indices=np.empty(batch_size, np.int64))
+
+    def _check_out(self, out: Batch, batch_size: int) -> None:
+        for name, want in zip(Batch._fields, self.empty_batch(0)):
+            have = getattr(out, name)
+            shape = (batch_size, *want.shape[1:])
+            if have.shape != shape or have.dtype != want.dtype or not have.flags.c_contiguous:
+                raise ValueError(f"sample(out=...): out.{name} must be a C-contiguous "
+                                 f"{want.dtype} array of shape {shape}; use empty_batch()")
 
     def _prioritized_slots(self, u: np.ndarray) -> np.ndarray:
         if self.tree.total <= 0.0:
@@ -213,25 +239,33 @@ class ReplayBuffer:
         return ("the replay buffer holds no transition that can be sampled yet: a transition "
                 "needs its next observation; add more steps before sampling")
 
-    def _assemble(self, slots: np.ndarray, weights: np.ndarray) -> Batch:
+    def _assemble(self, slots: np.ndarray, weights: np.ndarray, out: Batch | None) -> Batch:
         returns, discount, next_slots, horizon, terminated = kernels.nstep_windows(
             slots, self.reward_S, self.flags_S, self.source_S, self.write_count_N,
             self.capacity_per_env, self.n_step, self.gamma, self.cut_on_source_change)
-        return Batch(
-            obs=self._gather(slots), action=self.action_S[slots], reward=returns,
-            discount=discount, next_obs=self._gather(next_slots), terminated=terminated,
-            horizon=horizon, source=self.source_S[slots], expert_action=self.expert_S[slots],
-            weights=weights,
+        batch = Batch(
+            obs=self._gather(slots, None if out is None else out.obs), action=self.action_S[slots],
+            reward=returns, discount=discount,
+            next_obs=self._gather(next_slots, None if out is None else out.next_obs),
+            terminated=terminated, horizon=horizon, source=self.source_S[slots],
+            expert_action=self.expert_S[slots], weights=weights,
             indices=kernels.slots_to_tickets(slots, self.write_count_N, self.capacity_per_env))
+        if out is None:
+            return batch
+        for name in ("action", "reward", "discount", "terminated", "horizon", "source",
+                     "expert_action", "weights", "indices"):
+            np.copyto(getattr(out, name), getattr(batch, name))
+        return out
 
-    def _gather(self, slots: np.ndarray) -> np.ndarray:
+    def _gather(self, slots: np.ndarray, out: np.ndarray | None) -> np.ndarray:
         """Observations of `slots`: rows for vectors, rebuilt k-frame stacks for frames."""
+        if out is None:
+            out = np.empty((slots.shape[0], *self.obs_shape), self.obs_dtype)
         if self.frames:
-            out = np.empty((slots.shape[0], self.stack, self.obs_SF.shape[1]), np.uint8)
+            flat = out.reshape(slots.shape[0], self.stack, self.obs_SF.shape[1])
             kernels.gather_stacks(self.obs_SF, self.flags_S, self.write_count_N,
-                                  self.capacity_per_env, slots, out)
-            return out.reshape(slots.shape[0], *self.obs_shape)
-        out = np.empty((slots.shape[0], self.obs_SF.shape[1]), self.obs_dtype)
+                                  self.capacity_per_env, slots, flat)
+            return out
         raw = out.view(np.uint16) if self.obs_dtype == np.float16 else out
         kernels.gather_rows(self._obs_view(), slots, raw)
         return out

@@ -36,7 +36,7 @@ def test_rebuilt_stacks_equal_atari_vector_env_observations():
     finally:
         env.close()
     slots = np.flatnonzero(buf.sampleable_S).astype(np.int64)
-    batch = buf._assemble(slots, np.ones(slots.size, np.float32))
+    batch = buf._assemble(slots, np.ones(slots.size, np.float32), None)
     assert batch.terminated.sum() >= 2 and len(slots) > 600
     for b, ticket in enumerate(batch.indices):
         want_obs, want_next = recorded[int(ticket)]

@@ -22,7 +22,7 @@ CASES = [  # (capacity, num_envs, obs_shape, n_step, cut_on_source_change, steps
 def _everything(buf: ReplayBuffer):
     """A batch holding every sampleable slot, in slot order."""
     slots = np.flatnonzero(buf.sampleable_S).astype(np.int64)
-    return slots, buf._assemble(slots, np.ones(slots.size, np.float32))
+    return slots, buf._assemble(slots, np.ones(slots.size, np.float32), None)
 
 
 @pytest.mark.parametrize("capacity,num_envs,obs_shape,n_step,cut,steps", CASES)

@@ -69,7 +69,7 @@ def test_priorities_are_td_plus_eps_to_the_alpha_and_new_rows_get_the_max(rng):
 def test_weights_use_the_smallest_stored_priority(rng):
     buf = _filled_buffer(rng, prioritized=True, alpha=1.0, priority_eps=0.0)
     valid = np.flatnonzero(buf.sampleable_S)
-    tickets = buf._assemble(valid.astype(np.int64), np.ones(valid.size, np.float32)).indices
+    tickets = buf._assemble(valid.astype(np.int64), np.ones(valid.size, np.float32), None)[-1]
     buf.update_priorities(tickets, np.linspace(1.0, 4.0, valid.size))
     batch = buf.sample(64, beta=0.5)
     assert buf.tree.min_T[1] == 1.0  # the smallest priority stored normalises the weights
@@ -121,3 +121,17 @@ def test_sampling_an_empty_buffer_says_why():
         buf = ReplayBuffer(100, 2, (3,), prioritized=prioritized)
         with pytest.raises(ValueError, match="no transition that can be sampled"):
             buf.sample(4)
+
+
+@pytest.mark.parametrize("obs_shape", [(3,), (2, 3, 3)])
+def test_sampling_into_reused_arrays_equals_a_fresh_sample(rng, obs_shape):
+    buf = ReplayBuffer(120, 3, obs_shape, prioritized=True, n_step=3)
+    drive(buf, None, 50, rng)
+    u = rng.random(16)
+    out = buf.empty_batch(16)
+    filled = buf.sample(16, u=u, out=out)
+    assert filled is out
+    for a, b in zip(out, buf.sample(16, u=u)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="out.obs must be"):
+        buf.sample(8, out=out)
