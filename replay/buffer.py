@@ -194,8 +194,7 @@ class ReplayBuffer:
         with self._lock:
             u = self.rng.random(batch_size) if u is None else np.asarray(u, np.float64)
             if self.tree is not None:
-                slots = self._prioritized_slots(u)
-                weights = self.tree.weights(slots, beta)
+                slots, weights = self._prioritized_slots(u, beta)
             else:
                 slots = self._uniform_slots(u)
                 weights = np.ones(batch_size, np.float32)
@@ -220,10 +219,10 @@ class ReplayBuffer:
                 raise ValueError(f"sample(out=...): out.{name} must be a C-contiguous "
                                  f"{want.dtype} array of shape {shape}; use empty_batch()")
 
-    def _prioritized_slots(self, u: np.ndarray) -> np.ndarray:
+    def _prioritized_slots(self, u: np.ndarray, beta: float) -> tuple[np.ndarray, np.ndarray]:
         if self.tree.total <= 0.0:
             raise ValueError(self._empty_message())
-        return self.tree.sample(u)
+        return self.tree.sample(u, beta)
 
     def _uniform_slots(self, u: np.ndarray) -> np.ndarray:
         slots = kernels.uniform_slots(u, self.write_count_N, self.capacity_per_env)

@@ -44,7 +44,7 @@ def test_prioritized_frequencies_follow_priorities(rng):
     leaves = buf.tree.leaves.copy()
     counts = np.zeros(buf.capacity)
     for _ in range(100):
-        np.add.at(counts, buf.tree.sample(buf.rng.random(512)), 1)
+        np.add.at(counts, buf.tree.sample(buf.rng.random(512))[0], 1)
     valid = leaves > 0
     assert counts[~valid].sum() == 0
     stat = _chi2(counts[valid], leaves[valid] / leaves.sum())

@@ -48,7 +48,7 @@ def test_stratified_draw_puts_one_target_in_each_slice():
     tree = SumTree(8)
     tree.set(np.arange(8), np.ones(8))
     # 4 strata of width 2 over total 8: u=0.5 lands mid-stratum, i.e. slots 1, 3, 5, 7
-    assert tree.sample(np.full(4, 0.5)).tolist() == [1, 3, 5, 7]
+    assert tree.sample(np.full(4, 0.5))[0].tolist() == [1, 3, 5, 7]
 
 
 def test_rebuild_from_leaves_equals_incremental_updates(rng):
@@ -70,3 +70,24 @@ def test_importance_weights_by_hand():
     weights = tree.weights(np.array([0, 1, 2]), 0.5)
     assert weights.tolist() == pytest.approx([0.5, 1.0, 2 ** -0.5])
     assert tree.weights(np.array([0, 1, 2]), 0.0).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_sampled_weights_equal_the_weights_of_the_sampled_slots(rng):
+    tree = SumTree(500)
+    tree.set(np.arange(500), rng.random(500) * (rng.random(500) > 0.2))
+    slots, weights = tree.sample(rng.random(64), beta=0.6)
+    assert (np.diff(slots) >= 0).all()
+    np.testing.assert_array_equal(weights, tree.weights(slots, 0.6))
+
+
+def test_unsorted_and_repeated_updates_repair_every_ancestor(rng):
+    tree, naive = SumTree(777), np.zeros(777)
+    slots = rng.integers(0, 777, 3000)  # unsorted, with many repeats
+    values = rng.random(3000)
+    tree.set(slots, values)
+    for s, v in zip(slots, values):
+        naive[s] = v
+    rebuilt = SumTree(777)
+    rebuilt.load_leaves(naive)
+    np.testing.assert_allclose(tree.sum_T, rebuilt.sum_T)
+    np.testing.assert_array_equal(tree.min_T, rebuilt.min_T)
