@@ -31,9 +31,10 @@ install: $(STAMP)
 run: install
 	$(VENV)/bin/tempest-dqn train
 
-## The whole suite, then the replay tests again as plain Python (NUMBA_DISABLE_JIT=1), so the
-## kernel bodies are checked by the interpreter too.
+## Lint, the whole suite, then the replay tests again as plain Python (NUMBA_DISABLE_JIT=1), so
+## the kernel bodies are checked by the interpreter too.
 test: install
+	$(PY) -m ruff check .
 	$(PY) -m pytest
 	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q tests/replay -m "not slow"
 

@@ -58,7 +58,8 @@ class ReplayBuffer:
         self.frames = len(self.obs_shape) == 3
         self.stack = self.obs_shape[0] if self.frames else 1
         self.obs_dtype = np.dtype(np.uint8 if self.frames else obs_dtype)
-        self.prioritized, self.alpha, self.priority_eps = bool(prioritized), float(alpha), float(priority_eps)
+        self.prioritized, self.alpha = bool(prioritized), float(alpha)
+        self.priority_eps = float(priority_eps)
         self.n_step, self.gamma = int(n_step), float(gamma)
         self.cut_on_source_change = bool(cut_on_source_change)
         self._check_arguments()
@@ -212,7 +213,7 @@ class ReplayBuffer:
             weights=np.empty(batch_size, np.float32), indices=np.empty(batch_size, np.int64))
 
     def _check_out(self, out: Batch, batch_size: int) -> None:
-        for name, want in zip(Batch._fields, self.empty_batch(0)):
+        for name, want in zip(Batch._fields, self.empty_batch(0), strict=True):
             have = getattr(out, name)
             shape = (batch_size, *want.shape[1:])
             if have.shape != shape or have.dtype != want.dtype or not have.flags.c_contiguous:

@@ -160,8 +160,8 @@ def nstep_windows(slots_B, reward_S, flags_S, source_S, write_count_N, capacity,
             if flags_S[row] & FLAG_TERMINATED:
                 terminated_B[b] = True
                 stop = True
-            elif cut_on_source_change and source_S[env * capacity + nxt_pos] != source_S[slots_B[b]]:
-                stop = True
+            elif cut_on_source_change:
+                stop = stop or source_S[env * capacity + nxt_pos] != source_S[slots_B[b]]
             if stop:
                 return_B[b] = total
                 discount_B[b] = 0.0 if terminated_B[b] else scale

@@ -157,9 +157,10 @@ def _read_header(path: Path) -> dict:
     try:
         header = json.loads(file.read_text())
     except FileNotFoundError:
-        raise ReplayFormatError(f"{file} is missing: not a replay save, or an incomplete one")
+        raise ReplayFormatError(
+            f"{file} is missing: not a replay save, or an incomplete one") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ReplayFormatError(f"{file} is not valid JSON ({err}); the save is corrupt")
+        raise ReplayFormatError(f"{file} is not valid JSON ({err}); the save is corrupt") from err
     if not isinstance(header, dict):
         raise ReplayFormatError(f"{file} must hold a JSON object")
     version = header.get("format_version")
@@ -182,7 +183,7 @@ def _check_counts(header: dict, buf: ReplayBuffer) -> tuple[int, np.ndarray, np.
         episode_start = np.asarray(header["episode_start"], np.uint8)
         filled = int(header["filled"])
     except (KeyError, TypeError, ValueError) as err:
-        raise ReplayFormatError(f"header field missing or malformed: {err}")
+        raise ReplayFormatError(f"header field missing or malformed: {err}") from err
     if write_count.shape != (buf.num_envs,) or (write_count < 0).any():
         raise ReplayFormatError(f"write_count: expected {buf.num_envs} counts >= 0")
     if episode_start.shape != (buf.num_envs,):
@@ -197,7 +198,8 @@ def _restore_rng(header: dict, buf: ReplayBuffer) -> np.random.Generator:
     try:
         rng.bit_generator.state = header["rng_state"]
     except (KeyError, TypeError, ValueError) as err:
-        raise ReplayFormatError(f"rng_state: cannot restore the sampling generator ({err})")
+        raise ReplayFormatError(
+            f"rng_state: cannot restore the sampling generator ({err})") from err
     return rng
 
 
@@ -216,7 +218,7 @@ def _open_column(path: Path, name: str, header: dict, column: np.ndarray,
             file_shape, _, file_dtype = np.lib.format.read_array_header_2_0(f)
             offset = f.tell()
     except (OSError, ValueError) as err:
-        raise ReplayFormatError(f"{name}: cannot read {file} ({err})")
+        raise ReplayFormatError(f"{name}: cannot read {file} ({err})") from err
     if list(file_shape) != shape or file_dtype != column.dtype:
         raise ReplayFormatError(f"{name}: {file} holds {file_dtype} {list(file_shape)}, "
                                 f"expected {column.dtype} {shape}")

@@ -25,7 +25,7 @@ def _state(buf: ReplayBuffer) -> list[np.ndarray]:
 
 def _assert_same(a: list[np.ndarray], b: list[np.ndarray]) -> None:
     assert len(a) == len(b)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x, y)
 
 
@@ -44,7 +44,8 @@ def test_round_trip_is_exact_and_continues_identically(tmp_path, rng, steps, obs
     _assert_same(_state(other), _state(buf))
     assert other.max_priority == buf.max_priority
     if steps:
-        for a, b in zip(buf.sample(8), other.sample(8)):  # the generator state came along
+        # the generator state came along
+        for a, b in zip(buf.sample(8), other.sample(8), strict=True):
             np.testing.assert_array_equal(a, b)
 
 

@@ -103,10 +103,10 @@ def test_nonfinite_td_errors_are_refused(rng):
 def test_sampling_is_reproducible_from_the_seed(rng, prioritized):
     seeds = np.random.default_rng(3), np.random.default_rng(3)
     buffers = [ReplayBuffer(90, 3, (2,), prioritized=prioritized, seed=11) for _ in seeds]
-    for buf, data_rng in zip(buffers, seeds):
+    for buf, data_rng in zip(buffers, seeds, strict=True):
         drive(buf, None, 40, data_rng)
     first, second = (b.sample(16) for b in buffers)
-    for a, b in zip(first, second):
+    for a, b in zip(first, second, strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -131,7 +131,7 @@ def test_sampling_into_reused_arrays_equals_a_fresh_sample(rng, obs_shape):
     out = buf.empty_batch(16)
     filled = buf.sample(16, u=u, out=out)
     assert filled is out
-    for a, b in zip(out, buf.sample(16, u=u)):
+    for a, b in zip(out, buf.sample(16, u=u), strict=True):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="out.obs must be"):
         buf.sample(8, out=out)

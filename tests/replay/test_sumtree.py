@@ -26,7 +26,8 @@ def test_random_updates_match_cumsum_search(rng):
         slots = rng.integers(0, size, 64)
         values = rng.random(64) * (rng.random(64) > 0.3)
         tree.set(slots, values)
-        for s, v in zip(slots, values):  # sequential: a repeated slot keeps the last value
+        # sequential: a repeated slot keeps the last value
+        for s, v in zip(slots, values, strict=True):
             naive[s] = v
     assert tree.total == pytest.approx(naive.sum())
     assert tree.min_T[1] == naive[naive > 0].min()
@@ -85,7 +86,7 @@ def test_unsorted_and_repeated_updates_repair_every_ancestor(rng):
     slots = rng.integers(0, 777, 3000)  # unsorted, with many repeats
     values = rng.random(3000)
     tree.set(slots, values)
-    for s, v in zip(slots, values):
+    for s, v in zip(slots, values, strict=True):
         naive[s] = v
     rebuilt = SumTree(777)
     rebuilt.load_leaves(naive)
