@@ -95,6 +95,8 @@ class ReplayBuffer:
         self.write_count_N = np.zeros(self.num_envs, np.int64)
         self.episode_start_N = np.ones(self.num_envs, np.uint8)
         self.tree = SumTree(slots) if self.prioritized else None
+        self._all_envs = np.arange(self.num_envs, dtype=np.int64)
+        self._no_expert = np.full(self.num_envs, NO_EXPERT_ACTION, np.int16)
 
     # -- sizes ---------------------------------------------------------------------------------
 
@@ -132,29 +134,30 @@ class ReplayBuffer:
             env_ids: (M,) which streams these rows belong to.  Leave out an environment on the
                 step right after its autoreset: that step is not a transition.
         """
-        env_ids = np.arange(self.num_envs) if env_ids is None else np.asarray(env_ids, np.int64)
+        if env_ids is None:
+            env_ids = self._all_envs
+        else:
+            env_ids = np.asarray(env_ids, np.int64)
+            if env_ids.size and (env_ids.min() < 0 or env_ids.max() >= self.num_envs):
+                raise ValueError(f"add(): env_ids must lie in [0, {self.num_envs})")
         count = env_ids.shape[0]
         if expert_action is None:
-            expert_action = np.full(count, NO_EXPERT_ACTION)
-        columns = [np.asarray(x).reshape(-1) for x in
+            expert_action = self._no_expert[:count]
+        columns = [np.asarray(x) for x in
                    (action, reward, terminated, truncated, source, expert_action)]
-        if any(c.shape[0] != count for c in columns):
-            raise ValueError(f"add(): every per-step column needs {count} entries (one per env)")
-        if count and (env_ids.min() < 0 or env_ids.max() >= self.num_envs):
-            raise ValueError(f"add(): env_ids must lie in [0, {self.num_envs})")
+        if any(c.shape != (count,) for c in columns):
+            raise ValueError(f"add(): action, reward, terminated, truncated, source and "
+                             f"expert_action need shape ({count},): one entry per env")
         obs_MF, next_MF = self._rows(obs, count), self._rows(next_obs, count)
-        action, reward, terminated, truncated, source, expert_action = columns
-        with self._lock:
+        with self._lock:  # numba casts each column to its storage dtype as it writes
             slots_K, valid_K = kernels.write_step(
                 self._obs_view(), self.action_S, self.reward_S, self.flags_S, self.source_S,
                 self.expert_S, self.sampleable_S, self.write_count_N, self.episode_start_N,
-                self.capacity_per_env, self.stack, env_ids, obs_MF,
-                action.astype(np.int16), reward.astype(np.float32), terminated.astype(np.bool_),
-                truncated.astype(np.bool_), next_MF, source.astype(np.uint8),
-                expert_action.astype(np.int16))
+                self.capacity_per_env, self.stack, env_ids, obs_MF, *columns[:4], next_MF,
+                *columns[4:])
             if self.tree is not None:
                 new_leaf = self.max_priority ** self.alpha
-                self.tree.set(slots_K, np.where(valid_K == 1, new_leaf, 0.0))
+                self.tree.set(slots_K, valid_K * new_leaf)
 
     def _rows(self, obs, count: int) -> np.ndarray:
         """Observations as (M, F) rows in the storage dtype, as the kernels see them."""
@@ -164,7 +167,8 @@ class ReplayBuffer:
                              f"got {obs.shape}")
         newest = obs[:, -1] if self.frames else obs
         rows = newest.reshape(count, self.obs_SF.shape[1])
-        rows = np.ascontiguousarray(rows, dtype=self.obs_dtype)
+        if rows.dtype != self.obs_dtype:
+            rows = rows.astype(self.obs_dtype)
         return rows.view(np.uint16) if self.obs_dtype == np.float16 else rows
 
     def _obs_view(self) -> np.ndarray:

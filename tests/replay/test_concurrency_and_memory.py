@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 
@@ -22,13 +23,14 @@ def test_add_from_one_thread_while_another_samples_and_updates(rng):
                 batch = buf.sample(64)
                 assert np.isfinite(batch.reward).all() and (batch.horizon >= 1).all()
                 buf.update_priorities(batch.indices, np.abs(batch.reward) + 0.1)
+                time.sleep(0.0005)  # a learner does other work between batches
         except BaseException as err:  # reported to the main thread below
             errors.append(err)
 
     thread = threading.Thread(target=learner)
     thread.start()
     try:
-        drive(buf, None, 1500, np.random.default_rng(4))
+        drive(buf, None, 600, np.random.default_rng(4))
     finally:
         stop.set()
         thread.join()

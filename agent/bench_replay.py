@@ -1,0 +1,283 @@
+"""`tempest-dqn bench replay`: our replay buffer vs cpprb, Stable-Baselines3 and the memory floor.
+
+The machine is shared and noisy, so absolute times mean little (DESIGN.md §7): every contender of
+a case lives in this one process, all are warmed up first (numba compiles on the first call), and
+then they take turns rep by rep, each rep starting with a different contender, so a burst of noise
+hits all of them alike.  Results are medians with min and max, and ratios against ours.
+
+Cases: A prioritised sample + priority update of 16,384 Tempest vectors with 12-step returns;
+B uniform samples of ALE 4-frame stacks (3-step) against SB3, plus memory per transition;
+C add throughput of 64-env steps.  JSON on stdout, a markdown table on stderr.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from agent import bench_contenders as bc
+from replay import ReplayBuffer
+
+SIZES = {  # quick: ~20x smaller buffers and fewer reps, for the test (< 60 s in all)
+    False: dict(capacity=1_000_000, reps_a=30, reps_b=200, reps_c=60, warmup=3),
+    True: dict(capacity=50_000, reps_a=6, reps_b=30, reps_c=10, warmup=2),
+}
+BATCH_A, N_STEP_A, GAMMA, BETA = 16_384, 12, 0.99, 0.4
+BATCHES_B, N_STEP_B = (32, 256), 3
+STEPS_PER_CALL_C = 32  # one timed call adds this many steps: a single add is a few microseconds
+HEADROOM = 5 * 2**30   # left free when sizing SB3's buffer next to ours (brief: >= 4 GiB)
+NSTEP_CPPRB = {"size": N_STEP_A, "gamma": GAMMA, "rew": "rew", "next": "next_obs"}
+
+Thunk = Callable[[], object]
+
+
+def fixed(call: Thunk) -> Callable[[], Thunk]:
+    """A contender with nothing to prepare between calls."""
+    return lambda: call
+
+
+def interleave(contenders: dict[str, Callable[[], Thunk]], reps: int,
+               warmup: int) -> dict[str, list[float]]:
+    """Seconds per call of each contender, taking turns rep by rep.
+
+    Each contender is a factory called untimed before every call (the floor draws its fresh
+    indices there), returning the thunk that is timed.  The garbage collector is off while timing
+    so a collection triggered by one contender is not charged to another.
+    """
+    for make in contenders.values():
+        for _ in range(warmup):
+            make()()
+    names, times = list(contenders), {name: [] for name in contenders}
+    gc.collect()
+    gc.disable()
+    try:
+        for rep in range(reps):
+            for name in names[rep % len(names):] + names[:rep % len(names)]:
+                call = contenders[name]()
+                start = time.perf_counter()
+                call()
+                times[name].append(time.perf_counter() - start)
+    finally:
+        gc.enable()
+    return times
+
+
+def summarise(times: dict[str, list[float]], scale: float, **extra) -> list[dict]:
+    """Median / min / max of each contender in the case's unit (`scale` per second)."""
+    return [dict(name=name, **extra, median=statistics.median(t) * scale, min=min(t) * scale,
+                 max=max(t) * scale, reps=len(t)) for name, t in times.items()]
+
+
+def median_of(rows: list[dict], name: str, **match) -> float:
+    return next(r["median"] for r in rows
+                if r["name"] == name and all(r.get(k) == v for k, v in match.items()))
+
+
+def target(name: str, value: float, threshold: float, at_least: bool = True) -> dict:
+    met = value >= threshold if at_least else value <= threshold
+    return dict(name=name, value=round(value, 4), threshold=threshold, met=bool(met))
+
+
+def case_a(size: dict, notes: list[str]) -> dict:
+    """Prioritised sample + update: ours (fresh, out=), cpprb, and the bare gather floor."""
+    cap, rng = size["capacity"], np.random.default_rng(1)
+    pool, steps = bc.step_pool(rng, (195,), 8), cap // bc.NUM_ENVS + 16
+    before = bc.rss()
+    ours = ReplayBuffer(cap, bc.NUM_ENVS, (195,), prioritized=True, n_step=N_STEP_A, gamma=GAMMA)
+    bc.fill(lambda s: bc.ours_add(ours, s), pool, steps, "A: filling ours")
+    memory = {"ours": {"nbytes": ours.nbytes, "rss_growth": bc.rss() - before}}
+    td, out = rng.random(BATCH_A) + 0.1, ours.empty_batch(BATCH_A)
+
+    def ours_call(reuse: bool) -> Thunk:
+        def call() -> None:
+            batch = ours.sample(BATCH_A, beta=BETA, out=out if reuse else None)
+            ours.update_priorities(batch.indices, td)
+        return call
+
+    floor = rng.standard_normal((cap, 195), dtype=np.float32)
+    idx_rng, taken = np.random.default_rng(2), np.empty((2, BATCH_A, 195), np.float32)
+
+    def floor_call(take: bool) -> Callable[[], Thunk]:
+        def make() -> Thunk:  # fresh indices every call: repeats would measure the cache
+            idx = idx_rng.integers(0, cap, BATCH_A)
+            nxt = (idx + N_STEP_A) % cap
+            if take:
+                return lambda: (np.take(floor, idx, 0, taken[0], "clip"),
+                                np.take(floor, nxt, 0, taken[1], "clip"))
+            return lambda: (floor[idx], floor[nxt])
+        return make
+
+    contenders = {"ours (fresh arrays)": fixed(ours_call(False)),
+                  "ours (out= reuse)": fixed(ours_call(True)),
+                  "floor: numpy fancy index": floor_call(False),
+                  "floor: np.take(out=)": floor_call(True)}
+    cpprb, rb = bc.optional("cpprb"), None
+    if cpprb is None:
+        notes.append(f"A: cpprb {bc.MISSING}")
+    else:
+        before = bc.rss()
+        rb, how = bc.make_cpprb_per(cpprb, cap, 195, NSTEP_CPPRB)
+        notes.append(f"A: cpprb PrioritizedReplayBuffer with Nstep={NSTEP_CPPRB}; {how}; its "
+                     "Nstep add() rewrites the caller's reward array in place (cpprb 11.0.0), "
+                     "so the fill hands it copies")
+        bc.fill(lambda s: bc.cpprb_nstep_add(rb, s), pool, steps, "A: filling cpprb")
+        memory["cpprb"] = {"rss_growth": bc.rss() - before}
+
+        def cpprb_call() -> None:
+            sample = rb.sample(BATCH_A, BETA)
+            rb.update_priorities(sample["indexes"], td)
+        contenders["cpprb PrioritizedReplayBuffer"] = fixed(cpprb_call)
+    rows = summarise(interleave(contenders, size["reps_a"], size["warmup"]), 1e3)
+    return dict(case="A", title=f"prioritised sample + update, batch {BATCH_A}, n_step "
+                f"{N_STEP_A}, {cap} Tempest vectors", unit="ms/call", contenders=rows,
+                memory=memory, **ratios_a(rows))
+
+
+def ratios_a(rows: list[dict]) -> dict:
+    fresh, reuse = median_of(rows, "ours (fresh arrays)"), median_of(rows, "ours (out= reuse)")
+    ratios = {"ours_fresh_over_floor_fancy": fresh / median_of(rows, "floor: numpy fancy index"),
+              "ours_out_over_floor_take": reuse / median_of(rows, "floor: np.take(out=)")}
+    targets = [target("A: ours (out=) within 1.5x of the gather floor (np.take out=)",
+                      ratios["ours_out_over_floor_take"], 1.5, at_least=False)]
+    if any(r["name"].startswith("cpprb") for r in rows):
+        cpprb = median_of(rows, "cpprb PrioritizedReplayBuffer")
+        ratios |= {"cpprb_over_ours_fresh": cpprb / fresh, "cpprb_over_ours_out": cpprb / reuse}
+        targets += [target("A: ours (fresh arrays) >= 3x faster than cpprb",
+                           ratios["cpprb_over_ours_fresh"], 3.0),
+                    target("A: ours (out=) >= 3x faster than cpprb",
+                           ratios["cpprb_over_ours_out"], 3.0)]
+    return dict(ratios={k: round(v, 4) for k, v in ratios.items()}, targets=targets)
+
+
+def case_b(size: dict, notes: list[str]) -> dict:
+    """Uniform frame-stack samples, ours against SB3's memory-optimised buffer; memory per row."""
+    cap, rng = size["capacity"], np.random.default_rng(3)
+    pool = bc.step_pool(rng, (4, 84, 84), 4)
+    before = bc.rss()
+    ours = ReplayBuffer(cap, bc.NUM_ENVS, (4, 84, 84), n_step=N_STEP_B, gamma=GAMMA)
+    bc.fill(lambda s: bc.ours_add(ours, s), pool, cap // bc.NUM_ENVS + 4, "B: filling ours")
+    memory = {"ours": {"capacity": ours.capacity, "nbytes": ours.nbytes,
+                       "bytes_per_transition": ours.nbytes / ours.capacity,
+                       "rss_growth": bc.rss() - before}}
+    sb3 = bc.make_filled_sb3(cap, N_STEP_B, HEADROOM, memory, notes)
+    rows, result = [], {"ratios": {}, "targets": []}
+    for batch in BATCHES_B:
+        out = ours.empty_batch(batch)
+        contenders = {"ours (fresh arrays)": fixed(lambda b=batch: ours.sample(b)),
+                      "ours (out= reuse)": fixed(lambda b=batch, o=out: ours.sample(b, out=o))}
+        if sb3 is not None:
+            contenders["SB3 ReplayBuffer (torch tensors)"] = fixed(lambda b=batch: sb3.sample(b))
+        rows += summarise(interleave(contenders, size["reps_b"], size["warmup"]), 1e3,
+                          batch=batch)
+        if sb3 is not None:
+            theirs = median_of(rows, "SB3 ReplayBuffer (torch tensors)", batch=batch)
+            for key, name in (("fresh", "ours (fresh arrays)"), ("out", "ours (out= reuse)")):
+                ratio = theirs / median_of(rows, name, batch=batch)
+                result["ratios"][f"sb3_over_ours_{key}_b{batch}"] = round(ratio, 4)
+                result["targets"].append(target(f"B: {name} >= 3x faster than SB3 (batch "
+                                                f"{batch})", ratio, 3.0))
+    if sb3 is not None:
+        share = memory["ours"]["bytes_per_transition"] / memory["sb3"]["bytes_per_transition"]
+        result["ratios"]["ours_over_sb3_bytes_per_transition"] = round(share, 4)
+        result["ratios"]["sb3_over_ours_bytes_per_transition"] = round(1 / share, 4)
+        mine, theirs = (memory[k]["bytes_per_transition"] for k in ("ours", "sb3"))
+        notes.append(f"B: bytes per transition: ours {mine:.0f} (one frame, 7056, + per-row "
+                     f"columns), SB3 {theirs:.0f} (a whole 4-frame stack, 28224, + columns)")
+        result["targets"].append(target("B: ours <= 1/4 of SB3's memory per transition",
+                                        share, 0.25, at_least=False))
+    return dict(case="B", title=f"uniform sample of 4x84x84 stacks, n_step {N_STEP_B}, {cap} "
+                "ALE frames", unit="ms/call", contenders=rows, memory=memory, **result)
+
+
+def case_c(size: dict, notes: list[str]) -> dict:
+    """Add throughput of 64-env steps into full buffers (the ring wraps: steady state)."""
+    cap = size["capacity"]
+    pool = bc.step_pool(np.random.default_rng(5), (195,), 8)
+    adders = bc.adders_for_c(cap, N_STEP_A, notes)
+    for name, add in adders.items():
+        bc.fill(add, pool, cap // bc.NUM_ENVS + 16, f"C: filling {name}")
+    block = [pool[k % len(pool)] for k in range(STEPS_PER_CALL_C)]
+
+    def adding(add) -> Thunk:
+        def call() -> None:
+            for step in block:
+                add(step)
+        return call
+
+    times = interleave({name: fixed(adding(add)) for name, add in adders.items()},
+                       size["reps_c"], size["warmup"])
+    rows = summarise(times, 1e6 / STEPS_PER_CALL_C)
+    for row in rows:
+        row["transitions_per_s"] = round(bc.NUM_ENVS * 1e6 / row["median"])
+    return dict(case="C", title=f"add throughput, steps of {bc.NUM_ENVS} Tempest vectors into "
+                f"{cap}-transition buffers", unit="us/step", contenders=rows, memory={},
+                **ratios_c(rows))
+
+
+def ratios_c(rows: list[dict]) -> dict:
+    """Ratios > 1 mean ours is faster; the targets pair like with like (uniform, prioritised)."""
+    names = {r["name"] for r in rows}
+    pairs = [("cpprb ReplayBuffer", "ours uniform", True),
+             ("cpprb PrioritizedReplayBuffer", "ours prioritised", True),
+             ("cpprb ReplayBuffer next_of=obs", "ours uniform", False)]
+    ratios, targets = {}, []
+    for theirs, ours, is_target in pairs:
+        if theirs not in names:
+            continue
+        key = f"{theirs.replace(' ', '_').replace('=', '_')}_over_{ours.replace(' ', '_')}"
+        ratios[key] = round(median_of(rows, theirs) / median_of(rows, ours), 4)
+        if is_target:
+            targets.append(target(f"C: {ours} at least as fast as {theirs}", ratios[key], 1.0))
+    return dict(ratios=ratios, targets=targets)
+
+
+def markdown(report: dict) -> str:
+    """The human-readable summary for stderr: one row per contender, then targets and notes."""
+    lines = ["| case | contender | batch | median | min | max | unit | x ours |",
+             "| --- | --- | --- | ---: | ---: | ---: | --- | ---: |"]
+    for case in report["cases"]:
+        for row in case["contenders"]:
+            mine = [r for r in case["contenders"] if r["name"].startswith("ours")
+                    and r.get("batch") == row.get("batch")][0]
+            lines.append(f"| {case['case']} | {row['name']} | {row.get('batch', '')} | "
+                         f"{row['median']:.3f} | {row['min']:.3f} | {row['max']:.3f} | "
+                         f"{case['unit']} | {row['median'] / mine['median']:.2f} |")
+    lines += ["", "| target | value | threshold | met |", "| --- | ---: | ---: | --- |"]
+    for case in report["cases"]:
+        lines += [f"| {t['name']} | {t['value']:.3f} | {t['threshold']} | "
+                  f"{'yes' if t['met'] else 'NO'} |" for t in case["targets"]]
+    for case in report["cases"]:
+        for who, mem in case["memory"].items():
+            lines.append(f"\n{case['case']} memory, {who}: " + ", ".join(
+                f"{k}={v:,.1f}" if isinstance(v, float) else f"{k}={v:,}" for k, v in mem.items()))
+    lines += [""] + [f"- {note}" for note in report["notes"]]
+    return "\n".join(lines)
+
+
+def main(quick: bool = False) -> int:
+    """Runs cases A, B, C; prints the JSON report on stdout and the table on stderr."""
+    size, notes, cases = SIZES[bool(quick)], [], []
+    started = time.perf_counter()
+    bc.warm_numba()
+    for run in (case_a, case_b, case_c):
+        print(f"bench replay: case {run.__name__[-1].upper()} ...", file=sys.stderr, flush=True)
+        cases.append(run(size, notes))  # the case's buffers die with its frame here ...
+        gc.collect()  # ... and any cycle now, before the next case: B needs most of the memory
+        cases[-1]["rss_after_case"] = bc.rss()
+    report = dict(benchmark="replay", quick=bool(quick), machine=bc.machine(),
+                  params=dict(size, batch_a=BATCH_A, n_step_a=N_STEP_A, gamma=GAMMA, beta=BETA,
+                              batches_b=list(BATCHES_B), n_step_b=N_STEP_B,
+                              steps_per_call_c=STEPS_PER_CALL_C, num_envs=bc.NUM_ENVS,
+                              p_terminated=bc.P_TERMINATED, headroom_bytes=HEADROOM),
+                  cases=cases, notes=notes,
+                  all_targets_met=all(t["met"] for c in cases for t in c["targets"]),
+                  elapsed_s=round(time.perf_counter() - started, 1))
+    print(json.dumps(report, indent=2))
+    print(markdown(report), file=sys.stderr)
+    return 0
