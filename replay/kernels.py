@@ -55,34 +55,33 @@ def tickets_to_slots(tickets_B, write_count_N, capacity):
     return slots_B
 
 
-@njit(**_KERNEL)
+@njit(inline="always", **_KERNEL)
 def _put_row(obs_SF, action_S, reward_S, flags_S, source_S, expert_S, sampleable_S,
-             write_count_N, env, capacity, stack, obs_F, action, reward, flags, source, expert,
-             changed_K, valid_K, k):
-    """Write one row at the head of stream `env`; record sampleability changes from index k.
+             base, pos, wrapped, capacity, stack, rows_MF, i, action, reward, flags, source,
+             expert, changed_K, valid_K, k):
+    """Write one row at ring position `pos` of the stream starting at slot `base`.
 
     Overwriting the oldest row can cut the frame-stack history of the k-1 rows after it, so those
-    rows stop being sampleable (unless an episode starts in between).  Returns the new k.
+    rows stop being sampleable (unless an episode starts in between).  Sampleability changes are
+    recorded from index k on; returns the new k.
     """
-    pos = write_count_N[env] % capacity
-    slot = env * capacity + pos
-    wrapped = write_count_N[env] >= capacity
-    for f in range(obs_F.shape[0]):  # element loop: a slice assignment is 5x slower here
-        obs_SF[slot, f] = obs_F[f]
+    slot = base + pos
+    for f in range(rows_MF.shape[1]):  # element loop: a slice assignment is 5x slower here
+        obs_SF[slot, f] = rows_MF[i, f]
     action_S[slot], reward_S[slot], flags_S[slot] = action, reward, flags
     source_S[slot], expert_S[slot] = source, expert
     sampleable_S[slot] = 0
     changed_K[k], valid_K[k] = slot, 0
     k += 1
-    for m in range(1, stack if wrapped else 1):
-        later = env * capacity + (pos + m) % capacity
-        if flags_S[later] & FLAG_FIRST:
+    later = pos
+    for _ in range(1, stack if wrapped else 1):
+        later = later + 1 if later + 1 < capacity else 0
+        if flags_S[base + later] & FLAG_FIRST:
             break
-        if sampleable_S[later]:
-            sampleable_S[later] = 0
-            changed_K[k], valid_K[k] = later, 0
+        if sampleable_S[base + later]:
+            sampleable_S[base + later] = 0
+            changed_K[k], valid_K[k] = base + later, 0
             k += 1
-    write_count_N[env] += 1
     return k
 
 
@@ -95,6 +94,7 @@ def write_step(obs_SF, action_S, reward_S, flags_S, source_S, expert_S, sampleab
 
     A row becomes sampleable once its next observation is stored: the previous row of the stream
     when a new one arrives, or the row itself when its episode ends (the FINAL row follows it).
+    One integer division per stream and step: ring positions otherwise advance by comparison.
 
     Returns:
         (slots_K, valid_K): every slot whose sampleability changed, in order, with its new state.
@@ -104,26 +104,28 @@ def write_step(obs_SF, action_S, reward_S, flags_S, source_S, expert_S, sampleab
     k = 0
     for i in range(env_ids_M.shape[0]):
         env = env_ids_M[i]
-        if write_count_N[env] > 0:
-            prev = env * capacity + (write_count_N[env] - 1) % capacity
-            if not flags_S[prev] & FLAG_FINAL and not sampleable_S[prev]:
-                sampleable_S[prev] = 1
-                changed_K[k], valid_K[k] = prev, 1
-                k += 1
+        written, base = write_count_N[env], env_ids_M[i] * capacity
+        pos = written % capacity
+        prev = base + (pos - 1 if pos > 0 else capacity - 1)
+        if written > 0 and not flags_S[prev] & FLAG_FINAL and not sampleable_S[prev]:
+            sampleable_S[prev] = 1
+            changed_K[k], valid_K[k] = prev, 1
+            k += 1
         ended = terminated_M[i] or truncated_M[i]
         flags = FLAG_TERMINATED * terminated_M[i] + FLAG_TRUNCATED * truncated_M[i]
         flags += FLAG_FIRST * episode_start_N[env]
         k = _put_row(obs_SF, action_S, reward_S, flags_S, source_S, expert_S, sampleable_S,
-                     write_count_N, env, capacity, stack, obs_MF[i], action_M[i], reward_M[i],
-                     flags, source_M[i], expert_M[i], changed_K, valid_K, k)
+                     base, pos, written >= capacity, capacity, stack, obs_MF, i, action_M[i],
+                     reward_M[i], flags, source_M[i], expert_M[i], changed_K, valid_K, k)
         if ended:
-            row = env * capacity + (write_count_N[env] - 1) % capacity
+            final = pos + 1 if pos + 1 < capacity else 0
             k = _put_row(obs_SF, action_S, reward_S, flags_S, source_S, expert_S, sampleable_S,
-                         write_count_N, env, capacity, stack, next_obs_MF[i], -1, 0.0,
-                         FLAG_FINAL, 255, -1, changed_K, valid_K, k)
-            sampleable_S[row] = 1
-            changed_K[k], valid_K[k] = row, 1
+                         base, final, written + 1 >= capacity, capacity, stack, next_obs_MF, i,
+                         -1, 0.0, FLAG_FINAL, 255, -1, changed_K, valid_K, k)
+            sampleable_S[base + pos] = 1
+            changed_K[k], valid_K[k] = base + pos, 1
             k += 1
+        write_count_N[env] = written + (2 if ended else 1)
         episode_start_N[env] = 1 if ended else 0
     return changed_K[:k], valid_K[:k]
 
