@@ -151,26 +151,27 @@ def nstep_windows(slots_B, reward_S, flags_S, source_S, write_count_N, capacity,
     horizon_B = np.empty(size, np.uint8)
     terminated_B = np.zeros(size, np.bool_)
     for b in range(size):
-        env, pos = slots_B[b] // capacity, slots_B[b] % capacity
-        newest = (write_count_N[env] - 1) % capacity
+        env = slots_B[b] // capacity
+        base, row = env * capacity, slots_B[b]
+        newest = base + (write_count_N[env] - 1) % capacity
         total, scale = 0.0, 1.0
         for j in range(n_step):
-            row = env * capacity + (pos + j) % capacity
-            nxt_pos = (pos + j + 1) % capacity
+            nxt = row + 1 if row + 1 < base + capacity else base
             total += scale * reward_S[row]
             scale *= gamma
-            stop = j == n_step - 1 or nxt_pos == newest or flags_S[row] & FLAG_TRUNCATED
+            stop = j == n_step - 1 or nxt == newest or (flags_S[row] & FLAG_TRUNCATED) != 0
             if flags_S[row] & FLAG_TERMINATED:
                 terminated_B[b] = True
                 stop = True
             elif cut_on_source_change:
-                stop = stop or source_S[env * capacity + nxt_pos] != source_S[slots_B[b]]
+                stop = stop or source_S[nxt] != source_S[slots_B[b]]
             if stop:
                 return_B[b] = total
                 discount_B[b] = 0.0 if terminated_B[b] else scale
-                next_slot_B[b] = env * capacity + nxt_pos
+                next_slot_B[b] = nxt
                 horizon_B[b] = j + 1
                 break
+            row = nxt
     return return_B, discount_B, next_slot_B, horizon_B, terminated_B
 
 
@@ -199,19 +200,20 @@ def gather_stacks(frames_SF, flags_S, write_count_N, capacity, slots_B, out_BKF)
     """
     stack = out_BKF.shape[1]
     for b in range(slots_B.shape[0]):
-        env, pos = slots_B[b] // capacity, slots_B[b] % capacity
+        env = slots_B[b] // capacity
+        base, pos = env * capacity, slots_B[b] - env * capacity
         written = write_count_N[env]
         reach = min(stack - 1, min(written, capacity) - 1 - ring_age(written, capacity, pos))
-        depth = 0
-        while depth < reach and not flags_S[env * capacity + (pos - depth) % capacity] & FLAG_FIRST:
+        depth, row = 0, pos
+        while depth < reach and not flags_S[base + row] & FLAG_FIRST:
             depth += 1
-        for m in range(stack):
-            if m < stack - 1 - depth:
-                out_BKF[b, m] = 0
-                continue
-            source = env * capacity + (pos - (stack - 1 - m)) % capacity
+            row = row - 1 if row > 0 else capacity - 1
+        for m in range(stack - 1 - depth):
+            out_BKF[b, m] = 0
+        for m in range(stack - 1 - depth, stack):  # oldest frame first, `row` walks forward
             for f in range(frames_SF.shape[1]):
-                out_BKF[b, m, f] = frames_SF[source, f]
+                out_BKF[b, m, f] = frames_SF[base + row, f]
+            row = row + 1 if row + 1 < capacity else 0
     return out_BKF
 
 
