@@ -94,8 +94,9 @@ def case_a(size: dict, notes: list[str]) -> dict:
     memory = {"ours": {"nbytes": ours.nbytes, "rss_growth": bc.rss() - before}}
     td, out = rng.random(BATCH_A) + 0.1, ours.empty_batch(BATCH_A)
 
-    def ours_call(reuse: bool) -> Thunk:
+    def ours_call(reuse: bool, threads: int) -> Thunk:
         def call() -> None:
+            ours.sample_threads = threads
             batch = ours.sample(BATCH_A, beta=BETA, out=out if reuse else None)
             ours.update_priorities(batch.indices, td)
         return call
@@ -113,8 +114,10 @@ def case_a(size: dict, notes: list[str]) -> dict:
             return lambda: (floor[idx], floor[nxt])
         return make
 
-    contenders = {"ours (fresh arrays)": fixed(ours_call(False)),
-                  "ours (out= reuse)": fixed(ours_call(True)),
+    contenders = {"ours (fresh arrays)": fixed(ours_call(False, 1)),
+                  "ours (out= reuse)": fixed(ours_call(True, 1)),
+                  "ours, 2 threads (fresh arrays)": fixed(ours_call(False, 2)),
+                  "ours, 2 threads (out= reuse)": fixed(ours_call(True, 2)),
                   "floor: numpy fancy index": floor_call(False),
                   "floor: np.take(out=)": floor_call(True)}
     cpprb, rb = bc.optional("cpprb"), None
@@ -139,24 +142,28 @@ def case_a(size: dict, notes: list[str]) -> dict:
                 memory=memory, **ratios_a(rows))
 
 
+OURS = ("ours (fresh arrays)", "ours (out= reuse)", "ours, 2 threads (fresh arrays)",
+        "ours, 2 threads (out= reuse)")
+"""Our variants: fresh output arrays or reused ones, one thread or two assembling a batch."""
+
+
 def ratios_a(rows: list[dict]) -> dict:
-    fresh, reuse = median_of(rows, "ours (fresh arrays)"), median_of(rows, "ours (out= reuse)")
-    ratios = {"ours_fresh_over_floor_fancy": fresh / median_of(rows, "floor: numpy fancy index"),
-              "ours_out_over_floor_fancy": reuse / median_of(rows, "floor: numpy fancy index"),
-              "ours_out_over_floor_take": reuse / median_of(rows, "floor: np.take(out=)")}
-    # The issue's floor is the bare fancy-index gather; np.take(out=) is shown as the stricter
-    # like-with-like pairing for out= reuse (both skip fresh allocations), not as a target.
-    targets = [target("A: ours (fresh arrays) within 1.5x of the gather floor (fancy index)",
-                      ratios["ours_fresh_over_floor_fancy"], 1.5, at_least=False),
-               target("A: ours (out=) within 1.5x of the gather floor (fancy index)",
-                      ratios["ours_out_over_floor_fancy"], 1.5, at_least=False)]
-    if any(r["name"].startswith("cpprb") for r in rows):
-        cpprb = median_of(rows, "cpprb PrioritizedReplayBuffer")
-        ratios |= {"cpprb_over_ours_fresh": cpprb / fresh, "cpprb_over_ours_out": cpprb / reuse}
-        targets += [target("A: ours (fresh arrays) >= 3x faster than cpprb",
-                           ratios["cpprb_over_ours_fresh"], 3.0),
-                    target("A: ours (out=) >= 3x faster than cpprb",
-                           ratios["cpprb_over_ours_out"], 3.0)]
+    """The issue's floor is the bare fancy-index gather; np.take(out=) is reported as the
+    stricter like-with-like pairing for out= reuse (both skip fresh allocations)."""
+    fancy = median_of(rows, "floor: numpy fancy index")
+    take = median_of(rows, "floor: np.take(out=)")
+    has_cpprb = any(r["name"].startswith("cpprb") for r in rows)
+    ratios, targets = {}, []
+    for name in OURS:
+        ours = median_of(rows, name)
+        ratios[f"{name} / floor fancy"] = ours / fancy
+        ratios[f"{name} / floor take"] = ours / take
+        targets.append(target(f"A: {name} within 1.5x of the gather floor (fancy index)",
+                              ours / fancy, 1.5, at_least=False))
+        if has_cpprb:
+            ratios[f"cpprb / {name}"] = median_of(rows, "cpprb PrioritizedReplayBuffer") / ours
+            targets.append(target(f"A: {name} >= 3x faster than cpprb",
+                                  ratios[f"cpprb / {name}"], 3.0))
     return dict(ratios={k: round(v, 4) for k, v in ratios.items()}, targets=targets)
 
 
@@ -174,17 +181,17 @@ def case_b(size: dict, notes: list[str]) -> dict:
     rows, result = [], {"ratios": {}, "targets": []}
     for batch in BATCHES_B:
         out = ours.empty_batch(batch)
-        contenders = {"ours (fresh arrays)": fixed(lambda b=batch: ours.sample(b)),
-                      "ours (out= reuse)": fixed(lambda b=batch, o=out: ours.sample(b, out=o))}
+        contenders = {name: fixed(_sampler(ours, batch, out if "out=" in name else None,
+                                           2 if "2 threads" in name else 1)) for name in OURS}
         if sb3 is not None:
             contenders["SB3 ReplayBuffer (torch tensors)"] = fixed(lambda b=batch: sb3.sample(b))
         rows += summarise(interleave(contenders, size["reps_b"], size["warmup"]), 1e3,
                           batch=batch)
         if sb3 is not None:
             theirs = median_of(rows, "SB3 ReplayBuffer (torch tensors)", batch=batch)
-            for key, name in (("fresh", "ours (fresh arrays)"), ("out", "ours (out= reuse)")):
+            for name in OURS:
                 ratio = theirs / median_of(rows, name, batch=batch)
-                result["ratios"][f"sb3_over_ours_{key}_b{batch}"] = round(ratio, 4)
+                result["ratios"][f"SB3 / {name}, batch {batch}"] = round(ratio, 4)
                 result["targets"].append(target(f"B: {name} >= 3x faster than SB3 (batch "
                                                 f"{batch})", ratio, 3.0))
     if sb3 is not None:
@@ -198,6 +205,13 @@ def case_b(size: dict, notes: list[str]) -> dict:
                                         share, 0.25, at_least=False))
     return dict(case="B", title=f"uniform sample of 4x84x84 stacks, n_step {N_STEP_B}, {cap} "
                 "ALE frames", unit="ms/call", contenders=rows, memory=memory, **result)
+
+
+def _sampler(buf: ReplayBuffer, batch: int, out, threads: int) -> Thunk:
+    def call() -> None:
+        buf.sample_threads = threads
+        buf.sample(batch, out=out)
+    return call
 
 
 def case_c(size: dict, notes: list[str]) -> dict:

@@ -132,8 +132,9 @@ def write_step(obs_SF, action_S, reward_S, flags_S, source_S, expert_S, sampleab
 
 @njit(**_KERNEL)
 def nstep_windows(slots_B, reward_S, flags_S, source_S, write_count_N, capacity,
-                  n_step, gamma, cut_on_source_change):
-    """n-step returns computed at sample time, one window per sampled slot.
+                  n_step, gamma, cut_on_source_change,
+                  return_B, discount_B, next_slot_B, horizon_B, terminated_B):
+    """n-step returns computed at sample time, one window per sampled slot, into the outputs.
 
     The window sums gamma**i * r over at most n rewards and stops early at a terminal state (no
     bootstrap), a truncation (bootstrap from the FINAL row), the newest stored row (bootstrap
@@ -145,16 +146,12 @@ def nstep_windows(slots_B, reward_S, flags_S, source_S, write_count_N, capacity,
         gamma**horizon, or 0 after a terminal state.
     """
     size = slots_B.shape[0]
-    return_B = np.empty(size, np.float32)
-    discount_B = np.empty(size, np.float32)
-    next_slot_B = np.empty(size, np.int64)
-    horizon_B = np.empty(size, np.uint8)
-    terminated_B = np.zeros(size, np.bool_)
     for b in range(size):
         env = slots_B[b] // capacity
         base, row = env * capacity, slots_B[b]
         newest = base + (write_count_N[env] - 1) % capacity
         total, scale = 0.0, 1.0
+        terminated_B[b] = False
         for j in range(n_step):
             nxt = row + 1 if row + 1 < base + capacity else base
             total += scale * reward_S[row]

@@ -60,7 +60,7 @@ def test_the_gather_floor_and_our_memory_are_reported(report: dict) -> None:
     names = {r["name"] for r in rows(report, "A")}
     assert {"floor: numpy fancy index", "floor: np.take(out=)"} <= names
     assert positive(next(c for c in report["cases"] if c["case"] == "A")
-                    ["ratios"]["ours_out_over_floor_take"])
+                    ["ratios"]["ours (out= reuse) / floor take"])
     ours = next(c for c in report["cases"] if c["case"] == "B")["memory"]["ours"]
     assert ours["bytes_per_transition"] >= 84 * 84 and positive(ours["rss_growth"])
 
@@ -71,8 +71,8 @@ def test_cpprb_contenders_and_ratios(report: dict) -> None:
     cpprb = [r for r in rows(report, "A") if r["name"].startswith("cpprb")]
     assert cpprb and positive(cpprb[0]["median"])
     ratios = {c["case"]: c["ratios"] for c in report["cases"]}
-    assert positive(ratios["A"]["cpprb_over_ours_fresh"])
-    assert positive(ratios["A"]["cpprb_over_ours_out"])
+    assert positive(ratios["A"]["cpprb / ours (fresh arrays)"])
+    assert positive(ratios["A"]["cpprb / ours, 2 threads (out= reuse)"])
     assert positive(ratios["C"]["cpprb_ReplayBuffer_over_ours_uniform"])
     assert positive(ratios["C"]["cpprb_PrioritizedReplayBuffer_over_ours_prioritised"])
 
@@ -82,6 +82,6 @@ def test_sb3_contender_ratios_and_memory(report: dict) -> None:
     pytest.importorskip("stable_baselines3")
     case = next(c for c in report["cases"] if c["case"] == "B")
     for batch in (32, 256):
-        assert positive(case["ratios"][f"sb3_over_ours_fresh_b{batch}"])
+        assert positive(case["ratios"][f"SB3 / ours (fresh arrays), batch {batch}"])
     assert positive(case["ratios"]["ours_over_sb3_bytes_per_transition"])
     assert case["memory"]["sb3"]["capacity"] > 0

@@ -135,3 +135,16 @@ def test_sampling_into_reused_arrays_equals_a_fresh_sample(rng, obs_shape):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="out.obs must be"):
         buf.sample(8, out=out)
+
+
+@pytest.mark.parametrize("prioritized", [False, True])
+@pytest.mark.parametrize("obs_shape", [(3,), (2, 3, 3)])
+def test_threaded_assembly_equals_single_threaded(rng, prioritized, obs_shape):
+    buffers = [ReplayBuffer(6000, 4, obs_shape, prioritized=prioritized, n_step=4, seed=1,
+                            sample_threads=threads) for threads in (1, 3)]
+    for buf in buffers:
+        drive(buf, None, 900, np.random.default_rng(8))
+    u = rng.random(4096)  # large enough to be cut into three parts
+    single, threaded = (buf.sample(4096, beta=0.7, u=u) for buf in buffers)
+    for a, b in zip(single, threaded, strict=True):
+        np.testing.assert_array_equal(a, b)
