@@ -27,8 +27,8 @@ def tree_set(sum_T, min_T, slots_K, values_K):
     """Set leaves (in order: a repeated slot keeps its last value) and repair their ancestors.
 
     Ancestors are repaired level by level, each shared parent once per run of equal parents:
-    for the sorted slots of a stratified batch that is 2.5x fewer node updates than a walk to
-    the root per leaf (16,384 of 1M: 130k against 330k) and every level is swept in order.
+    for the sorted slots of a stratified batch that is 3.3x fewer node updates than a walk to
+    the root per leaf (16,384 of 1M: 100k against 328k) and every level is swept in order.
     Unsorted input is still correct, merely repairs some nodes twice.
     """
     leaves = sum_T.shape[0] // 2
