@@ -10,9 +10,11 @@ while a large batch is gathered.
     >>> for _ in range(3):
     ...     buf.add(obs, np.zeros(2), np.ones(2), np.zeros(2, bool), np.zeros(2, bool), obs,
     ...             np.zeros(2))
-    >>> batch = buf.sample(4)
-    >>> batch.obs.shape, batch.reward[0], batch.discount[0]   # first row of a stream: 2 steps
-    ((4, 3), 1.5, 0.25)
+    >>> batch = buf.sample(2, u=np.array([0.0, 0.2]))  # rows 0 and 1 of the first stream
+    >>> batch.reward.tolist(), batch.discount.tolist()  # row 2 is the newest: no window past it
+    ([1.5, 1.0], [0.25, 0.5])
+    >>> batch.obs.shape
+    (2, 3)
 """
 
 from __future__ import annotations
@@ -90,7 +92,8 @@ class ReplayBuffer:
                              f"need at least {least} (n_step={self.n_step}, stack={self.stack})")
         if self.sample_threads < 1:
             raise ValueError(f"sample_threads must be at least 1, got {self.sample_threads}")
-        if self.obs_dtype not in (np.dtype(np.float32), np.dtype(np.float16), np.dtype(np.uint8)):
+        vector_dtypes = (np.dtype(np.float32), np.dtype(np.float16))
+        if not self.frames and self.obs_dtype not in vector_dtypes:
             raise ValueError(f"obs_dtype must be float32 or float16, got {self.obs_dtype}")
 
     def _allocate(self) -> None:
@@ -206,8 +209,12 @@ class ReplayBuffer:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         if out is not None:
             self._check_out(out, batch_size)
+        if u is not None:
+            u = np.asarray(u, np.float64)
+            if u.shape != (batch_size,) or not ((u >= 0.0) & (u < 1.0)).all():
+                raise ValueError(f"sample(u=...): u must hold {batch_size} numbers in [0, 1)")
         with self._lock:
-            u = self.rng.random(batch_size) if u is None else np.asarray(u, np.float64)
+            u = self.rng.random(batch_size) if u is None else u
             if self.tree is None:
                 slots = self._uniform_slots(u)
                 return self._assemble(slots, np.ones(batch_size, np.float32), out)

@@ -148,3 +148,10 @@ def test_threaded_assembly_equals_single_threaded(rng, prioritized, obs_shape):
     single, threaded = (buf.sample(4096, beta=0.7, u=u) for buf in buffers)
     for a, b in zip(single, threaded, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_caller_random_numbers_are_checked(rng):
+    buf = _filled_buffer(rng, prioritized=True)
+    for bad in (np.full(4, 1.0), np.full(3, 0.5), np.array([0.1, -0.1, 0.2, 0.3])):
+        with pytest.raises(ValueError, match=r"u must hold 4 numbers in \[0, 1\)"):
+            buf.sample(4, u=bad)
