@@ -32,8 +32,9 @@ run: install
 	$(VENV)/bin/tempest-dqn train
 
 ## Lint, the whole suite, then the replay tests again as plain Python (NUMBA_DISABLE_JIT=1), so
-## the kernel bodies are checked by the interpreter too.
-test: install
+## the kernel bodies are checked by the interpreter too.  The bench extra (cpprb,
+## stable-baselines3) is installed so the benchmark's contenders are exercised as well.
+test: $(BENCH_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q tests/replay -m "not slow"
