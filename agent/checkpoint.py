@@ -1,0 +1,143 @@
+"""Checkpoints: atomic, fsynced generations of everything a run needs to resume exactly.
+
+    checkpoints/
+      gen-000007/         one generation
+        model.safetensors   every tensor: networks, optimiser state (safetensors: data, no code)
+        state.json          counters, schedules, RNG states, metric windows, format version
+        replay/             the replay buffer (replay.persist: .npy columns + JSON header)
+      latest -> gen-000007  a symlink, replaced atomically
+
+A generation is written into a hidden temporary directory, fsynced, and renamed into place; only
+then does `latest` move.  A crash at any moment leaves the previous generation intact and
+`latest` pointing at a complete one.  Loading never unpickles: tensors come from safetensors,
+everything else from JSON and `.npy` files read with allow_pickle=False.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agent.rundir import fsync_dir, write_atomic
+
+if TYPE_CHECKING:
+    import torch
+
+    from replay import ReplayBuffer
+
+FORMAT_VERSION = 1
+LATEST = "latest"
+PREFIX = "gen-"
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be loaded; the message names the file and what is wrong."""
+
+
+def save_checkpoint(checkpoints: Path, tensors: dict[str, torch.Tensor], state: dict,
+                    replay: ReplayBuffer | None, keep: int) -> Path:
+    """Write a new generation, point `latest` at it, and drop generations beyond `keep`.
+
+    Returns:
+        The new generation's directory.
+    """
+    from safetensors.torch import save_file
+
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    generation = checkpoints / f"{PREFIX}{_next_number(checkpoints):06d}"
+    tmp = checkpoints / f".{generation.name}.tmp-{os.getpid()}"
+    tmp.mkdir()
+    try:
+        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()},
+                  str(tmp / "model.safetensors"))
+        _fsync_file(tmp / "model.safetensors")
+        record = {"format_version": FORMAT_VERSION, "written_at": time.time(), **state}
+        write_atomic(tmp / "state.json", (json.dumps(record, indent=1) + "\n").encode())
+        if replay is not None:
+            replay.save(tmp / "replay")
+        fsync_dir(tmp)
+        os.rename(tmp, generation)
+        fsync_dir(checkpoints)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _point_latest(checkpoints, generation)
+    _drop_old_generations(checkpoints, keep)
+    return generation
+
+
+def latest_checkpoint(checkpoints: Path) -> Path | None:
+    """The generation `latest` points at, or None for a run that has never saved."""
+    link = checkpoints / LATEST
+    if not link.is_symlink() and not link.exists():
+        return None
+    target = checkpoints / os.readlink(link) if link.is_symlink() else link
+    if not target.is_dir():
+        raise CheckpointError(f"{link} points at {target}, which does not exist; restore it, or "
+                              f"start over with --fresh (the run is archived, not deleted)")
+    return target
+
+
+def load_checkpoint(generation: Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """Read a generation's tensors and state; raises CheckpointError naming the bad file.
+
+    The replay is loaded separately (`ReplayBuffer.load(generation / "replay")`), after the model
+    has been checked, so that nothing is applied until everything has been read.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    state_file, model_file = generation / "state.json", generation / "model.safetensors"
+    try:
+        state = json.loads(state_file.read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"{state_file} is missing: the checkpoint is incomplete") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{state_file} is not valid JSON ({err}): corrupt") from None
+    if not isinstance(state, dict) or state.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{state_file}: format_version {state.get('format_version')!r} "
+                              f"is not {FORMAT_VERSION}, the one this build reads")
+    try:
+        tensors = load_file(str(model_file))
+    except FileNotFoundError:
+        raise CheckpointError(f"{model_file} is missing: the checkpoint is incomplete") from None
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"{model_file} cannot be read ({err}): corrupt or truncated"
+                              ) from None
+    return tensors, state
+
+
+def _next_number(checkpoints: Path) -> int:
+    numbers = [int(p.name[len(PREFIX):]) for p in checkpoints.glob(f"{PREFIX}*")
+               if p.name[len(PREFIX):].isdigit()]
+    return max(numbers, default=0) + 1
+
+
+def _point_latest(checkpoints: Path, generation: Path) -> None:
+    tmp = checkpoints / f".{LATEST}.tmp-{os.getpid()}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(generation.name, tmp)
+    os.replace(tmp, checkpoints / LATEST)
+    fsync_dir(checkpoints)
+
+
+def _drop_old_generations(checkpoints: Path, keep: int) -> None:
+    """Keep the newest `keep` generations (never the one `latest` names)."""
+    generations = sorted(p for p in checkpoints.glob(f"{PREFIX}*") if p.is_dir())
+    current = latest_checkpoint(checkpoints)
+    for old in generations[: max(len(generations) - max(keep, 1), 0)]:
+        if current is None or old.resolve() != current.resolve():
+            shutil.rmtree(old)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,75 @@
+"""Checkpoint generations: atomic layout, latest, rotation, safe and strict loading."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from agent.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
+from replay import ReplayBuffer
+
+
+def _tensors(value: float) -> dict[str, torch.Tensor]:
+    return {"online.weight": torch.full((3, 2), value), "step": torch.tensor([7])}
+
+
+def _replay() -> ReplayBuffer:
+    buf = ReplayBuffer(60, 2, (3,), n_step=2)
+    obs = np.ones((2, 3), np.float32)
+    for _ in range(5):
+        buf.add(obs, [0, 1], [1.0, 0.5], [False, False], [False, False], obs, [0, 0])
+    return buf
+
+
+def test_save_then_load_returns_the_same_tensors_state_and_replay(tmp_path):
+    replay = _replay()
+    gen = save_checkpoint(tmp_path, _tensors(1.5), {"frames": 123}, replay, keep=3)
+    assert latest_checkpoint(tmp_path) == gen
+    tensors, state = load_checkpoint(gen)
+    assert torch.equal(tensors["online.weight"], torch.full((3, 2), 1.5))
+    assert state["frames"] == 123 and state["format_version"] == 1
+    restored = ReplayBuffer(60, 2, (3,), n_step=2)
+    restored.load(gen / "replay")
+    np.testing.assert_array_equal(restored.obs_SF, replay.obs_SF)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporaries
+
+
+def test_generations_rotate_and_latest_moves(tmp_path):
+    for value in range(5):
+        gen = save_checkpoint(tmp_path, _tensors(value), {"v": value}, None, keep=2)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["gen-000004", "gen-000005", "latest"]
+    assert latest_checkpoint(tmp_path) == gen
+    assert load_checkpoint(gen)[1]["v"] == 4
+
+
+def test_a_run_that_never_saved_has_no_latest(tmp_path):
+    assert latest_checkpoint(tmp_path) is None
+
+
+@pytest.mark.parametrize("damage,message", [
+    (lambda g: (g / "model.safetensors").write_bytes(b"\x00" * 10), "cannot be read"),
+    (lambda g: (g / "model.safetensors").write_bytes(
+        (g / "model.safetensors").read_bytes()[:-8]), "cannot be read"),
+    (lambda g: (g / "model.safetensors").unlink(), "is missing"),
+    (lambda g: (g / "state.json").write_text("{oops"), "not valid JSON"),
+    (lambda g: (g / "state.json").write_text(json.dumps({"format_version": 9})),
+     "format_version 9"),
+], ids=["garbage", "truncated", "missing-model", "bad-json", "version"])
+def test_a_damaged_checkpoint_is_refused_and_left_as_it_is(tmp_path, damage, message):
+    gen = save_checkpoint(tmp_path, _tensors(2.0), {}, None, keep=3)
+    damage(gen)
+    before = {p.name: p.read_bytes() for p in gen.iterdir() if p.is_file()}
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(gen)
+    assert {p.name: p.read_bytes() for p in gen.iterdir() if p.is_file()} == before
+
+
+def test_a_dangling_latest_says_how_to_recover(tmp_path):
+    gen = save_checkpoint(tmp_path, _tensors(0.0), {}, None, keep=3)
+    gen.rename(tmp_path / "moved")
+    with pytest.raises(CheckpointError, match="--fresh"):
+        latest_checkpoint(tmp_path)
