@@ -1,0 +1,124 @@
+"""The actor: steps N vectorised environments, chooses actions, writes replay, counts episodes.
+
+Array names carry their dimension: `_N` per environment, `_M` per environment that stores a
+transition this step.  The actor works with any gymnasium `VectorEnv` in NEXT_STEP autoreset
+mode (ALE's `AtariVectorEnv`, the Tempest simulator, the test fakes): the step after an episode
+ends returns the reset observation, its action is ignored, and it is not stored as a transition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from replay import NO_EXPERT_ACTION, ReplayBuffer, Source
+
+
+@dataclass
+class Episode:
+    """One finished episode, as the metrics see it."""
+
+    score: float
+    """Game points (unclipped) over the whole episode."""
+    dqn_return: float
+    """Points collected on steps where the network chose the action (greedy or epsilon)."""
+    length: int
+    """Agent steps."""
+    end_frame: int
+    """Total emulator frames (all envs) when it ended."""
+
+
+@dataclass
+class StepReport:
+    """What one vector step produced."""
+
+    frames: int
+    episodes: list[Episode] = field(default_factory=list)
+
+
+class Actor:
+    """Epsilon-greedy acting on N envs with replay writes and per-episode bookkeeping.
+
+    Args:
+        env: a vector env with NEXT_STEP autoreset.
+        replay: where transitions go (None: evaluation, nothing is stored).
+        greedy: maps a batch of observations to the network's greedy actions.
+        frames_per_step: emulator frames per agent step (ALE: the frame skip; Tempest: 1).
+        seed: seeds exploration (which envs act randomly, and how).
+    """
+
+    def __init__(self, env, replay: ReplayBuffer | None, greedy: Callable[[np.ndarray], np.ndarray],
+                 frames_per_step: int = 1, seed: int = 0):
+        self.env, self.replay, self.greedy = env, replay, greedy
+        self.num_envs = env.num_envs
+        self.num_actions = int(env.single_action_space.n)
+        self.frames_per_step = frames_per_step
+        self.rng = np.random.default_rng(seed)
+        self.frame = 0
+        self.obs_N: np.ndarray | None = None
+        self.resetting_N = np.zeros(self.num_envs, bool)
+        self.expert_N = np.full(self.num_envs, NO_EXPERT_ACTION, np.int64)
+        self._score_N = np.zeros(self.num_envs)
+        self._dqn_N = np.zeros(self.num_envs)
+        self._length_N = np.zeros(self.num_envs, np.int64)
+
+    def reset(self, seed: int | None = None) -> None:
+        """Start every env afresh (the first step of a run, or of an evaluation)."""
+        self.obs_N, info = self.env.reset(seed=seed)
+        self.resetting_N[:] = False
+        self.expert_N = self._expert_labels(info)
+        self._score_N[:] = self._dqn_N[:] = 0.0
+        self._length_N[:] = 0
+
+    def step(self, epsilon: float) -> StepReport:
+        """One vector step: act, store the transitions, close finished episodes."""
+        if self.obs_N is None:
+            self.reset()
+        action_N, source_N = self._choose(epsilon)
+        next_obs_N, reward_N, terminated_N, truncated_N, info = self.env.step(action_N)
+        live_M = np.flatnonzero(~self.resetting_N)
+        if self.replay is not None and live_M.size:
+            self.replay.add(self.obs_N[live_M], action_N[live_M], reward_N[live_M],
+                            terminated_N[live_M], truncated_N[live_M], next_obs_N[live_M],
+                            source_N[live_M], self.expert_N[live_M], env_ids=live_M)
+        self.frame += self.num_envs * self.frames_per_step
+        report = StepReport(self.num_envs * self.frames_per_step,
+                            self._account(info.get("raw_reward", reward_N), source_N,
+                                          terminated_N | truncated_N))
+        self.obs_N = next_obs_N
+        self.resetting_N = terminated_N | truncated_N
+        self.expert_N = self._expert_labels(info)
+        return report
+
+    def _choose(self, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
+        """The network's greedy actions, replaced by random ones with probability epsilon."""
+        action_N = np.asarray(self.greedy(self.obs_N), np.int64)
+        explore_N = self.rng.random(self.num_envs) < epsilon
+        action_N = np.where(explore_N, self.rng.integers(0, self.num_actions, self.num_envs),
+                            action_N)
+        source_N = np.where(explore_N, Source.RANDOM, Source.DQN).astype(np.uint8)
+        return action_N, source_N
+
+    def _account(self, reward_N, source_N, ended_N) -> list[Episode]:
+        """Add the step's points to the running episodes; return those that just ended."""
+        live_N = ~self.resetting_N
+        reward_N = np.where(live_N, np.asarray(reward_N, np.float64), 0.0)
+        network_N = (source_N == Source.DQN) | (source_N == Source.RANDOM)
+        self._score_N += reward_N
+        self._dqn_N += np.where(network_N, reward_N, 0.0)
+        self._length_N += live_N
+        finished = [Episode(float(self._score_N[e]), float(self._dqn_N[e]),
+                            int(self._length_N[e]), self.frame)
+                    for e in np.flatnonzero(ended_N & live_N)]
+        done_N = ended_N & live_N
+        self._score_N[done_N] = self._dqn_N[done_N] = 0.0
+        self._length_N[done_N] = 0
+        return finished
+
+    def _expert_labels(self, info: dict) -> np.ndarray:
+        labels = info.get("expert_action") if isinstance(info, dict) else None
+        if labels is None:
+            return np.full(self.num_envs, NO_EXPERT_ACTION, np.int64)
+        return np.asarray(labels, np.int64)
