@@ -1,5 +1,502 @@
-"""The AI model: Q-networks, TD targets and losses, and the `Learner`.
+"""The AI model: Q-networks, TD targets and losses, and the `Learner` that trains them.
 
-Built by the learner issue.  It is deliberately empty today rather than a stub that pretends: the
-CLI's `train` and `eval` commands report that learning is not built yet and exit non-zero.
+Every stability remedy of the post-mortems in `seeds/` is a `LearnerConfig` switch handled here:
+Huber loss, TD-target clamping, gradient clipping (reported as ClipΔ), soft (tau) and hard target
+updates, gradient accumulation, learning-rate warm-up/decay/scaling, running reward scaling, and a
+non-finite guard that skips a step rather than let one bad batch corrupt the weights (seed 004).
+
+The learner consumes `replay.types.Batch` (numpy) and hands back `LearnerStats`; the statistics
+come from the training forward pass itself, so measuring costs no extra forward pass.
 """
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from config import LearnerConfig
+from replay.types import Batch
+
+STATE_FORMAT = 1
+"""Version of the `Learner.state()` layout; bumped when the tensor names or meta keys change."""
+MIN_RETURN_STD = 1e-6
+"""Floor of the running return std, only there to avoid dividing by zero (all-zero returns)."""
+
+# ------------------------------------------------------------------------------------- networks
+
+
+class NatureTorso(nn.Module):
+    """The Nature DQN conv stack (Mnih et al. 2015). Frames arrive as uint8 and are scaled here,
+    so replay, transfer and the batch stay 4x smaller than float frames would be."""
+
+    def __init__(self, channels: int, height: int, width: int) -> None:
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv2d(channels, 32, 8, stride=4), nn.ReLU(),
+                                  nn.Conv2d(32, 64, 4, stride=2), nn.ReLU(),
+                                  nn.Conv2d(64, 64, 3, stride=1), nn.ReLU(), nn.Flatten())
+        try:
+            with torch.no_grad():
+                self.out_features = self.conv(torch.zeros(1, channels, height, width)).shape[1]
+        except RuntimeError as error:
+            raise ValueError(f"frames of {height}x{width} are too small for the Nature CNN "
+                             "(84x84 is the usual size)") from error
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.conv(obs.float() * (1.0 / 255.0))  # uint8 0..255 -> float 0..1
+
+
+class QNetwork(nn.Module):
+    """torso -> fully connected layers -> Q head (plain, or dueling: V + A - mean A).
+
+    The dueling mean-subtraction makes V and A identifiable (Wang et al. 2016)."""
+
+    def __init__(self, torso: nn.Module, features: int, num_actions: int,
+                 hidden_sizes: Sequence[int], layer_norm: bool, dueling: bool) -> None:
+        super().__init__()
+        self.torso = torso
+        layers: list[nn.Module] = []
+        for width in hidden_sizes:
+            layers.append(nn.Linear(features, width))
+            if layer_norm:
+                layers.append(nn.LayerNorm(width))
+            layers.append(nn.ReLU())
+            features = width
+        self.body = nn.Sequential(*layers)
+        self.dueling = dueling
+        if dueling:
+            self.value = nn.Linear(features, 1)
+            self.advantage = nn.Linear(features, num_actions)
+        else:
+            self.head = nn.Linear(features, num_actions)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        hidden = self.body(self.torso(obs.float()))  # float16 vector storage -> float32
+        if not self.dueling:
+            return self.head(hidden)
+        advantage = self.advantage(hidden)
+        return self.value(hidden) + advantage - advantage.mean(dim=1, keepdim=True)
+
+
+def build_q_network(obs_shape: Sequence[int], num_actions: int, cfg: LearnerConfig) -> nn.Module:
+    """An MLP for (D,) feature vectors, the Nature CNN for (k, H, W) uint8 frame stacks.
+
+    For frames, `cfg.hidden_sizes` are the layers after the conv stack: (512,) is Nature's net.
+    """
+    shape = tuple(int(n) for n in obs_shape)
+    if num_actions < 1:
+        raise ValueError(f"num_actions must be >= 1, got {num_actions}")
+    if len(shape) == 1:
+        torso, features = nn.Identity(), shape[0]
+    elif len(shape) == 3:
+        torso = NatureTorso(*shape)
+        features = torso.out_features
+    else:
+        raise ValueError(f"obs_shape must be (D,) vectors or (k, H, W) frames, got {shape}")
+    return QNetwork(torso, features, num_actions, cfg.hidden_sizes, cfg.layer_norm, cfg.dueling)
+
+
+# ------------------------------------------------------------------------- targets, loss, lr
+
+
+def td_loss(pred: torch.Tensor, target: torch.Tensor, kind: str, delta: float) -> torch.Tensor:
+    """Per-sample TD loss: Huber (0.5 x^2 inside delta, linear outside) or squared error x^2."""
+    if kind == "huber":
+        return F.huber_loss(pred, target, reduction="none", delta=delta)
+    if kind == "mse":
+        return (pred - target).square()
+    raise ValueError(f"learner.loss must be 'huber' or 'mse', got {kind!r}")
+
+
+def scheduled_lr(cfg: LearnerConfig, step: int, decay_steps: int | None = None) -> float:
+    """Learning rate of optimiser step `step` (0-based), before `Learner.lr_scale`.
+
+    Warm-up is linear and reaches lr at step lr_warmup_steps - 1 (step 0 gets lr/warmup, not 0,
+    so no step is wasted). Decay then runs over `decay_steps` learner steps to lr_end and stays.
+    """
+    warmup = cfg.lr_warmup_steps
+    if warmup > 0 and step < warmup:
+        return cfg.lr * (step + 1) / warmup
+    if cfg.lr_decay == "none" or not decay_steps:
+        return cfg.lr
+    frac = min(1.0, (step - warmup) / decay_steps)
+    if cfg.lr_decay == "linear":
+        return cfg.lr + (cfg.lr_end - cfg.lr) * frac
+    return cfg.lr_end + (cfg.lr - cfg.lr_end) * 0.5 * (1.0 + math.cos(math.pi * frac))
+
+
+@dataclass(frozen=True)
+class ReturnScaler:
+    """Running std of the n-step returns the learner sees (Welford/Chan merge, float64).
+
+    Why this and not a z-score (seed 002): per-batch standardisation pins the loss at 1 and
+    learns nothing; raw returns of 1e5 explode the loss; so the scale must be *running*. And only
+    a scale, never a shift: subtracting a mean would give terminal states (discount 0) a non-zero
+    target and change which action is best. Dividing every return by one positive number s makes
+    the Bellman fixed point Q*/s, same greedy policy. The n-step returns in the batch are what
+    the learner can observe; their std is a stable proxy of the return scale. Q-values, TD
+    errors, the loss and td_target_clamp are all in these scaled units.
+    """
+
+    count: float = 0.0
+    mean: float = 0.0
+    m2: float = 0.0
+
+    def updated(self, returns: np.ndarray) -> ReturnScaler:
+        """A new scaler that has also seen `returns` (pure: a skipped step commits nothing)."""
+        x = np.asarray(returns, dtype=np.float64)
+        if x.size == 0:
+            return self
+        n, mean = float(x.size), float(x.mean())
+        m2 = float(np.square(x - mean).sum())
+        total = self.count + n
+        delta = mean - self.mean
+        return ReturnScaler(total, self.mean + delta * n / total,
+                            self.m2 + m2 + delta * delta * self.count * n / total)
+
+    @property
+    def std(self) -> float:
+        """Population std of everything seen; 1.0 until two returns have been seen."""
+        return math.sqrt(self.m2 / self.count) if self.count >= 2 else 1.0
+
+    @property
+    def scale(self) -> float:
+        """The factor applied to returns: 1 / std."""
+        return 1.0 / max(self.std, MIN_RETURN_STD)
+
+
+# ------------------------------------------------------------------------------------ learner
+
+
+@dataclass
+class LearnerStats:
+    """What one `Learner.step` measured (DESIGN.md §5 aggregates these per interval)."""
+
+    loss: float
+    grad_norm: float
+    """Total L2 gradient norm before clipping."""
+    clip_delta: float
+    """Post-clip / pre-clip norm; 1.0 when not clipped."""
+    clipped: bool
+    q_min: float
+    q_max: float
+    q_mean: float
+    agreement: tuple[int, int]
+    """(hits, count) over batch states with an expert label (expert_action >= 0)."""
+    greedy_hist: np.ndarray
+    """(num_actions,) counts of argmax Q(s) over the batch; sums to B."""
+    td_error: np.ndarray
+    """(B,) float32 |y - Q(s, a)| for replay.update_priorities; non-finite entries set to 0."""
+    lr: float
+    learner_steps: int
+    target_age: int
+    nonfinite_steps: int
+    skipped: bool
+    """True when the loss or a gradient was not finite and no optimiser step was taken."""
+    reward_scale: float
+
+
+@dataclass
+class _Pass:
+    """The accumulated forward/backward pass over all micro-batches."""
+
+    loss: float
+    q: torch.Tensor
+    td_error: torch.Tensor
+
+
+def select_device(setting: str, override: str | torch.device | None = None) -> torch.device:
+    """An explicit `device` argument wins; "auto" takes CUDA when available."""
+    if override is not None:
+        return torch.device(override)
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise ValueError("learner.device is 'cuda' but CUDA is not available; use 'auto' or 'cpu'")
+    if setting == "cpu" or not torch.cuda.is_available():
+        return torch.device("cpu")
+    return torch.device("cuda")
+
+
+class Learner:
+    """Online and target Q-networks, Adam, and one optimiser step per `step(batch)`.
+
+    `decay_steps` (learner steps over which lr decays after warm-up) is an argument because
+    LearnerConfig has no field for it; the agent knows the run length.
+    """
+
+    def __init__(self, obs_shape: Sequence[int], num_actions: int, cfg: LearnerConfig,
+                 seed: int = 0, device: str | torch.device | None = None,
+                 decay_steps: int | None = None) -> None:
+        if cfg.lr_decay != "none" and not decay_steps:
+            raise ValueError(f"learner.lr_decay={cfg.lr_decay!r} needs decay_steps (learner steps "
+                             "over which lr falls to lr_end)")
+        self.cfg, self.num_actions, self.decay_steps = cfg, int(num_actions), decay_steps
+        self.obs_shape = tuple(int(n) for n in obs_shape)
+        self.device = select_device(cfg.device, device)
+        with torch.random.fork_rng(devices=[]):  # seeded init without disturbing global RNG
+            torch.manual_seed(seed)
+            self.online = build_q_network(self.obs_shape, self.num_actions, cfg).to(self.device)
+        self.target = copy.deepcopy(self.online).requires_grad_(False)
+        self.optimizer = torch.optim.Adam(self.online.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
+        self.lr_scale = 1.0
+        """Multiplies the scheduled lr (the control channel's LR x2 and /2)."""
+        self.learner_steps = self.target_age = self.nonfinite_steps = 0
+        self.scaler = ReturnScaler()
+        bf16 = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
+        self._amp = bf16  # fp16 would need a GradScaler; without bf16 we stay in float32
+
+    # ---------------------------------------------------------------------------- inference
+
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(array)).to(self.device, non_blocking=True)
+
+    def _check_obs(self, obs: np.ndarray, what: str) -> None:
+        if obs.ndim != len(self.obs_shape) + 1 or tuple(obs.shape[1:]) != self.obs_shape:
+            raise ValueError(f"{what} must have shape (B, {', '.join(map(str, self.obs_shape))})"
+                             f", got {tuple(obs.shape)}")
+
+    def _forward(self, net: nn.Module, obs: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self._amp):
+            return net(obs).float()
+
+    @torch.no_grad()
+    def q_values(self, obs: np.ndarray) -> np.ndarray:
+        """(B, num_actions) float32 Q-values of the online network."""
+        self._check_obs(obs, "obs")
+        return self._forward(self.online, self._tensor(obs)).cpu().numpy()
+
+    def greedy_actions(self, obs: np.ndarray) -> np.ndarray:
+        """(B,) int64 argmax_a Q(obs, a), one batched forward pass."""
+        return self.q_values(obs).argmax(axis=1)
+
+    def current_lr(self) -> float:
+        """The learning rate the next optimiser step will use."""
+        return scheduled_lr(self.cfg, self.learner_steps, self.decay_steps) * self.lr_scale
+
+    # ----------------------------------------------------------------------------- training
+
+    @torch.no_grad()
+    def compute_targets(self, reward: torch.Tensor, discount: torch.Tensor,
+                        next_obs: torch.Tensor, terminated: torch.Tensor | None = None
+                        ) -> torch.Tensor:
+        """y = reward + discount * Q_target(s', a*), a* = argmax Q_online(s') (Double DQN) or
+        argmax Q_target(s') (plain max). Rows with discount 0 or terminated take no bootstrap at
+        all, so a non-finite Q(s') cannot leak into a terminal target through 0 * inf."""
+        q_next = self._forward(self.target, next_obs)
+        if self.cfg.double_dqn:
+            best = self._forward(self.online, next_obs).argmax(dim=1, keepdim=True)
+            bootstrap = q_next.gather(1, best).squeeze(1)
+        else:
+            bootstrap = q_next.max(dim=1).values
+        stop = discount == 0 if terminated is None else (discount == 0) | terminated
+        y = torch.where(stop, reward, reward + discount * bootstrap)
+        clamp = self.cfg.td_target_clamp
+        return y.clamp(-clamp, clamp) if clamp > 0 else y
+
+    def accumulate_gradients(self, batch: Batch, reward_scale: float = 1.0) -> _Pass:
+        """Forward/backward over `micro_batches` chunks into fresh `.grad`s, no optimiser step.
+
+        Each chunk's loss is sum(w * l) / B (B = the whole batch), so the accumulated gradient is
+        exactly the gradient of mean(w * l) over the whole batch, whatever the chunk sizes.
+        """
+        self._check_obs(batch.obs, "batch.obs")
+        self._check_obs(batch.next_obs, "batch.next_obs")
+        self.optimizer.zero_grad(set_to_none=True)
+        size = len(batch.action)
+        floats = (np.asarray(c, np.float32) for c in (batch.reward * reward_scale,
+                                                      batch.discount, batch.weights))
+        tensors = [self._tensor(c) for c in (
+            batch.obs, np.asarray(batch.action, np.int64), *floats, batch.next_obs,
+            np.asarray(batch.terminated, bool))]
+        chunks = max(1, min(self.cfg.micro_batches, size))
+        total, qs, tds = 0.0, [], []
+        for obs, action, reward, discount, weights, next_obs, terminated in zip(
+            *(torch.tensor_split(t, chunks) for t in tensors), strict=True
+        ):
+            y = self.compute_targets(reward, discount, next_obs, terminated)
+            q = self._forward(self.online, obs)
+            q_sa = q.gather(1, action.unsqueeze(1)).squeeze(1)
+            loss = (weights * td_loss(q_sa, y, self.cfg.loss, self.cfg.huber_delta)).sum() / size
+            loss.backward()
+            total += loss.item()
+            qs.append(q.detach())
+            tds.append((y - q_sa.detach()).abs())
+        return _Pass(total, torch.cat(qs), torch.cat(tds))
+
+    def _grad_norm(self) -> float:
+        grads = [p.grad for p in self.online.parameters() if p.grad is not None]
+        if not grads:
+            return 0.0
+        return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g)
+                                                      for g in grads])).item()
+
+    @torch.no_grad()
+    def _clip(self, norm: float) -> tuple[float, bool]:
+        """Scales the gradients to max_grad_norm; returns (post/pre norm, clipped)."""
+        limit = self.cfg.max_grad_norm
+        if limit <= 0 or norm <= limit:
+            return 1.0, False
+        coef = limit / norm
+        for p in self.online.parameters():
+            if p.grad is not None:
+                p.grad.mul_(coef)
+        return coef, True
+
+    def step(self, batch: Batch) -> LearnerStats:
+        """One optimiser step on `batch` (accumulated over micro-batches), then target updates.
+
+        A non-finite loss or gradient skips the step: gradients zeroed, weights, Adam state,
+        target and reward scaler untouched, `nonfinite_steps` counted (seed 004: one bad batch
+        must never corrupt the model).
+        """
+        lr = self.current_lr()
+        scaler = self.scaler.updated(batch.reward) if self.cfg.normalize_rewards else self.scaler
+        scale = scaler.scale if self.cfg.normalize_rewards else 1.0
+        result = self.accumulate_gradients(batch, scale)
+        norm = self._grad_norm()
+        if not (math.isfinite(result.loss) and math.isfinite(norm)):
+            self.optimizer.zero_grad(set_to_none=True)
+            self.nonfinite_steps += 1
+            return self._stats(batch, result, lr, norm, (1.0, False), skipped=True)
+        clip = self._clip(norm)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.learner_steps += 1
+        self.scaler = scaler
+        self._update_target()
+        return self._stats(batch, result, lr, norm, clip, skipped=False)
+
+    @torch.no_grad()
+    def _update_target(self) -> None:
+        """Soft update tau*online + (1-tau)*target (tau < 1), then a hard copy every N steps."""
+        self.target_age += 1
+        tau = self.cfg.tau
+        if tau < 1.0:
+            for target, online in zip(self.target.parameters(), self.online.parameters(),
+                                      strict=True):
+                target.mul_(1.0 - tau).add_(online, alpha=tau)
+        every = self.cfg.hard_update_every
+        if every > 0 and self.learner_steps % every == 0:
+            self.hard_update()
+
+    @torch.no_grad()
+    def hard_update(self) -> None:
+        """Copies the online network into the target and restarts target_age."""
+        self.target.load_state_dict(self.online.state_dict())
+        self.target_age = 0
+
+    def _stats(self, batch: Batch, result: _Pass, lr: float, norm: float,
+               clip: tuple[float, bool], skipped: bool) -> LearnerStats:
+        q = result.q.cpu()
+        greedy = q.argmax(dim=1).numpy()
+        expert = np.asarray(batch.expert_action)
+        labelled = expert >= 0
+        td = result.td_error.cpu().numpy().astype(np.float32)
+        return LearnerStats(
+            loss=result.loss, grad_norm=norm, clip_delta=clip[0], clipped=clip[1],
+            q_min=q.min().item(), q_max=q.max().item(), q_mean=q.mean().item(),
+            agreement=(int((greedy[labelled] == expert[labelled]).sum()), int(labelled.sum())),
+            greedy_hist=np.bincount(greedy, minlength=self.num_actions),
+            td_error=np.where(np.isfinite(td), td, np.float32(0)),
+            lr=lr, learner_steps=self.learner_steps, target_age=self.target_age,
+            nonfinite_steps=self.nonfinite_steps, skipped=skipped,
+            reward_scale=self.scaler.scale if self.cfg.normalize_rewards else 1.0,
+        )
+
+    # --------------------------------------------------------------------------- checkpoint
+
+    def _architecture(self) -> dict:
+        cfg = self.cfg
+        return {"obs_shape": list(self.obs_shape), "num_actions": self.num_actions,
+                "dueling": cfg.dueling, "hidden_sizes": list(cfg.hidden_sizes),
+                "layer_norm": cfg.layer_norm}
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict]:
+        """(named CPU tensors, JSON-able scalars): safetensors + JSON, no pickle anywhere.
+
+        Tensors: online.*, target.* (module state dicts) and optim.<param index>.<Adam key>.
+        """
+        tensors = {f"{name}.{key}": value.detach().cpu().clone()
+                   for name, net in (("online", self.online), ("target", self.target))
+                   for key, value in net.state_dict().items()}
+        for index, param in enumerate(self.online.parameters()):
+            for key, value in self.optimizer.state.get(param, {}).items():
+                tensors[f"optim.{index}.{key}"] = torch.as_tensor(value).detach().cpu().clone()
+        config = {k: list(v) if isinstance(v, tuple) else v
+                  for k, v in dataclasses.asdict(self.cfg).items()}
+        meta = {"format": STATE_FORMAT, "architecture": self._architecture(),
+                "learner_steps": self.learner_steps, "target_age": self.target_age,
+                "nonfinite_steps": self.nonfinite_steps, "lr_scale": self.lr_scale,
+                "scaler": dataclasses.asdict(self.scaler),
+                "torch_rng_state": torch.get_rng_state().tolist(), "config": config}
+        return tensors, meta
+
+    def _expected_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Name -> shape of every tensor `state()` writes once the optimiser has stepped."""
+        shapes = {f"{name}.{key}": tuple(value.shape)
+                  for name, net in (("online", self.online), ("target", self.target))
+                  for key, value in net.state_dict().items()}
+        for index, param in enumerate(self.online.parameters()):
+            shapes |= {f"optim.{index}.exp_avg": tuple(param.shape),
+                       f"optim.{index}.exp_avg_sq": tuple(param.shape), f"optim.{index}.step": ()}
+        return shapes
+
+    def _state_problems(self, tensors: dict[str, torch.Tensor], meta: dict) -> list[str]:
+        """Everything in a checkpoint that does not fit this learner, one message each."""
+        if meta.get("format") != STATE_FORMAT:
+            return [f"state format {meta.get('format')!r}, expected {STATE_FORMAT}"]
+        missing = [k for k in ("architecture", "learner_steps", "target_age", "nonfinite_steps",
+                               "lr_scale", "scaler", "torch_rng_state") if k not in meta]
+        if missing:
+            return [f"meta lacks {missing}"]
+        problems = [f"architecture {key}: checkpoint {meta['architecture'].get(key)!r}, "
+                    f"learner {value!r}" for key, value in self._architecture().items()
+                    if meta["architecture"].get(key) != value]
+        if set(meta["scaler"]) != {f.name for f in dataclasses.fields(ReturnScaler)}:
+            problems.append(f"meta scaler {meta['scaler']!r} is not a ReturnScaler state")
+        rng = meta["torch_rng_state"]
+        if len(rng) != len(torch.get_rng_state()) or not all(0 <= int(b) < 256 for b in rng):
+            problems.append(f"torch_rng_state is not a CPU generator state ({len(rng)} values)")
+        expected, stepped = self._expected_shapes(), any(k.startswith("optim.") for k in tensors)
+        for key in sorted(set(expected) | set(tensors)):
+            if key.startswith("optim.") and not stepped:
+                continue  # a learner saved before its first step has no Adam state yet
+            if key not in tensors or key not in expected:
+                where = "checkpoint" if key not in tensors else "learner"
+                problems.append(f"tensor {key} missing from the {where}")
+            elif tuple(tensors[key].shape) != expected[key]:
+                problems.append(f"tensor {key}: checkpoint shape {tuple(tensors[key].shape)}, "
+                                f"learner {expected[key]}")
+            elif not torch.isfinite(tensors[key]).all():
+                problems.append(f"tensor {key} holds non-finite values")
+        return problems
+
+    def load_state(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+        """Restores `state()`. Checks everything first: on a mismatch raises ValueError naming
+        each problem and leaves the learner exactly as it was."""
+        problems = self._state_problems(tensors, meta)
+        if problems:
+            shown = "; ".join(problems[:8]) + ("; ..." if len(problems) > 8 else "")
+            raise ValueError(f"checkpoint does not fit this learner: {shown}")
+        for name, net in (("online", self.online), ("target", self.target)):
+            net.load_state_dict({k[len(name) + 1:]: v for k, v in tensors.items()
+                                 if k.startswith(name + ".")})
+        optim = self.optimizer.state_dict()
+        optim["state"] = {}
+        for key, value in tensors.items():
+            if key.startswith("optim."):
+                _, index, name = key.split(".")
+                optim["state"].setdefault(int(index), {})[name] = value.clone()
+        self.optimizer.load_state_dict(optim)
+        self.learner_steps, self.target_age = int(meta["learner_steps"]), int(meta["target_age"])
+        self.nonfinite_steps, self.lr_scale = int(meta["nonfinite_steps"]), float(meta["lr_scale"])
+        self.scaler = ReturnScaler(**{k: float(v) for k, v in meta["scaler"].items()})
+        torch.set_rng_state(torch.tensor(meta["torch_rng_state"], dtype=torch.uint8))
