@@ -1,4 +1,38 @@
 """The run's files as a contract: metrics rows, rolling windows, sinks, events, control, doctor.
 
-No torch.  Empty until the learner issue.
+- `schema`: the §5 row — `REQUIRED_KEYS`, `validate_row`, `IntervalAccumulator` (fed during an
+  interval, closes it into one complete row).
+- `windows`: `DqnWindows` — DQN1M, DQN5M and the DQN5M slope over per-episode values.
+- `sink`: `JsonlWriter`, `read_rows` (strict / lenient), `RowFollower` for live readers.
+- `events`: `EventLog` and `read_events` for events.jsonl.
+- `control`: the control channel — `send_command` (dashboard side), `CommandInbox` (trainer side).
+
+No torch, not even lazily: the dashboard imports this package and must start in a blink.  Only
+the standard library, numpy and `config` are imported.  The doctor (`metrics/doctor.py`) is not
+here yet.
 """
+
+from metrics.control import COMMANDS, BadCommand, Command, CommandInbox, send_command
+from metrics.events import EVENT_KINDS, EventLog, read_events
+from metrics.schema import REQUIRED_KEYS, IntervalAccumulator, validate_row
+from metrics.sink import JsonlWriter, MetricsFileError, RowFollower, read_rows
+from metrics.windows import DqnWindows
+
+__all__ = [
+    "COMMANDS",
+    "EVENT_KINDS",
+    "REQUIRED_KEYS",
+    "BadCommand",
+    "Command",
+    "CommandInbox",
+    "DqnWindows",
+    "EventLog",
+    "IntervalAccumulator",
+    "JsonlWriter",
+    "MetricsFileError",
+    "RowFollower",
+    "read_events",
+    "read_rows",
+    "send_command",
+    "validate_row",
+]

@@ -1,0 +1,1 @@
+"""Tests of the metrics package: rows, windows, files, events, control channel."""
