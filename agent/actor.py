@@ -78,17 +78,23 @@ class Actor:
             self.reset()
         action_N, source_N = self._choose(epsilon)
         next_obs_N, reward_N, terminated_N, truncated_N, info = self.env.step(action_N)
-        live_M = np.flatnonzero(~self.resetting_N)
+        # An env that says which steps were resets is believed; otherwise the step after an
+        # episode end is one (NEXT_STEP autoreset).
+        reset_N = np.asarray(info.get("reset_step", self.resetting_N), bool)
+        ended_N = np.asarray(info.get("episode_end", terminated_N | truncated_N), bool)
+        live_M = np.flatnonzero(~reset_N)
         if self.replay is not None and live_M.size:
+            continues_N = np.asarray(info.get("life_lost", np.zeros(self.num_envs, bool)), bool)
             self.replay.add(self.obs_N[live_M], action_N[live_M], reward_N[live_M],
                             terminated_N[live_M], truncated_N[live_M], next_obs_N[live_M],
-                            source_N[live_M], self.expert_N[live_M], env_ids=live_M)
+                            source_N[live_M], self.expert_N[live_M], env_ids=live_M,
+                            continues=continues_N[live_M])
         self.frame += self.num_envs * self.frames_per_step
         report = StepReport(self.num_envs * self.frames_per_step,
-                            self._account(info.get("raw_reward", reward_N), source_N,
-                                          terminated_N | truncated_N))
+                            self._account(info.get("raw_reward", reward_N), source_N, reset_N,
+                                          ended_N))
         self.obs_N = next_obs_N
-        self.resetting_N = terminated_N | truncated_N
+        self.resetting_N = ended_N
         self.expert_N = self._expert_labels(info)
         return report
 
@@ -101,18 +107,21 @@ class Actor:
         source_N = np.where(explore_N, Source.RANDOM, Source.DQN).astype(np.uint8)
         return action_N, source_N
 
-    def _account(self, reward_N, source_N, ended_N) -> list[Episode]:
-        """Add the step's points to the running episodes; return those that just ended."""
-        live_N = ~self.resetting_N
+    def _account(self, reward_N, source_N, reset_N, ended_N) -> list[Episode]:
+        """Add the step's points to the running episodes; return those that just ended.
+
+        An episode here is a whole game (with episodic life, a lost life ends a transition
+        window for learning but not the game the score belongs to).
+        """
+        live_N = ~reset_N
         reward_N = np.where(live_N, np.asarray(reward_N, np.float64), 0.0)
         network_N = (source_N == Source.DQN) | (source_N == Source.RANDOM)
         self._score_N += reward_N
         self._dqn_N += np.where(network_N, reward_N, 0.0)
         self._length_N += live_N
+        done_N = ended_N  # may fall on a reset step (ALE reports some game overs late)
         finished = [Episode(float(self._score_N[e]), float(self._dqn_N[e]),
-                            int(self._length_N[e]), self.frame)
-                    for e in np.flatnonzero(ended_N & live_N)]
-        done_N = ended_N & live_N
+                            int(self._length_N[e]), self.frame) for e in np.flatnonzero(done_N)]
         self._score_N[done_N] = self._dqn_N[done_N] = 0.0
         self._length_N[done_N] = 0
         return finished

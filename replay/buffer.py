@@ -111,6 +111,7 @@ class ReplayBuffer:
         self.tree = SumTree(slots) if self.prioritized else None
         self._all_envs = np.arange(self.num_envs, dtype=np.int64)
         self._no_expert = np.full(self.num_envs, NO_EXPERT_ACTION, np.int16)
+        self._no_continue = np.zeros(self.num_envs, np.bool_)
 
     # -- sizes ---------------------------------------------------------------------------------
 
@@ -135,7 +136,7 @@ class ReplayBuffer:
     # -- writing -------------------------------------------------------------------------------
 
     def add(self, obs, action, reward, terminated, truncated, next_obs, source,
-            expert_action=None, env_ids=None) -> None:
+            expert_action=None, env_ids=None, continues=None) -> None:
         """Store one step of the environments `env_ids` (default: all, in order).
 
         Args:
@@ -147,6 +148,9 @@ class ReplayBuffer:
             expert_action: (M,) the expert's action in `obs`, -1 (or None) when unknown.
             env_ids: (M,) which streams these rows belong to.  Leave out an environment on the
                 step right after its autoreset: that step is not a transition.
+            continues: (M,) True where a terminal transition is followed by more of the same
+                stream without a reset (a life lost, the game goes on): the next `add` brings
+                the next observation and frame stacks run on across the boundary.
         """
         if env_ids is None:
             env_ids = self._all_envs
@@ -157,11 +161,13 @@ class ReplayBuffer:
         count = env_ids.shape[0]
         if expert_action is None:
             expert_action = self._no_expert[:count]
+        if continues is None:
+            continues = self._no_continue[:count]
         columns = [np.asarray(x) for x in
-                   (action, reward, terminated, truncated, source, expert_action)]
+                   (action, reward, terminated, truncated, source, expert_action, continues)]
         if any(c.shape != (count,) for c in columns):
-            raise ValueError(f"add(): action, reward, terminated, truncated, source and "
-                             f"expert_action need shape ({count},): one entry per env")
+            raise ValueError(f"add(): action, reward, terminated, truncated, source, "
+                             f"expert_action and continues need shape ({count},): one per env")
         obs_MF, next_MF = self._rows(obs, count), self._rows(next_obs, count)
         with self._lock:  # numba casts each column to its storage dtype as it writes
             slots_K, valid_K = kernels.write_step(

@@ -89,11 +89,14 @@ def _put_row(obs_SF, action_S, reward_S, flags_S, source_S, expert_S, sampleable
 def write_step(obs_SF, action_S, reward_S, flags_S, source_S, expert_S, sampleable_S,
                write_count_N, episode_start_N, capacity, stack,
                env_ids_M, obs_MF, action_M, reward_M, terminated_M, truncated_M, next_obs_MF,
-               source_M, expert_M):
+               source_M, expert_M, continues_M):
     """Append one transition to each stream in `env_ids_M`; FINAL rows after episode ends.
 
     A row becomes sampleable once its next observation is stored: the previous row of the stream
     when a new one arrives, or the row itself when its episode ends (the FINAL row follows it).
+    `continues_M` marks a terminal transition after which the stream goes on without a reset (a
+    lost life in an episodic-life game): no FINAL row, and frame stacks run on across it, as the
+    emulator's own stacks do; the terminal flag still stops n-step windows.
     One integer division per stream and step: ring positions otherwise advance by comparison.
 
     Returns:
@@ -111,7 +114,7 @@ def write_step(obs_SF, action_S, reward_S, flags_S, source_S, expert_S, sampleab
             sampleable_S[prev] = 1
             changed_K[k], valid_K[k] = prev, 1
             k += 1
-        ended = terminated_M[i] or truncated_M[i]
+        ended = (terminated_M[i] or truncated_M[i]) and not continues_M[i]
         flags = FLAG_TERMINATED * terminated_M[i] + FLAG_TRUNCATED * truncated_M[i]
         flags += FLAG_FIRST * episode_start_N[env]
         k = _put_row(obs_SF, action_S, reward_S, flags_S, source_S, expert_S, sampleable_S,

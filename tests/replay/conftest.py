@@ -25,20 +25,22 @@ def drive(buf: ReplayBuffer, naive: NaiveReplay | None, steps: int, rng: np.rand
         end = rng.random(count) < p_end
         terminated = end & (rng.random(count) < 0.5)
         truncated = end & ~terminated
+        continues = terminated & (rng.random(count) < 0.3)  # a lost life, the game goes on
         switch = rng.random(buf.num_envs) < 0.2
         source_N = np.where(switch, rng.integers(0, 3, buf.num_envs), source_N)
         source = source_N[env_ids]
         action = rng.integers(0, 6, count)
         reward = rng.normal(size=count).astype(np.float32)
         expert = rng.integers(-1, 6, count)
-        buf.add(obs, action, reward, terminated, truncated, next_obs, source, expert, env_ids)
+        buf.add(obs, action, reward, terminated, truncated, next_obs, source, expert, env_ids,
+                continues)
         if naive is None:
             continue
         for i, env in enumerate(env_ids):
             frame = obs[i, -1] if buf.frames else obs[i].astype(buf.obs_dtype)
             last = next_obs[i, -1] if buf.frames else next_obs[i].astype(buf.obs_dtype)
             naive.add(env, frame, action[i], reward[i], terminated[i], truncated[i], last,
-                      source[i], expert[i])
+                      source[i], expert[i], continues[i])
 
 
 def _observations(buf: ReplayBuffer, rng: np.random.Generator, count: int) -> np.ndarray:

@@ -36,13 +36,15 @@ class NaiveReplay:
         self.streams = [[] for _ in range(self.num_envs)]
         self.starting = [True] * self.num_envs
 
-    def add(self, env, obs, action, reward, terminated, truncated, next_obs, source, expert):
+    def add(self, env, obs, action, reward, terminated, truncated, next_obs, source, expert,
+            continues=False):
         rows = self.streams[env]
         rows.append(Row(np.array(obs), int(action), float(reward), bool(terminated),
                         bool(truncated), self.starting[env], False, int(source), int(expert)))
-        if terminated or truncated:
+        ended = (terminated or truncated) and not continues
+        if ended:
             rows.append(Row(np.array(next_obs), -1, 0.0, False, False, False, True, 255, -1))
-        self.starting[env] = bool(terminated or truncated)
+        self.starting[env] = bool(ended)
 
     def alive(self, env, n):
         return len(self.streams[env]) - self.capacity_per_env <= n < len(self.streams[env])

@@ -147,5 +147,5 @@ def test_add_rejects_wrong_shapes():
     with pytest.raises(ValueError, match=r"shape \(2, 3\)"):
         buf.add(obs, [0, 0], [0, 0], [0, 0], [0, 0], obs, [0, 0])
     good = np.zeros((2, 3), np.float32)
-    with pytest.raises(ValueError, match=r"need shape \(2,\): one entry per env"):
+    with pytest.raises(ValueError, match=r"need shape \(2,\): one per env"):
         buf.add(good, [0], [0, 0], [0, 0], [0, 0], good, [0, 0])

@@ -1,0 +1,74 @@
+"""What the control channel's commands do to a running trainer (DESIGN.md §3, last arrow).
+
+The dashboard (or any writer) drops commands into `control/`; the trainer polls them between
+steps and applies them here.  Each command is acknowledged in `events.jsonl`; a command that does
+not parse is logged as a warning and ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from metrics.control import BadCommand, Command, CommandInbox, describe
+from metrics.events import EventLog
+
+EPSILON_STEP = 2.0
+"""`epsilon up` multiplies the exploration rate by this, `down` divides by it."""
+
+
+@dataclass
+class Overrides:
+    """The live changes a user has made; everything else follows the configured schedules."""
+
+    paused: bool = False
+    greedy: bool = False
+    epsilon_scale: float | None = None
+    save_requested: bool = False
+    quit_requested: bool = False
+    lr_factor: float = 1.0
+
+    def epsilon(self, scheduled: float) -> float:
+        """The exploration rate in force: 0 when greedy, else the schedule times any scale."""
+        if self.greedy:
+            return 0.0
+        if self.epsilon_scale is None:
+            return scheduled
+        return min(1.0, scheduled * self.epsilon_scale)
+
+
+def apply_commands(inbox: CommandInbox, events: EventLog, overrides: Overrides) -> None:
+    """Apply every pending command in order, acknowledging each in the events log."""
+    for command in inbox.poll():
+        if isinstance(command, BadCommand):
+            events.log("warning", f"ignored a control command: {command.reason}",
+                       **describe(command))
+            continue
+        outcome = _apply(command, overrides)
+        events.log("command", outcome, **describe(command))
+
+
+def _apply(command: Command, o: Overrides) -> str:
+    value = command.args.get("value")
+    if command.name in ("pause", "resume"):
+        o.paused = command.name == "pause"
+        return "training paused" if o.paused else "training resumed"
+    if command.name == "save":
+        o.save_requested = True
+        return "checkpoint requested"
+    if command.name == "quit":
+        o.quit_requested = True
+        return "stopping after a final checkpoint"
+    if command.name == "greedy":
+        o.greedy = not o.greedy
+        return f"greedy acting {'on' if o.greedy else 'off'}"
+    if command.name == "epsilon":
+        if value == "auto":
+            o.epsilon_scale = None
+        else:
+            factor = EPSILON_STEP if value == "up" else 1.0 / EPSILON_STEP
+            o.epsilon_scale = (o.epsilon_scale or 1.0) * factor
+        return f"epsilon scale {o.epsilon_scale or 'auto (schedule)'}"
+    if command.name == "lr":
+        o.lr_factor *= 2.0 if value == "x2" else 0.5
+        return f"learning-rate factor {o.lr_factor:g}"
+    return f"'{command.name}' acts on the expert curriculum, which arrives with issue #4: ignored"

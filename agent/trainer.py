@@ -1,0 +1,253 @@
+"""The training run: envs -> actor -> replay -> learner, with metrics, control and checkpoints.
+
+    # per vector step
+    actor.step(epsilon)                      # act, store transitions, close episodes
+    for _ in pacer.owed(frame):              # keep samples per new frame at replay_ratio
+        batch = replay.sample(B, beta)       # n-step windows, importance weights
+        stats = learner.step(batch)          # one optimiser step, statistics
+        replay.update_priorities(...)
+    every metrics.interval_s: a metrics row; every checkpoint_every_s: a checkpoint
+
+The learner runs inline in the loop thread (deterministic, which exact resume relies on); a
+learner thread (`actor.learner_thread`) is not built yet and is reported as such in events.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import config
+from agent.actor import Actor
+from agent.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
+from agent.controls import Overrides, apply_commands
+from agent.rundir import RunPaths
+from agent.schedules import LearnerPacer, beta_at, epsilon_at
+from aimodel import Learner
+from metrics import DqnWindows, EventLog, IntervalAccumulator, JsonlWriter
+from metrics.control import CommandInbox
+from replay import ReplayBuffer, ReplayFormatError
+
+
+@dataclass
+class Counters:
+    """Where the run stands; saved with every checkpoint."""
+
+    frame: int = 0
+    episodes: int = 0
+    schedule_origin: int = 0
+    """Frame the epsilon/beta schedules count from (moved by RESET_METRICS)."""
+
+
+class Trainer:
+    """One run of `tempest-dqn train`.
+
+    Args:
+        cfg: the resolved, validated configuration.
+        paths: the run directory (already opened).
+        make_env: builds the vector env (the real backends, or a fake in tests).
+        frames_per_step: emulator frames per agent step (ALE: the frame skip).
+        progress: receives one line every `tui.progress_every_s` (no terminal: stdout).
+    """
+
+    def __init__(self, cfg: config.Config, paths: RunPaths, make_env: Callable[[], object],
+                 frames_per_step: int = 1, progress: Callable[[str], None] | None = None):
+        self.cfg, self.paths, self.progress = cfg, paths, progress
+        self.env = make_env()
+        obs_shape = self.env.single_observation_space.shape
+        num_actions = int(self.env.single_action_space.n)
+        self.replay = self._make_replay(obs_shape)
+        decay_steps = max(1, int(cfg.run.frames * cfg.learner.replay_ratio
+                                 / cfg.learner.batch_size))
+        self.learner = Learner(obs_shape, num_actions, cfg.learner, seed=cfg.env.seed,
+                               decay_steps=decay_steps)
+        self.actor = Actor(self.env, self.replay, self.learner.greedy_actions, frames_per_step,
+                           seed=cfg.env.seed)
+        self.pacer = LearnerPacer(cfg.learner.replay_ratio, cfg.learner.batch_size,
+                                  cfg.learner.learning_starts)
+        self.windows, self.counters, self.overrides = DqnWindows(), Counters(), Overrides()
+        self.events = EventLog(paths.events)
+        self.inbox = CommandInbox(paths.root)
+        self.batch = self.replay.empty_batch(cfg.learner.batch_size)
+
+    def _make_replay(self, obs_shape) -> ReplayBuffer:
+        r = self.cfg.replay
+        return ReplayBuffer(r.capacity, self.cfg.env.num_envs, obs_shape, obs_dtype=r.obs_dtype,
+                            prioritized=r.prioritized, alpha=r.alpha,
+                            priority_eps=r.priority_eps, n_step=r.n_step,
+                            gamma=self.cfg.learner.gamma,
+                            cut_on_source_change=r.cut_on_source_change, seed=r.seed,
+                            sample_threads=r.sample_threads)
+
+    # -- resume and save ---------------------------------------------------------------------
+
+    def resume(self) -> bool:
+        """Load the latest checkpoint if there is one; False for a fresh run.
+
+        Raises:
+            CheckpointError: the checkpoint cannot be loaded; it is left untouched and the
+                message names the file and the problem.
+        """
+        generation = latest_checkpoint(self.paths.checkpoints)
+        if generation is None:
+            return False
+        tensors, state = load_checkpoint(generation)
+        try:
+            self.learner.load_state(tensors, state["learner"])
+            self.replay.load(generation / "replay")
+        except (ValueError, KeyError, ReplayFormatError) as err:
+            raise CheckpointError(f"{generation}: {err}") from None
+        self._restore(state)
+        self.events.log("info", f"resumed from {generation.name} at frame {self.actor.frame}")
+        return True
+
+    def _restore(self, state: dict) -> None:
+        c = state["counters"]
+        self.counters = Counters(c["frame"], c["episodes"], c["schedule_origin"])
+        self.actor.frame = self.counters.frame
+        self.actor.rng.bit_generator.state = state["actor_rng"]
+        self.pacer.load_state(state["pacer"])
+        self.windows = DqnWindows.from_state(state["windows"])
+        if self.cfg.run.reset_metrics:
+            self.counters.schedule_origin = self.counters.frame
+            self.windows.reset()
+            self.events.log("info", "RESET_METRICS: schedules and metric windows restart here")
+
+    def save(self, reason: str) -> None:
+        tensors, learner_meta = self.learner.state()
+        state = {"counters": self.counters.__dict__ | {"frame": self.actor.frame},
+                 "actor_rng": self.actor.rng.bit_generator.state, "pacer": self.pacer.state(),
+                 "windows": self.windows.state(), "learner": learner_meta,
+                 "config": config.to_dict(self.cfg)}
+        generation = save_checkpoint(self.paths.checkpoints, tensors, state, self.replay,
+                                     self.cfg.run.keep_checkpoints)
+        self.events.log("checkpoint", f"saved {generation.name} ({reason})",
+                        frame=self.actor.frame, path=str(generation))
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Train until `run.frames`, a quit command, SIGINT or SIGTERM; always save at the end."""
+        stop = _StopFlag()
+        if self.cfg.actor.learner_thread:
+            self.events.log("warning", "actor.learner_thread is not built yet: the learner "
+                            "runs inline in the loop thread")
+        self.inbox.discard_pending()  # commands left from an earlier session do not apply
+        acc = IntervalAccumulator(t=0.0, frame=self.actor.frame,
+                                  episodes=self.counters.episodes)
+        started, last_row, last_save = time.monotonic(), 0.0, 0.0
+        with JsonlWriter(self.paths.metrics) as writer, stop.installed():
+            while self.actor.frame < self.cfg.run.frames and not stop.set:
+                apply_commands(self.inbox, self.events, self.overrides)
+                if self.overrides.quit_requested:
+                    break
+                if self.overrides.paused:
+                    time.sleep(0.05)
+                    continue
+                self._step(acc)
+                now = time.monotonic() - started
+                if now - last_row >= self.cfg.metrics.interval_s:
+                    self._emit(acc, writer, now)
+                    last_row = now
+                if self._save_due(now - last_save):
+                    self.save("periodic" if not self.overrides.save_requested else "requested")
+                    self.overrides.save_requested, last_save = False, now
+            self._emit(acc, writer, time.monotonic() - started)
+        self.save("signal" if stop.set else "end of run")
+
+    def _save_due(self, since_save: float) -> bool:
+        every = self.cfg.run.checkpoint_every_s
+        return self.overrides.save_requested or (every > 0 and since_save >= every)
+
+    def _step(self, acc: IntervalAccumulator) -> None:
+        schedule_frame = self.actor.frame - self.counters.schedule_origin
+        a = self.cfg.actor
+        epsilon = self.overrides.epsilon(epsilon_at(schedule_frame, a.epsilon_start,
+                                                    a.epsilon_end, a.epsilon_decay_frames))
+        report = self.actor.step(epsilon)
+        acc.add_frames(report.frames)
+        for episode in report.episodes:
+            acc.add_episode(episode.score)
+            self.windows.add(episode.end_frame, episode.dqn_return)
+        self.counters.episodes += len(report.episodes)
+        self.last_epsilon = epsilon
+        for _ in range(self.pacer.owed(self.actor.frame)):
+            self._learn(acc, schedule_frame)
+
+    def _learn(self, acc: IntervalAccumulator, schedule_frame: int) -> None:
+        r = self.cfg.replay
+        beta = beta_at(schedule_frame, r.beta_start, r.beta_end, r.beta_frames)
+        self.learner.lr_scale = self.overrides.lr_factor
+        batch = self.replay.sample(self.cfg.learner.batch_size, beta=beta, out=self.batch)
+        stats = self.learner.step(batch)
+        if stats.skipped:
+            return
+        self.replay.update_priorities(batch.indices, stats.td_error)
+        acc.add_learner_step(loss=stats.loss, grad_norm=stats.grad_norm,
+                             clip_delta=stats.clip_delta, clipped=stats.clipped,
+                             q_min=stats.q_min, q_max=stats.q_max, q_mean=stats.q_mean,
+                             batch_size=len(batch.reward), agreement_hits=stats.agreement[0],
+                             agreement_count=stats.agreement[1],
+                             greedy_counts=stats.greedy_hist)
+
+    def _emit(self, acc: IntervalAccumulator, writer: JsonlWriter, now: float) -> None:
+        row = acc.row(now, epsilon=getattr(self, "last_epsilon", None), expert_ratio=None,
+                      lr=self.learner.current_lr(), learner_steps=self.learner.learner_steps,
+                      target_age=self.learner.target_age, replay_size=len(self.replay),
+                      nonfinite_steps=self.learner.nonfinite_steps,
+                      dqn=self.windows.summary(acc.frame))
+        writer.write(row)
+        if self.progress is not None:
+            self.progress(progress_line(row))
+
+
+def progress_line(row: dict) -> str:
+    """One line for a terminal without the dashboard: frames, FPS, returns, loss, epsilon."""
+    def fmt(key: str, spec: str) -> str:
+        value = row.get(key)
+        return "-" if value is None else format(value, spec)
+
+    return (f"frame {row['frame']:>11,}  fps {fmt('fps', '7.0f')}  episodes {row['episodes']:>6}"
+            f"  return {fmt('return_mean', '8.2f')}  dqn1m {fmt('dqn_return_1m', '8.2f')}"
+            f"  loss {fmt('loss', '8.4f')}  eps {fmt('epsilon', '5.3f')}"
+            f"  q [{fmt('q_min', '.2f')}, {fmt('q_max', '.2f')}]")
+
+
+class _StopFlag:
+    """SIGINT and SIGTERM end the loop cleanly (the final checkpoint is still written)."""
+
+    def __init__(self) -> None:
+        self.set = False
+
+    def _handle(self, signum, frame) -> None:
+        self.set = True
+
+    def installed(self):
+        import contextlib
+
+        @contextlib.contextmanager
+        def scope():
+            previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield self
+            finally:
+                for s, handler in previous.items():
+                    signal.signal(s, handler)
+        return scope()
+
+
+def greedy_episodes(learner: Learner, make_env: Callable[[], object], episodes: int,
+                    epsilon: float, seed: int, frames_per_step: int = 1) -> list[float]:
+    """Scores of `episodes` evaluation episodes (epsilon-greedy with a tiny epsilon, no expert,
+    nothing stored), on their own envs with fixed seeds."""
+    env = make_env()
+    actor = Actor(env, None, learner.greedy_actions, frames_per_step, seed=seed)
+    actor.reset(seed=seed)
+    scores: list[float] = []
+    while len(scores) < episodes:
+        scores += [e.score for e in actor.step(epsilon).episodes]
+    env.close()
+    return scores[:episodes]
+

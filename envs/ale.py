@@ -1,0 +1,331 @@
+"""The ALE backend: `ale_py.vector_env.AtariVectorEnv` behind the contract of DESIGN.md §4.3.
+
+AtariVectorEnv steps its games on C++ threads and does the whole DQN preprocessing itself
+(84x84 grayscale, frame skip with max-pooling over the last two frames, frame stacking, up to
+`noop_max` no-ops and FIRE after each reset, sticky actions through
+`repeat_action_probability`).  This module configures it from `EnvConfig` and adds what the
+training loop needs on top: the learning reward (clipped or not) next to the raw game points, and
+per-env game bookkeeping, all as numpy operations on the batch (no per-env Python loop).
+
+What AtariVectorEnv does, measured on ale-py 0.12.1 and read from its C++ `PreprocessedEnv`:
+
+* `episodic_life=True` ends the episode on a life loss *and then resets the whole game* on the
+  next step (lives back to 5 in Breakout, episode frame counter back to 1): the agent would only
+  ever see its first life, and every "score" would be a first-life score.  `life_loss_info=True`
+  reports `terminated=True` on a life loss and lets the game go on; the game is reset only at game
+  over or at the frame cap.  `cfg.episodic_life` is therefore mapped onto `life_loss_info=True`
+  (and `episodic_life=False`), which is what the Nature-DQN EpisodicLife wrapper does.
+* `max_num_frames_per_episode` counts emulator frames acted by `step()` since the reset (reset
+  no-ops and the reset FIRE are not counted).  `truncated` is "cap reached and not terminated": a
+  life loss or game over on the capping step reports `terminated` only, and the game is still reset.
+* Autoreset is NEXT_STEP: the step after a game ended (game over or frame cap) does not act; it
+  resets that env and returns the first observation of the new game with reward 0 and
+  terminated = truncated = False.  **The action given for that step is ignored, so that step must
+  not be stored as a transition** (`info["reset_step"]` marks it).  After a mere life loss there is
+  no reset step: the next step acts normally from the post-loss observation.
+* RAM is not reachable: `ALEVectorInterface` has only reset/send/recv/get_action_set/
+  get_num_envs/get_observation_shape/handle, so `info["ram"]` cannot exist on this fast path.
+  RAM experts need the single-env `ale_py.AtariEnv` (`env.unwrapped.ale.getRAM()`) instead.
+
+Info keys the adapter adds (arrays of length num_envs; "game" = one whole game, all its lives):
+
+=================  =======  ================================================================
+key                dtype    meaning
+=================  =======  ================================================================
+raw_reward         float32  unclipped game points of this step (the returned reward is the
+                            sign of it when `cfg.clip_rewards`, else the same values)
+score              float64  game points of the current game so far, this step included
+episode_score      float64  the same values as `score` (the name the loop uses)
+episode_length     int64    agent steps of the current game so far (reset steps not counted)
+life_lost          bool     a life was lost and the game goes on (only with episodic_life;
+                            `terminated` is True on that step)
+game_over          bool     the game itself ended on this step (terminated, not a life loss)
+episode_end        bool     the game ended on this step: game over or frame cap; the next step
+                            of this env is a reset step
+reset_step         bool     this step only reset the env: its action was ignored, its
+                            observation starts a new game; never store it as a transition
+final_score        float64  NaN, except on the step a game ends: the game's total points
+final_length       int64    -1, except there: the game's agent steps
+final_frames       int64    -1, except there: the game's emulator frames (ALE's episode frame
+                            number, reset no-ops included)
+=================  =======  ================================================================
+
+plus ALE's own `lives`, `frame_number`, `episode_frame_number` and `env_id`.  `final_*` are set
+on the `episode_end` step, with one exception kept for safety: if a game is reset without the
+adapter having seen it end (a game over on the very step a life was lost with lives left), the
+game is closed on its reset step instead, whose `final_*` then carry the values.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+import numpy as np
+from ale_py.vector_env import AtariVectorEnv
+from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
+
+from config import ConfigError, EnvConfig, check_env_id
+from envs.errors import UnknownEnvError
+
+ALE_DEFAULT_MAX_FRAMES = 108_000
+"""ALE's own episode cap (30 minutes at 60 Hz), used when `cfg.max_episode_frames` is 0."""
+
+RAM_UNAVAILABLE = (
+    "AtariVectorEnv (ale-py's C++ vector env) gives no access to the console RAM; RAM experts "
+    "need the single-env ale_py.AtariEnv (env.unwrapped.ale.getRAM())"
+)
+
+_ALE_ID = re.compile(r"ALE/([A-Za-z0-9]+)-v5")
+
+
+@functools.cache
+def _rom_ids() -> dict[str, str]:
+    """PascalCase game name -> ale-py ROM id ("SpaceInvaders" -> "space_invaders").
+
+    The same rule ale-py's gymnasium registration uses to name its `ALE/<Game>-v5` ids.
+    """
+    from ale_py.roms import get_all_rom_ids
+
+    return {rom.title().replace("_", ""): rom for rom in get_all_rom_ids()}
+
+
+def rom_id(env_id: str) -> str:
+    """Returns ale-py's ROM id for an `ALE/<Game>-v5` env id.
+
+    Raises:
+        UnknownEnvError: not of that form, or no such ROM; the message names the closest ids.
+    """
+    match = _ALE_ID.fullmatch(env_id)
+    if match and match.group(1) in _rom_ids():
+        return _rom_ids()[match.group(1)]
+    raise UnknownEnvError(
+        check_env_id(env_id) or f"{env_id!r} is not an ALE env id; use 'ALE/<Game>-v5'"
+    )
+
+
+def clip_reward(raw: np.ndarray) -> np.ndarray:
+    """The learning reward of Nature DQN: the sign of the game points (-1, 0, +1), float32."""
+    return np.sign(raw).astype(np.float32, copy=False)
+
+
+class GameBook:
+    """Per-env game bookkeeping over the batch arrays of ALE's steps (see the module docstring).
+
+    Args:
+        num_envs: environments in the batch.
+        life_loss_terminates: True when a lost life reports terminated=True while the game goes
+            on (the adapter's episodic_life); False when terminated always means game over.
+        max_frames: ALE's frame cap per game (frames acted by steps, reset frames excluded).
+    """
+
+    def __init__(self, num_envs: int, life_loss_terminates: bool, max_frames: int) -> None:
+        self.life_loss_terminates = life_loss_terminates
+        self.max_frames = max_frames
+        self._score = np.zeros(num_envs, np.float64)
+        self._length = np.zeros(num_envs, np.int64)
+        self._lives = np.zeros(num_envs, np.int64)
+        self._frame = np.zeros(num_envs, np.int64)
+        self._episode_frame = np.zeros(num_envs, np.int64)
+        self._start_frame = np.zeros(num_envs, np.int64)  # episode frame number after the reset
+        self._expect_reset = np.zeros(num_envs, bool)
+
+    def reset(self, info: dict[str, Any], mask: np.ndarray | None = None) -> None:
+        """Starts new games where `mask` (default: every env) after an explicit reset."""
+        mask = np.ones(len(self._score), bool) if mask is None else mask
+        self._score[mask] = 0.0
+        self._length[mask] = 0
+        self._expect_reset[mask] = False
+        self._lives[mask] = info["lives"][mask]
+        self._frame[mask] = info["frame_number"][mask]
+        self._episode_frame[mask] = info["episode_frame_number"][mask]
+        self._start_frame[mask] = info["episode_frame_number"][mask]
+
+    def update(
+        self,
+        raw_reward: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+        info: dict[str, Any],
+    ) -> dict[str, np.ndarray]:
+        """Books one step of every env and returns the info keys of the module docstring."""
+        lives = info["lives"].astype(np.int64)
+        frame = info["frame_number"].astype(np.int64)
+        episode_frame = info["episode_frame_number"].astype(np.int64)
+
+        # An env that stepped advanced both counters by the frames it acted; one that reset
+        # restarted its episode counter, so that counter falls behind.  Exact, one step late.
+        reset_step = episode_frame < self._episode_frame + (frame - self._frame)
+        missed = reset_step & ~self._expect_reset
+        final_score = np.where(missed, self._score, np.nan)
+        final_length = np.where(missed, self._length, -1)
+        final_frames = np.where(missed, self._episode_frame, -1)
+
+        self._score[reset_step] = 0.0
+        self._length[reset_step] = 0
+        self._start_frame[reset_step] = episode_frame[reset_step]
+        self._score += raw_reward
+        self._length += ~reset_step
+
+        if self.life_loss_terminates:
+            life_lost = terminated & (lives < self._lives) & (lives > 0)
+        else:
+            life_lost = np.zeros_like(terminated)
+        game_over = terminated & ~life_lost
+        capped = episode_frame - self._start_frame >= self.max_frames
+        episode_end = game_over | truncated | (terminated & capped)
+        final_score = np.where(episode_end, self._score, final_score)
+        final_length = np.where(episode_end, self._length, final_length)
+        final_frames = np.where(episode_end, episode_frame, final_frames)
+
+        self._expect_reset = episode_end
+        self._lives, self._frame, self._episode_frame = lives, frame, episode_frame
+        score = self._score.copy()
+        return {
+            "score": score,
+            "episode_score": score,
+            "episode_length": self._length.copy(),
+            "life_lost": life_lost,
+            "game_over": game_over,
+            "episode_end": episode_end,
+            "reset_step": reset_step,
+            "final_score": final_score,
+            "final_length": final_length,
+            "final_frames": final_frames,
+        }
+
+
+class AleVectorEnv(VectorWrapper):
+    """An `AtariVectorEnv` with the project's rewards and info keys (module docstring).
+
+    Observations are `(num_envs, frame_stack, 84, 84)` uint8; actions a `(num_envs,)` integer
+    array in `[0, single_action_space.n)`.
+    """
+
+    supports_ram = False
+    """No console RAM on this backend (see `RAM_UNAVAILABLE`)."""
+
+    def __init__(self, env: AtariVectorEnv, cfg: EnvConfig) -> None:
+        super().__init__(env)
+        self.cfg = cfg
+        self.env_id = cfg.id
+        max_frames = cfg.max_episode_frames or ALE_DEFAULT_MAX_FRAMES
+        self._book = GameBook(env.num_envs, cfg.episodic_life, max_frames)
+        self._num_actions = int(env.single_action_space.n)
+        self._seeded = False
+        self._ready = False
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Resets all envs (or `options["reset_mask"]`); env i gets seed + i.
+
+        The first reset without a seed uses `cfg.seed`, so a run is reproducible by default;
+        later unseeded resets continue the envs' random streams.
+        """
+        if seed is None and not self._seeded:
+            seed = self.cfg.seed
+        self._seeded = self._seeded or seed is not None
+        obs, info = self.env.reset(seed=seed, options=options)
+        mask = None if options is None else options.get("reset_mask")
+        self._book.reset(info, mask)
+        self._ready = True
+        return obs, info
+
+    def step(
+        self, actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """One agent step of every env; returns (obs, reward, terminated, truncated, info).
+
+        `reward` is float32: the sign of the game points when `cfg.clip_rewards`, else the
+        points themselves; `info["raw_reward"]` always holds the points.
+        """
+        if not self._ready:
+            raise RuntimeError("AleVectorEnv.step() called before reset()")
+        obs, reward, terminated, truncated, info = self.env.step(self._checked(actions))
+        raw = reward.astype(np.float32)
+        info = dict(info)
+        info.update(self._book.update(raw, terminated, truncated, info))
+        info["raw_reward"] = raw
+        return obs, clip_reward(raw) if self.cfg.clip_rewards else raw, terminated, truncated, info
+
+    def _checked(self, actions: Any) -> np.ndarray:
+        """Actions as the int64 array AtariVectorEnv wants, or a clear error."""
+        array = np.asarray(actions)
+        if array.shape != (self.num_envs,):
+            raise ValueError(
+                f"expected one action per env, shape ({self.num_envs},), got {array.shape}"
+            )
+        if array.dtype.kind not in "iu":
+            raise TypeError(f"actions must be integers, got dtype {array.dtype}")
+        if array.dtype != np.int64 and array.dtype != np.int32:
+            array = array.astype(np.int64)
+        if array.min() < 0 or array.max() >= self._num_actions:
+            raise ValueError(
+                f"actions must lie in [0, {self._num_actions}) for {self.env_id}, "
+                f"got min {array.min()} max {array.max()}"
+            )
+        return array
+
+    def get_action_meanings(self) -> list[str]:
+        """Names of the actions by index, e.g. ['NOOP', 'FIRE', 'RIGHT', 'LEFT'] for Breakout."""
+        return [action.name for action in self.env.unwrapped.ale.get_action_set()]
+
+    def get_ram(self) -> np.ndarray:
+        """Not available on AtariVectorEnv; raises NotImplementedError (see RAM_UNAVAILABLE)."""
+        raise NotImplementedError(RAM_UNAVAILABLE)
+
+
+def _check_settings(cfg: EnvConfig) -> None:
+    """The EnvConfig ranges AtariVectorEnv would otherwise reject with an assert or a crash."""
+    problems = [
+        f"env.{name} must be a positive integer, got {getattr(cfg, name)}"
+        for name in ("num_envs", "frame_skip", "frame_stack")
+        if getattr(cfg, name) < 1
+    ]
+    problems += [
+        f"env.{name} must be 0 or more, got {getattr(cfg, name)}"
+        for name in ("noop_max", "max_episode_frames", "seed")
+        if getattr(cfg, name) < 0
+    ]
+    if not 0.0 <= cfg.sticky_action_prob <= 1.0:
+        problems.append(f"env.sticky_action_prob must be in [0, 1], got {cfg.sticky_action_prob}")
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+def make_ale_vector_env(cfg: EnvConfig, *, num_threads: int = 0) -> VectorEnv:
+    """Builds the ALE vector env for `cfg.id` ("ALE/<Game>-v5"); call `reset()` before stepping.
+
+    Args:
+        cfg: the env section; `max_episode_frames=0` means ALE's default cap of 108,000 frames.
+        num_threads: C++ worker threads (0 = ale-py's choice).
+
+    Raises:
+        UnknownEnvError: the id names no ROM shipped with ale-py (with the closest ids).
+        ConfigError: a setting out of range.
+    """
+    game = rom_id(cfg.id)
+    _check_settings(cfg)
+    env = AtariVectorEnv(
+        game,
+        cfg.num_envs,
+        num_threads=num_threads,
+        max_num_frames_per_episode=cfg.max_episode_frames or ALE_DEFAULT_MAX_FRAMES,
+        repeat_action_probability=cfg.sticky_action_prob,
+        full_action_space=cfg.full_action_space,
+        autoreset_mode=AutoresetMode.NEXT_STEP,
+        img_height=84,
+        img_width=84,
+        grayscale=True,
+        stack_num=cfg.frame_stack,
+        frameskip=cfg.frame_skip,
+        maxpool=True,
+        noop_max=cfg.noop_max,
+        episodic_life=False,  # would reset the whole game at each life loss: module docstring
+        life_loss_info=cfg.episodic_life,
+        reward_clipping=False,  # clipped here, so that scores stay game points
+        use_fire_reset=True,
+    )
+    return AleVectorEnv(env, cfg)

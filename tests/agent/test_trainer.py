@@ -1,0 +1,90 @@
+"""The whole training loop on the fake chain env: it learns, records, obeys, saves, resumes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import config
+from agent.checkpoint import latest_checkpoint
+from agent.rundir import open_run_dir
+from agent.trainer import Trainer
+from metrics import read_rows
+from metrics.control import send_command
+from tests.fakes import ChainVectorEnv
+
+LENGTH = 6
+
+
+def _cfg(tmp_path, **overrides) -> config.Config:
+    settings = {"env.num_envs": 4, "replay.capacity": 4000, "replay.sample_threads": 1,
+                "learner.batch_size": 32, "learner.micro_batches": 1, "learner.lr": 3e-3,
+                "learner.hidden_sizes": "32", "learner.replay_ratio": 4.0,
+                "learner.learning_starts": 200, "learner.gamma": 0.9, "learner.tau": 0.05,
+                "actor.epsilon_decay_frames": 1500, "run.frames": 3000,
+                "run.run_dir": str(tmp_path), "run.name": "chain", "metrics.interval_s": 0.0,
+                **overrides}
+    return config.apply_overrides(config.get_preset("smoke"), settings)
+
+
+def _trainer(cfg) -> Trainer:
+    torch.manual_seed(0)
+    return Trainer(cfg, open_run_dir(cfg), lambda: ChainVectorEnv(cfg.env.num_envs, LENGTH))
+
+
+def test_the_loop_learns_the_optimal_policy_and_records_metrics(tmp_path):
+    trainer = _trainer(_cfg(tmp_path))
+    trainer.run()
+    states = np.eye(LENGTH, dtype=np.float32)[: LENGTH - 1]
+    assert (trainer.learner.greedy_actions(states) == 1).all()  # always right
+    rows = read_rows(trainer.paths.metrics, strict=True)
+    assert rows[-1]["frame"] == 3000 and rows[-1]["learner_steps"] > 200
+    assert any(r["loss"] is not None for r in rows) and rows[-1]["episodes"] > 50
+    assert latest_checkpoint(trainer.paths.checkpoints) is not None
+
+
+def test_resume_restores_parameters_schedules_and_replay_exactly(tmp_path):
+    first = _trainer(_cfg(tmp_path, **{"run.frames": 1200}))
+    first.run()
+    resumed = _trainer(_cfg(tmp_path, **{"run.frames": 1200}))
+    assert resumed.resume()
+    assert resumed.actor.frame == first.actor.frame == 1200
+    assert resumed.pacer.state() == first.pacer.state()
+    assert resumed.learner.learner_steps == first.learner.learner_steps
+    for a, b in zip(resumed.learner.online.parameters(), first.learner.online.parameters(),
+                    strict=True):
+        assert torch.equal(a, b)
+    np.testing.assert_array_equal(resumed.replay.obs_SF, first.replay.obs_SF)
+    np.testing.assert_array_equal(resumed.replay.tree.sum_T, first.replay.tree.sum_T)
+    assert (resumed.actor.rng.bit_generator.state == first.actor.rng.bit_generator.state)
+
+
+def test_a_corrupt_checkpoint_stops_the_run_and_is_left_alone(tmp_path):
+    first = _trainer(_cfg(tmp_path, **{"run.frames": 400}))
+    first.run()
+    generation = latest_checkpoint(first.paths.checkpoints)
+    (generation / "model.safetensors").write_bytes(b"broken")
+    from agent.checkpoint import CheckpointError
+
+    with pytest.raises(CheckpointError, match="model.safetensors"):
+        _trainer(_cfg(tmp_path)).resume()
+    assert (generation / "model.safetensors").read_bytes() == b"broken"
+
+
+def test_commands_are_applied_and_acknowledged(tmp_path):
+    cfg = _cfg(tmp_path, **{"run.frames": 400})
+    trainer = _trainer(cfg)
+    trainer.inbox.discard_pending = lambda: 0  # keep the commands sent before the run starts
+    send_command(trainer.paths.root, "lr", value="half")
+    send_command(trainer.paths.root, "greedy")
+    (trainer.paths.control / "zz-bad.json").write_text("{not json")
+    trainer.run()
+    events = [json.loads(line) for line in trainer.paths.events.read_text().splitlines()]
+    kinds = [(e["kind"], e["message"]) for e in events]
+    assert ("command", "learning-rate factor 0.5") in kinds
+    assert ("command", "greedy acting on") in kinds
+    assert any(k == "warning" and "ignored a control command" in m for k, m in kinds)
+    assert trainer.overrides.epsilon(0.7) == 0.0

@@ -1,0 +1,249 @@
+"""The ALE adapter against the real emulator (ale-py's ROMs ship inside its wheel)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from gymnasium.spaces import Discrete
+
+from config import ConfigError, EnvConfig
+from envs import make_vector_env
+from envs.ale import AleVectorEnv, rom_id
+
+BASE = EnvConfig(id="ALE/Pong-v5", num_envs=2, seed=0)
+
+
+def make(game: str = "Pong", **changes: object) -> AleVectorEnv:
+    env = make_vector_env(replace(BASE, id=f"ALE/{game}-v5", **changes))
+    assert isinstance(env, AleVectorEnv)
+    return env
+
+
+def random_actions(env: AleVectorEnv, steps: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, env.single_action_space.n, size=(steps, env.num_envs))
+
+
+# ------------------------------------------------------------------------------- spaces, ids
+
+
+def test_observations_are_stacked_84x84_uint8_frames() -> None:
+    env = make()
+    obs, _ = env.reset()
+    assert obs.shape == (2, 4, 84, 84) and obs.dtype == np.uint8
+    assert env.observation_space.shape == (2, 4, 84, 84)
+    obs, reward, terminated, truncated, info = env.step(np.zeros(2, np.int64))
+    assert obs.shape == (2, 4, 84, 84) and obs.dtype == np.uint8
+    assert reward.dtype == np.float32 and reward.shape == (2,)
+    assert terminated.dtype == bool and truncated.dtype == bool
+    assert info["lives"].shape == (2,) and info["raw_reward"].dtype == np.float32
+    assert obs[:, -1].any(), "the newest frame holds the screen"
+    env.close()
+
+
+def test_frame_stack_follows_the_config() -> None:
+    obs, _ = make(frame_stack=2, num_envs=1).reset()
+    assert obs.shape == (1, 2, 84, 84)
+
+
+def test_actions_are_discrete_with_meanings() -> None:
+    pong, breakout = make("Pong"), make("Breakout")
+    assert pong.single_action_space == Discrete(6)
+    assert pong.get_action_meanings() == ["NOOP", "FIRE", "RIGHT", "LEFT", "RIGHTFIRE", "LEFTFIRE"]
+    assert breakout.get_action_meanings() == ["NOOP", "FIRE", "RIGHT", "LEFT"]
+    full = make("Pong", full_action_space=True)
+    assert full.single_action_space == Discrete(18) and len(full.get_action_meanings()) == 18
+
+
+def test_game_names_map_to_ale_rom_ids() -> None:
+    assert rom_id("ALE/Pong-v5") == "pong"
+    assert rom_id("ALE/SpaceInvaders-v5") == "space_invaders"
+    assert rom_id("ALE/MsPacman-v5") == "ms_pacman"
+
+
+def test_bad_actions_get_clear_errors() -> None:
+    env = make()
+    with pytest.raises(RuntimeError, match="before reset"):
+        env.step(np.zeros(2, np.int64))
+    env.reset()
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        env.step(np.zeros(3, np.int64))
+    with pytest.raises(ValueError, match=r"\[0, 6\)"):
+        env.step(np.array([0, 6]))
+    with pytest.raises(TypeError, match="integers"):
+        env.step(np.zeros(2, np.float32))
+    env.step(np.array([1, 2], np.uint8))  # any integer dtype is accepted
+    env.step([0, 1])
+
+
+def test_bad_settings_raise_config_errors() -> None:
+    with pytest.raises(ConfigError, match="env.num_envs"):
+        make(num_envs=0)
+    with pytest.raises(ConfigError, match="sticky_action_prob"):
+        make(sticky_action_prob=1.5)
+
+
+def test_no_ram_on_the_vector_env() -> None:
+    env = make()
+    assert env.supports_ram is False
+    with pytest.raises(NotImplementedError, match="RAM"):
+        env.get_ram()
+
+
+# ----------------------------------------------------------------------------- determinism
+
+
+def rollout(env: AleVectorEnv, actions: np.ndarray, seed: int | None = None) -> np.ndarray:
+    obs, _ = env.reset(seed=seed)
+    frames = [obs]
+    for row in actions:
+        frames.append(env.step(row)[0])
+    return np.stack(frames)
+
+
+def test_the_same_seed_gives_the_same_observations() -> None:
+    actions = random_actions(make(), 150)
+    first = rollout(make(sticky_action_prob=0.25, seed=3), actions)
+    again = rollout(make(sticky_action_prob=0.25, seed=3), actions)
+    np.testing.assert_array_equal(first, again)
+    other = rollout(make(sticky_action_prob=0.25, seed=4), actions)
+    assert not np.array_equal(first, other)
+
+
+def test_env_i_is_seeded_with_seed_plus_i() -> None:
+    actions = random_actions(make(), 100)
+    pair = rollout(make(seed=10), actions)
+    single = rollout(make(seed=11, num_envs=1), actions[:, 1:])
+    np.testing.assert_array_equal(pair[:, 1], single[:, 0])
+
+
+# --------------------------------------------------------------------------------- rewards
+
+
+def first_reward_step(env: AleVectorEnv, wanted, steps: int = 2_000):
+    env.reset()
+    for row in random_actions(env, steps):
+        _, reward, _, _, info = env.step(row)
+        hit = wanted(info["raw_reward"])
+        if hit.any():
+            return reward, info["raw_reward"], hit
+    pytest.fail(f"no wanted reward in {steps} steps")
+
+
+def test_pong_raw_points_are_plus_or_minus_one() -> None:
+    reward, raw, hit = first_reward_step(make(clip_rewards=True), lambda r: r != 0)
+    assert set(raw[hit].tolist()) <= {-1.0, 1.0}
+    np.testing.assert_array_equal(reward, raw)
+
+
+def test_clipping_keeps_the_sign_and_raw_keeps_the_points() -> None:
+    """Space Invaders scores 5-30 points an alien within a few dozen random steps."""
+    reward, raw, hit = first_reward_step(make("SpaceInvaders", clip_rewards=True), lambda r: r > 1)
+    assert (reward[hit] == 1).all() and (raw[hit] >= 5).all()
+    reward, raw, hit = first_reward_step(make("SpaceInvaders"), lambda r: r > 1)
+    np.testing.assert_array_equal(reward, raw)
+
+
+def test_breakout_bricks_score_one_point_and_clip_to_one() -> None:
+    reward, raw, hit = first_reward_step(make("Breakout", clip_rewards=True), lambda r: r != 0)
+    assert (raw[hit] == 1).all() and (reward[hit] == 1).all()
+
+
+def test_breakout_high_bricks_keep_their_raw_points() -> None:
+    """The orange and red rows score 4 and 7.  A random player needs thousands of steps to dig
+    that far; envs seeded 4-7 with the test's action stream get there in under 500 steps."""
+    env = make("Breakout", clip_rewards=True, num_envs=4, seed=4)
+    reward, raw, hit = first_reward_step(env, lambda r: r > 1, steps=4_000)
+    assert set(raw[hit].tolist()) <= {4.0, 7.0} and (reward[hit] == 1).all()
+
+
+# ---------------------------------------------------------------------------- episode ends
+
+
+def test_the_frame_cap_truncates_and_reports_the_final_score() -> None:
+    env = make(max_episode_frames=200, noop_max=0)  # 50 agent steps of 4 frames
+    env.reset()
+    total = np.zeros(2)
+    for step, row in enumerate(random_actions(env, 50), start=1):
+        _, _, terminated, truncated, info = env.step(row)
+        total += info["raw_reward"]
+        np.testing.assert_array_equal(info["episode_score"], total)
+        if step < 50:
+            assert not truncated.any() and np.isnan(info["final_score"]).all()
+    assert truncated.all() and not terminated.any()
+    assert info["episode_end"].all() and not info["game_over"].any()
+    np.testing.assert_array_equal(info["final_score"], total)
+    assert info["final_length"].tolist() == [50, 50]
+    assert (info["final_frames"] >= 200).all()
+    # NEXT_STEP: the following step only resets; its action is ignored
+    _, reward, terminated, truncated, info = env.step(np.ones(2, np.int64))
+    assert info["reset_step"].all() and not (terminated | truncated).any()
+    assert (reward == 0).all() and (info["episode_score"] == 0).all()
+    assert np.isnan(info["final_score"]).all() and (info["final_length"] == -1).all()
+    _, _, _, _, info = env.step(np.ones(2, np.int64))
+    assert not info["reset_step"].any() and info["episode_length"].tolist() == [1, 1]
+
+
+def play_until_game_over(env: AleVectorEnv, steps: int = 3_000):
+    """Env 0's whole game under random actions: per-step (terminated, info) and its raw sum."""
+    env.reset()
+    record, total = [], 0.0
+    for row in random_actions(env, steps):
+        _, _, terminated, truncated, info = env.step(row)
+        total += float(info["raw_reward"][0])
+        record.append((bool(terminated[0]), bool(truncated[0]), info))
+        if info["episode_end"][0]:
+            return record, total
+    pytest.fail(f"no game over in {steps} steps")
+
+
+def test_episodic_life_terminates_on_each_life_but_the_game_goes_on() -> None:
+    env = make("Breakout", episodic_life=True, sticky_action_prob=0.0)
+    record, total = play_until_game_over(env)
+    lives = [int(info["lives"][0]) for _, _, info in record]
+    life_losses = [i for i, (_, _, info) in enumerate(record) if info["life_lost"][0]]
+    assert len(life_losses) == 4, "Breakout has 5 lives: 4 losses, then game over"
+    for i in life_losses:
+        assert record[i][0], "a life loss is terminal for bootstrapping"
+        assert not record[i][2]["game_over"][0] and np.isnan(record[i][2]["final_score"][0])
+        assert not record[i + 1][2]["reset_step"][0], "no reset after a mere life loss"
+    assert lives == sorted(lives, reverse=True), "lives never come back within a game"
+    assert not any(info["reset_step"][0] for _, _, info in record)
+    term, trunc, last = record[-1]
+    assert term and not trunc and last["game_over"][0] and last["lives"][0] == 0
+    assert last["final_score"][0] == total
+    assert last["final_length"][0] == len(record)
+    _, _, _, _, info = env.step(np.zeros(2, np.int64))
+    assert info["reset_step"][0] and info["lives"][0] == 5
+
+
+def test_without_episodic_life_only_game_over_terminates() -> None:
+    env = make("Breakout", sticky_action_prob=0.0)
+    record, total = play_until_game_over(env)
+    assert [term for term, _, _ in record].count(True) == 1
+    assert not any(info["life_lost"][0] for _, _, info in record)
+    assert record[-1][2]["final_score"][0] == total
+
+
+def test_a_life_lost_on_the_capping_step_ends_the_game() -> None:
+    """ALE reports terminated (not truncated) there, yet resets the game: the book follows."""
+    settings = dict(episodic_life=True, sticky_action_prob=0.0, noop_max=0, num_envs=1)
+    env = make("Breakout", **settings)
+    env.reset()
+    noop = np.zeros(1, np.int64)
+    loss_step = 0
+    for step in range(1, 200):  # NOOP after the reset FIRE: the ball is missed once
+        if env.step(noop)[4]["life_lost"][0]:
+            loss_step = step
+            break
+    assert loss_step, "Breakout never lost a life under NOOP"
+    env = make("Breakout", max_episode_frames=4 * loss_step, **settings)
+    env.reset()
+    for _ in range(loss_step):
+        _, _, terminated, truncated, info = env.step(noop)
+    assert terminated[0] and not truncated[0] and info["life_lost"][0]
+    assert info["episode_end"][0] and info["final_length"][0] == loss_step
+    info = env.step(noop)[4]
+    assert info["reset_step"][0] and info["lives"][0] == 5
