@@ -21,8 +21,6 @@ from agent.cli_help import TrainHelpAction, train_epilog
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 NOT_BUILT = {
-    "train": "training is not built yet: the learner and emulator loop arrive with issue #3; "
-    "the resolved configuration is valid (use --print-config to see it)",
     "eval": "evaluation is not built yet: it arrives with issue #3 (the learner and emulator loop)",
     "watch": "watch is not built yet: the dashboard arrives with issue #5",
     "doctor": "the training doctor is not built yet: it arrives with the doctor issue "
@@ -164,13 +162,20 @@ def _flag_overrides(args: argparse.Namespace) -> dict[str, object]:
 def cmd_train(
     args: argparse.Namespace, overrides: Mapping[str, str], environ: Mapping[str, str]
 ) -> int:
-    """Resolves and validates the configuration; training itself arrives with issue #3."""
+    """Resolves and validates the configuration, then trains (agent.train)."""
     cli_overrides = {**_flag_overrides(args), **overrides}
     cfg = config.resolve(args.preset, args.config, cli_overrides, environ)
     if args.print_config:
         print(json.dumps(config.to_dict(cfg), indent=2))
         return EXIT_OK
-    return _not_built(NOT_BUILT["train"])
+    from agent.train import UserFacingError, train
+
+    try:
+        return train(cfg)
+    except UserFacingError as err:
+        if err.exit_code == EXIT_USAGE:
+            return _usage_error(str(err), None)
+        return _not_built(str(err))
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -119,10 +119,44 @@ def test_bad_environment_variable_is_a_user_error() -> None:
     assert_user_error(result, "RESET_METRICS='maybe'")
 
 
-def test_train_without_print_config_is_not_built_yet() -> None:
-    result = run("train", "--preset", "smoke")
+def test_train_on_tempest_says_the_simulator_is_not_built_yet(tmp_path) -> None:
+    result = run("train", "--preset", "smoke", "--run-dir", str(tmp_path))
     assert result.returncode == 1
-    assert "training is not built yet" in result.stderr and "Traceback" not in result.stderr
+    assert "issue #4" in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+SHORT_PONG = ("train", "--preset", "smoke", "--env", "ALE/Pong-v5", "--env.num-envs", "2",
+              "--learner.learning-starts", "400", "--learner.hidden-sizes", "32",
+              "--replay.capacity", "4000", "--tui.progress-every-s", "0.01")
+
+
+@pytest.mark.slow
+def test_train_on_pong_writes_rows_checkpoints_and_resumes(tmp_path) -> None:
+    first = run(*SHORT_PONG, "--frames", "1600", "--run-dir", str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    run_dir = tmp_path / "ale-pong-v5"
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["frame"] == 1600 and rows[-1]["learner_steps"] > 0
+    assert "frame" in first.stdout and "fps" in first.stdout  # progress lines, no terminal
+    assert (run_dir / "checkpoints" / "latest" / "model.safetensors").exists()
+    second = run(*SHORT_PONG, "--frames", "2400", "--run-dir", str(tmp_path))
+    assert second.returncode == 0 and "resumed at frame 1,600" in second.stderr
+    fresh = run(*SHORT_PONG, "--frames", "800", "--run-dir", str(tmp_path), "--fresh")
+    assert fresh.returncode == 0 and "fresh start" in fresh.stderr
+    archived = list((run_dir / "archive").iterdir())
+    assert len(archived) == 1 and (archived[0] / "checkpoints").is_dir()
+
+
+@pytest.mark.slow
+def test_a_corrupt_checkpoint_is_a_clear_error_and_stays_untouched(tmp_path) -> None:
+    assert run(*SHORT_PONG, "--frames", "800", "--run-dir", str(tmp_path)).returncode == 0
+    model = tmp_path / "ale-pong-v5" / "checkpoints" / "latest" / "model.safetensors"
+    model.write_bytes(b"garbage")
+    result = run(*SHORT_PONG, "--frames", "1600", "--run-dir", str(tmp_path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "cannot resume" in result.stderr and "--fresh" in result.stderr
+    assert model.read_bytes() == b"garbage"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,78 @@
+"""`tempest-dqn train`: build a run from a resolved configuration and drive it to the end.
+
+Every way this can fail because of what the user asked for (an env that does not exist yet, an
+unusable run directory, a checkpoint that does not load) becomes a `UserFacingError` with a
+message that says what to do; the CLI prints it and exits 2 without a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import config
+from agent.checkpoint import CheckpointError
+from agent.rundir import RunDirError, open_run_dir
+from agent.trainer import Trainer
+
+
+class UserFacingError(Exception):
+    """A problem the user can fix; `exit_code` 2 for bad input, 1 for a missing feature."""
+
+    def __init__(self, message: str, exit_code: int = 2):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def train(cfg: config.Config) -> int:
+    """Train `cfg` (resuming its run directory unless --fresh); returns the exit code."""
+    make_env, frames_per_step = _env_factory(cfg)
+    try:
+        paths = open_run_dir(cfg)
+    except RunDirError as err:
+        raise UserFacingError(str(err)) from None
+    if cfg.tui.enabled and sys.stdout.isatty():
+        print("note: the live dashboard arrives with issue #5; printing progress lines instead",
+              file=sys.stderr)
+    printer = _ThrottledPrinter(cfg.tui.progress_every_s)
+    trainer = Trainer(cfg, paths, make_env, frames_per_step, progress=printer)
+    try:
+        resumed = trainer.resume()
+    except CheckpointError as err:
+        raise UserFacingError(f"cannot resume: {err}. The checkpoint is left as it is; fix or "
+                              f"move it, or start over with --fresh (the old run is archived, "
+                              f"not deleted)") from None
+    where = f"resumed at frame {trainer.actor.frame:,}" if resumed else "fresh start"
+    print(f"training {cfg.env.id} in {paths.root} ({where}); Ctrl-C saves and stops",
+          file=sys.stderr)
+    trainer.run()
+    print(f"done at frame {trainer.actor.frame:,}; checkpoint in {paths.checkpoints}",
+          file=sys.stderr)
+    return 0
+
+
+def _env_factory(cfg: config.Config):
+    """A function building the configured vector env, and its frames per agent step."""
+    import envs
+
+    try:
+        envs.make_vector_env(cfg.env).close()  # fail now, before anything is written
+    except NotImplementedError as err:
+        raise UserFacingError(str(err), exit_code=1) from None
+    except ValueError as err:
+        raise UserFacingError(str(err)) from None
+    frames_per_step = cfg.env.frame_skip if cfg.env.id.startswith("ALE/") else 1
+    return (lambda: envs.make_vector_env(cfg.env)), frames_per_step
+
+
+class _ThrottledPrinter:
+    """Prints at most one progress line every `every_s` seconds (stdout, for logs and pipes)."""
+
+    def __init__(self, every_s: float):
+        self.every_s, self.last = every_s, float("-inf")
+
+    def __call__(self, line: str) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.every_s:
+            print(line, flush=True)
+            self.last = now
