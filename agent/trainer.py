@@ -100,6 +100,7 @@ class Trainer:
         except (ValueError, KeyError, ReplayFormatError) as err:
             raise CheckpointError(f"{generation}: {err}") from None
         self._restore(state)
+        self.replay.truncate_streams()  # the envs restart: the saved episodes end here
         self.events.log("info", f"resumed from {generation.name} at frame {self.actor.frame}")
         return True
 

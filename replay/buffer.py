@@ -179,6 +179,31 @@ class ReplayBuffer:
                 new_leaf = self.max_priority ** self.alpha
                 self.tree.set(slots_K, valid_K * new_leaf)
 
+    def truncate_streams(self) -> None:
+        """End every stream's episode here, as if each had been truncated.
+
+        Call it when the environments restart without the episodes having ended (a resumed
+        run, a manual reset): otherwise the next `add` would join the old episode to the new
+        one.  The newest row of a stream (a transition still waiting for its next observation)
+        becomes the final observation of its episode, and the row before it is marked
+        truncated, so n-step windows stop there and bootstrap from that observation.
+        """
+        from replay.types import FLAG_FINAL, FLAG_TRUNCATED
+
+        with self._lock:
+            for env in range(self.num_envs):
+                written = int(self.write_count_N[env])
+                if written == 0 or self.episode_start_N[env]:
+                    continue  # empty, or its last episode already ended
+                newest = env * self.capacity_per_env + (written - 1) % self.capacity_per_env
+                self.flags_S[newest] = FLAG_FINAL
+                self.source_S[newest], self.action_S[newest] = 255, -1
+                if written > 1:
+                    before = env * self.capacity_per_env + (written - 2) % self.capacity_per_env
+                    if not self.flags_S[before] & FLAG_FINAL:
+                        self.flags_S[before] |= FLAG_TRUNCATED
+                self.episode_start_N[env] = 1
+
     def _rows(self, obs, count: int) -> np.ndarray:
         """Observations as (M, F) rows in the storage dtype, as the kernels see them."""
         obs = np.asarray(obs)

@@ -46,6 +46,16 @@ class NaiveReplay:
             rows.append(Row(np.array(next_obs), -1, 0.0, False, False, False, True, 255, -1))
         self.starting[env] = bool(ended)
 
+    def truncate_streams(self):
+        for env, rows in enumerate(self.streams):
+            if not rows or self.starting[env]:
+                continue
+            last = rows[-1]
+            rows[-1] = Row(last.obs, -1, 0.0, False, False, False, True, 255, last.expert)
+            if len(rows) > 1 and not rows[-2].final:
+                rows[-2].truncated = True
+            self.starting[env] = True
+
     def alive(self, env, n):
         return len(self.streams[env]) - self.capacity_per_env <= n < len(self.streams[env])
 

@@ -149,3 +149,23 @@ def test_add_rejects_wrong_shapes():
     good = np.zeros((2, 3), np.float32)
     with pytest.raises(ValueError, match=r"need shape \(2,\): one per env"):
         buf.add(good, [0], [0, 0], [0, 0], [0, 0], good, [0, 0])
+
+
+@pytest.mark.parametrize("obs_shape", [(4,), (3, 2, 2)])
+def test_truncating_streams_keeps_episodes_apart(rng, obs_shape):
+    buf = ReplayBuffer(90, 3, obs_shape, n_step=4, gamma=0.9)
+    naive = NaiveReplay(3, buf.capacity_per_env, buf.stack)
+    drive(buf, naive, 12, rng)
+    buf.truncate_streams()
+    naive.truncate_streams()
+    drive(buf, naive, 6, rng)
+    slots, batch = _everything(buf)
+    rows = sorted(naive.sampleable_rows(), key=lambda r: naive.slot(*r))
+    assert slots.tolist() == [naive.slot(e, n) for e, n in rows]
+    for b, (env, n) in enumerate(rows):
+        ret, disc, nxt, horizon, term = naive.nstep(env, n, 4, 0.9, True)
+        assert batch.reward[b] == pytest.approx(ret, rel=1e-5, abs=1e-6)
+        assert (batch.discount[b], batch.horizon[b]) == (pytest.approx(disc), horizon)
+        expected_next = (naive.stacked(env, nxt) if buf.frames
+                         else naive.streams[env][nxt].obs)
+        np.testing.assert_array_equal(batch.next_obs[b], expected_next)
