@@ -22,6 +22,8 @@ class Episode:
 
     score: float
     """Game points (unclipped) over the whole episode."""
+    reward: float
+    """Sum of the rewards the learner saw (clipped where the env clips)."""
     dqn_return: float
     """Points collected on steps where the network chose the action (greedy or epsilon)."""
     length: int
@@ -36,6 +38,11 @@ class StepReport:
 
     frames: int
     episodes: list[Episode] = field(default_factory=list)
+    env_ids: list[int] = field(default_factory=list)
+    """Which env each finished episode came from."""
+
+    def finished_by_env(self) -> list[tuple[int, Episode]]:
+        return list(zip(self.env_ids, self.episodes, strict=True))
 
 
 class Actor:
@@ -61,6 +68,7 @@ class Actor:
         self.resetting_N = np.zeros(self.num_envs, bool)
         self.expert_N = np.full(self.num_envs, NO_EXPERT_ACTION, np.int64)
         self._score_N = np.zeros(self.num_envs)
+        self._reward_N = np.zeros(self.num_envs)
         self._dqn_N = np.zeros(self.num_envs)
         self._length_N = np.zeros(self.num_envs, np.int64)
 
@@ -69,7 +77,7 @@ class Actor:
         self.obs_N, info = self.env.reset(seed=seed)
         self.resetting_N[:] = False
         self.expert_N = self._expert_labels(info)
-        self._score_N[:] = self._dqn_N[:] = 0.0
+        self._score_N[:] = self._dqn_N[:] = self._reward_N[:] = 0.0
         self._length_N[:] = 0
 
     def step(self, epsilon: float) -> StepReport:
@@ -91,8 +99,9 @@ class Actor:
                             continues=continues_N[live_M])
         self.frame += self.num_envs * self.frames_per_step
         report = StepReport(self.num_envs * self.frames_per_step,
-                            self._account(info.get("raw_reward", reward_N), source_N, reset_N,
-                                          ended_N))
+                            self._account(info.get("raw_reward", reward_N), reward_N, source_N,
+                                          reset_N, ended_N),
+                            np.flatnonzero(ended_N).tolist())
         self.obs_N = next_obs_N
         self.resetting_N = ended_N
         self.expert_N = self._expert_labels(info)
@@ -107,22 +116,24 @@ class Actor:
         source_N = np.where(explore_N, Source.RANDOM, Source.DQN).astype(np.uint8)
         return action_N, source_N
 
-    def _account(self, reward_N, source_N, reset_N, ended_N) -> list[Episode]:
+    def _account(self, points_N, reward_N, source_N, reset_N, ended_N) -> list[Episode]:
         """Add the step's points to the running episodes; return those that just ended.
 
         An episode here is a whole game (with episodic life, a lost life ends a transition
         window for learning but not the game the score belongs to).
         """
         live_N = ~reset_N
-        reward_N = np.where(live_N, np.asarray(reward_N, np.float64), 0.0)
+        points_N = np.where(live_N, np.asarray(points_N, np.float64), 0.0)
         network_N = (source_N == Source.DQN) | (source_N == Source.RANDOM)
-        self._score_N += reward_N
-        self._dqn_N += np.where(network_N, reward_N, 0.0)
+        self._score_N += points_N
+        self._reward_N += np.where(live_N, np.asarray(reward_N, np.float64), 0.0)
+        self._dqn_N += np.where(network_N, points_N, 0.0)
         self._length_N += live_N
         done_N = ended_N  # may fall on a reset step (ALE reports some game overs late)
-        finished = [Episode(float(self._score_N[e]), float(self._dqn_N[e]),
-                            int(self._length_N[e]), self.frame) for e in np.flatnonzero(done_N)]
-        self._score_N[done_N] = self._dqn_N[done_N] = 0.0
+        finished = [Episode(float(self._score_N[e]), float(self._reward_N[e]),
+                            float(self._dqn_N[e]), int(self._length_N[e]), self.frame)
+                    for e in np.flatnonzero(done_N)]
+        self._score_N[done_N] = self._dqn_N[done_N] = self._reward_N[done_N] = 0.0
         self._length_N[done_N] = 0
         return finished
 

@@ -21,7 +21,6 @@ from agent.cli_help import TrainHelpAction, train_epilog
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 NOT_BUILT = {
-    "eval": "evaluation is not built yet: it arrives with issue #3 (the learner and emulator loop)",
     "watch": "watch is not built yet: the dashboard arrives with issue #5",
     "doctor": "the training doctor is not built yet: it arrives with the doctor issue "
     "(metrics/doctor.py)",
@@ -178,6 +177,22 @@ def cmd_train(
         return _not_built(str(err))
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Greedy evaluation of a checkpoint; one JSON document on stdout."""
+    from agent.checkpoint import CheckpointError
+    from agent.evaluate import evaluate_checkpoint, print_json
+
+    if args.episodes < 1:
+        raise UsageError(f"--episodes must be at least 1, got {args.episodes}")
+    try:
+        print_json(evaluate_checkpoint(args.target, args.episodes, args.seed))
+    except CheckpointError as err:
+        return _usage_error(str(err), None)
+    except NotImplementedError as err:
+        return _not_built(str(err))
+    return EXIT_OK
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Runs the replay benchmark (the only one built so far); `all` runs what exists."""
     if args.which not in ("replay", "all"):
@@ -221,7 +236,7 @@ def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
         raise _unrecognized(args.command, unknown)
     handlers: dict[str, Callable[[], int]] = {
         "train": lambda: cmd_train(args, overrides, environ),
-        "eval": lambda: _not_built(NOT_BUILT["eval"]),
+        "eval": lambda: cmd_eval(args),
         "watch": lambda: _not_built(NOT_BUILT["watch"]),
         "doctor": lambda: _not_built(NOT_BUILT["doctor"]),
         "bench": lambda: cmd_bench(args),

@@ -23,6 +23,7 @@ import config
 from agent.actor import Actor
 from agent.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
 from agent.controls import Overrides, apply_commands
+from agent.evaluate import EvalResult, evaluate
 from agent.rundir import RunPaths
 from agent.schedules import LearnerPacer, beta_at, epsilon_at
 from aimodel import Learner
@@ -55,7 +56,9 @@ class Trainer:
     def __init__(self, cfg: config.Config, paths: RunPaths, make_env: Callable[[], object],
                  frames_per_step: int = 1, progress: Callable[[str], None] | None = None):
         self.cfg, self.paths, self.progress = cfg, paths, progress
+        self.make_env, self.frames_per_step = make_env, frames_per_step
         self.env = make_env()
+        self.pending_eval: EvalResult | None = None
         obs_shape = self.env.single_observation_space.shape
         num_actions = int(self.env.single_action_space.n)
         self.replay = self._make_replay(obs_shape)
@@ -147,7 +150,10 @@ class Trainer:
                 if self.overrides.paused:
                     time.sleep(0.05)
                     continue
+                frame_before = self.actor.frame
                 self._step(acc)
+                if self._eval_due(frame_before):
+                    self.pending_eval = self._evaluate()
                 now = time.monotonic() - started
                 if now - last_row >= self.cfg.metrics.interval_s:
                     self._emit(acc, writer, now)
@@ -157,6 +163,21 @@ class Trainer:
                     self.overrides.save_requested, last_save = False, now
             self._emit(acc, writer, time.monotonic() - started)
         self.save("signal" if stop.set else "end of run")
+
+    def _eval_due(self, frame_before: int) -> bool:
+        every = self.cfg.actor.eval_every_frames
+        return every > 0 and self.actor.frame // every > frame_before // every
+
+    def _evaluate(self) -> EvalResult:
+        """Greedy episodes on separate envs with fixed seeds (the same seeds every time)."""
+        a = self.cfg.actor
+        result = evaluate(self.learner.greedy_actions, self.make_env(), a.eval_episodes,
+                          a.eval_epsilon, seed=self.cfg.env.seed + 1_000_003,
+                          frames_per_step=self.frames_per_step)
+        self.events.log("info", f"evaluation at frame {self.actor.frame}: mean score "
+                        f"{result.mean_score:.2f} over {len(result.scores)} episodes",
+                        frame=self.actor.frame, scores=result.scores)
+        return result
 
     def _save_due(self, since_save: float) -> bool:
         every = self.cfg.run.checkpoint_every_s
@@ -198,7 +219,10 @@ class Trainer:
                       lr=self.learner.current_lr(), learner_steps=self.learner.learner_steps,
                       target_age=self.learner.target_age, replay_size=len(self.replay),
                       nonfinite_steps=self.learner.nonfinite_steps,
-                      dqn=self.windows.summary(acc.frame))
+                      dqn=self.windows.summary(acc.frame),
+                      eval_return=self.pending_eval.mean_return if self.pending_eval else None,
+                      eval_score=self.pending_eval.mean_score if self.pending_eval else None)
+        self.pending_eval = None
         writer.write(row)
         if self.progress is not None:
             self.progress(progress_line(row))
@@ -237,18 +261,3 @@ class _StopFlag:
                 for s, handler in previous.items():
                     signal.signal(s, handler)
         return scope()
-
-
-def greedy_episodes(learner: Learner, make_env: Callable[[], object], episodes: int,
-                    epsilon: float, seed: int, frames_per_step: int = 1) -> list[float]:
-    """Scores of `episodes` evaluation episodes (epsilon-greedy with a tiny epsilon, no expert,
-    nothing stored), on their own envs with fixed seeds."""
-    env = make_env()
-    actor = Actor(env, None, learner.greedy_actions, frames_per_step, seed=seed)
-    actor.reset(seed=seed)
-    scores: list[float] = []
-    while len(scores) < episodes:
-        scores += [e.score for e in actor.step(epsilon).episodes]
-    env.close()
-    return scores[:episodes]
-

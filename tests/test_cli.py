@@ -142,10 +142,21 @@ def test_train_on_pong_writes_rows_checkpoints_and_resumes(tmp_path) -> None:
     assert (run_dir / "checkpoints" / "latest" / "model.safetensors").exists()
     second = run(*SHORT_PONG, "--frames", "2400", "--run-dir", str(tmp_path))
     assert second.returncode == 0 and "resumed at frame 1,600" in second.stderr
+    evaluation = run("eval", str(run_dir), "--episodes", "1", "--seed", "3")
+    assert evaluation.returncode == 0, evaluation.stderr
+    result = json.loads(evaluation.stdout)
+    assert result["episodes"] == 1 and result["frame"] == 2400
+    assert -21 <= result["mean_score"] <= 21 and result["checkpoint"].endswith("gen-000002")
     fresh = run(*SHORT_PONG, "--frames", "800", "--run-dir", str(tmp_path), "--fresh")
     assert fresh.returncode == 0 and "fresh start" in fresh.stderr
     archived = list((run_dir / "archive").iterdir())
     assert len(archived) == 1 and (archived[0] / "checkpoints").is_dir()
+
+
+def test_eval_without_a_checkpoint_says_where_to_look(tmp_path) -> None:
+    result = run("eval", str(tmp_path / "nothing"))
+    assert result.returncode == 2 and "no checkpoint at" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.slow
@@ -165,7 +176,6 @@ def test_a_corrupt_checkpoint_is_a_clear_error_and_stays_untouched(tmp_path) -> 
         ("watch", "runs/x"),
         ("doctor", "runs/x"),
         ("doctor", "m.jsonl", "--json"),
-        ("eval", "runs/x"),
     ],
 )
 def test_unbuilt_commands_say_so(args: tuple[str, ...]) -> None:

@@ -36,7 +36,8 @@ def _trainer(cfg) -> Trainer:
 
 
 def test_the_loop_learns_the_optimal_policy_and_records_metrics(tmp_path):
-    trainer = _trainer(_cfg(tmp_path))
+    trainer = _trainer(_cfg(tmp_path, **{"actor.eval_every_frames": 1000,
+                                          "actor.eval_episodes": 6}))
     trainer.run()
     states = np.eye(LENGTH, dtype=np.float32)[: LENGTH - 1]
     assert (trainer.learner.greedy_actions(states) == 1).all()  # always right
@@ -44,6 +45,8 @@ def test_the_loop_learns_the_optimal_policy_and_records_metrics(tmp_path):
     assert rows[-1]["frame"] == 3000 and rows[-1]["learner_steps"] > 200
     assert any(r["loss"] is not None for r in rows) and rows[-1]["episodes"] > 50
     assert latest_checkpoint(trainer.paths.checkpoints) is not None
+    evaluations = [r["eval_score"] for r in rows if r["eval_score"] is not None]
+    assert len(evaluations) == 3 and evaluations[-1] == 1.0  # the goal, every episode
 
 
 def test_resume_restores_parameters_schedules_and_replay_exactly(tmp_path):

@@ -1,0 +1,109 @@
+"""Greedy evaluation: during training every `actor.eval_every_frames`, and `tempest-dqn eval`.
+
+Evaluation plays on its own environments with fixed seeds, with the network alone (epsilon
+`actor.eval_epsilon`, no expert, nothing stored), so its numbers measure the policy and not the
+curriculum.  Each environment plays a fixed quota of episodes, so the result does not favour
+short episodes (taking the first K episodes to finish would).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+import config
+from agent.actor import Actor
+from agent.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
+
+
+@dataclass
+class EvalResult:
+    scores: list[float]
+    """Game points of each episode."""
+    returns: list[float]
+    """Sum of the rewards the learner sees (clipped where the env clips) of each episode."""
+
+    @property
+    def mean_score(self) -> float:
+        return float(np.mean(self.scores))
+
+    @property
+    def mean_return(self) -> float:
+        return float(np.mean(self.returns))
+
+    def as_dict(self) -> dict:
+        return {"episodes": len(self.scores), "mean_score": self.mean_score,
+                "std_score": float(np.std(self.scores)), "mean_return": self.mean_return,
+                "scores": self.scores, "returns": self.returns}
+
+
+def evaluate(greedy: Callable[[np.ndarray], np.ndarray], env, episodes: int, epsilon: float,
+             seed: int, frames_per_step: int = 1) -> EvalResult:
+    """Play `episodes` episodes on `env` (its envs share them evenly) and close it."""
+    quota = -(-episodes // env.num_envs)
+    actor = Actor(env, None, greedy, frames_per_step, seed=seed)
+    actor.reset(seed=seed)
+    done = np.zeros(env.num_envs, np.int64)
+    scores, returns = [], []
+    try:
+        while (done < quota).any():
+            for env_id, episode in actor.step(epsilon).finished_by_env():
+                if done[env_id] < quota:
+                    done[env_id] += 1
+                    scores.append(episode.score)
+                    returns.append(episode.reward)
+    finally:
+        env.close()
+    return EvalResult(scores[:episodes], returns[:episodes])
+
+
+def evaluate_checkpoint(target: str, episodes: int, seed: int) -> dict:
+    """`tempest-dqn eval`: load a run directory's latest checkpoint (or a generation), play.
+
+    Raises:
+        CheckpointError: nothing loadable at `target`; the message says what is missing.
+    """
+    import envs
+    from aimodel import Learner
+
+    generation = _generation(Path(target))
+    tensors, state = load_checkpoint(generation)
+    try:
+        cfg = config.from_dict(state["config"])
+    except (KeyError, config.ConfigError) as err:
+        raise CheckpointError(f"{generation}/state.json holds no usable configuration ({err})"
+                              ) from None
+    env_cfg = replace(cfg.env, num_envs=max(1, min(episodes, cfg.env.num_envs)), seed=seed)
+    env = envs.make_vector_env(env_cfg)
+    learner = Learner(env.single_observation_space.shape, int(env.single_action_space.n),
+                      cfg.learner, seed=seed, decay_steps=1)
+    try:
+        learner.load_state(tensors, state["learner"])
+    except (ValueError, KeyError) as err:
+        env.close()
+        raise CheckpointError(f"{generation}: {err}") from None
+    frames_per_step = cfg.env.frame_skip if cfg.env.id.startswith("ALE/") else 1
+    result = evaluate(learner.greedy_actions, env, episodes, cfg.actor.eval_epsilon, seed,
+                      frames_per_step)
+    return {"checkpoint": str(generation), "env": cfg.env.id, "seed": seed,
+            "frame": state.get("counters", {}).get("frame"), **result.as_dict()}
+
+
+def _generation(target: Path) -> Path:
+    if (target / "state.json").exists():
+        return target
+    for checkpoints in (target / "checkpoints", target):
+        if checkpoints.is_dir():
+            generation = latest_checkpoint(checkpoints)
+            if generation is not None:
+                return generation
+    raise CheckpointError(f"no checkpoint at {target}: give a run directory (runs/<name>), its "
+                          f"checkpoints/ folder, or one generation (checkpoints/gen-000001)")
+
+
+def print_json(result: dict) -> None:
+    print(json.dumps(result, indent=2))
