@@ -8,12 +8,14 @@
         replay.update_priorities(...)
     every metrics.interval_s: a metrics row; every checkpoint_every_s: a checkpoint
 
-The learner runs inline in the loop thread (deterministic, which exact resume relies on); a
-learner thread (`actor.learner_thread`) is not built yet and is reported as such in events.
+With `actor.learner_thread` the learner steps run on their own thread (agent.background) while
+the actor goes on acting on a synced copy of the network; inline (the tests' setting) every run
+is deterministic.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from collections.abc import Callable
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 
 import config
 from agent.actor import Actor
+from agent.background import ActingCopy, BackgroundLearner
 from agent.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
 from agent.controls import Overrides, apply_commands
 from agent.evaluate import EvalResult, evaluate
@@ -59,6 +62,8 @@ class Trainer:
         self.make_env, self.frames_per_step = make_env, frames_per_step
         self.env = make_env()
         self.pending_eval: EvalResult | None = None
+        self.background: BackgroundLearner | None = None
+        self.acting: ActingCopy | None = None
         obs_shape = self.env.single_observation_space.shape
         num_actions = int(self.env.single_action_space.n)
         self.replay = self._make_replay(obs_shape)
@@ -120,13 +125,16 @@ class Trainer:
             self.events.log("info", "RESET_METRICS: schedules and metric windows restart here")
 
     def save(self, reason: str) -> None:
-        tensors, learner_meta = self.learner.state()
-        state = {"counters": self.counters.__dict__ | {"frame": self.actor.frame},
-                 "actor_rng": self.actor.rng.bit_generator.state, "pacer": self.pacer.state(),
-                 "windows": self.windows.state(), "learner": learner_meta,
-                 "config": config.to_dict(self.cfg)}
-        generation = save_checkpoint(self.paths.checkpoints, tensors, state, self.replay,
-                                     self.cfg.run.keep_checkpoints)
+        """A checkpoint of everything, taken between two learner steps."""
+        hold = self.background.step_lock if self.background else contextlib.nullcontext()
+        with hold:
+            tensors, learner_meta = self.learner.state()
+            state = {"counters": self.counters.__dict__ | {"frame": self.actor.frame},
+                     "actor_rng": self.actor.rng.bit_generator.state,
+                     "pacer": self.pacer.state(), "windows": self.windows.state(),
+                     "learner": learner_meta, "config": config.to_dict(self.cfg)}
+            generation = save_checkpoint(self.paths.checkpoints, tensors, state, self.replay,
+                                         self.cfg.run.keep_checkpoints)
         self.events.log("checkpoint", f"saved {generation.name} ({reason})",
                         frame=self.actor.frame, path=str(generation))
 
@@ -135,14 +143,14 @@ class Trainer:
     def run(self) -> None:
         """Train until `run.frames`, a quit command, SIGINT or SIGTERM; always save at the end."""
         stop = _StopFlag()
-        if self.cfg.actor.learner_thread:
-            self.events.log("warning", "actor.learner_thread is not built yet: the learner "
-                            "runs inline in the loop thread")
         self.inbox.discard_pending()  # commands left from an earlier session do not apply
         acc = IntervalAccumulator(t=0.0, frame=self.actor.frame,
                                   episodes=self.counters.episodes)
         started, last_row, last_save = time.monotonic(), 0.0, 0.0
-        with JsonlWriter(self.paths.metrics) as writer, stop.installed():
+        self.acc = acc
+        if self.cfg.actor.learner_thread:
+            self._start_background()
+        with JsonlWriter(self.paths.metrics) as writer, stop.installed(), self._background():
             while self.actor.frame < self.cfg.run.frames and not stop.set:
                 apply_commands(self.inbox, self.events, self.overrides)
                 if self.overrides.quit_requested:
@@ -164,6 +172,21 @@ class Trainer:
             self._emit(acc, writer, time.monotonic() - started)
         self.save("signal" if stop.set else "end of run")
 
+    def _start_background(self) -> None:
+        self.acting = ActingCopy(self.learner.online, self.learner.device)
+        self.actor.greedy = self.acting.greedy
+        self.background = BackgroundLearner(self._learn)
+        self.background.start()
+
+    @contextlib.contextmanager
+    def _background(self):
+        """Stops the learner thread (after its owed steps) when the loop ends, however."""
+        try:
+            yield
+        finally:
+            if self.background is not None:
+                self.background.stop()
+
     def _eval_due(self, frame_before: int) -> bool:
         every = self.cfg.actor.eval_every_frames
         return every > 0 and self.actor.frame // every > frame_before // every
@@ -171,7 +194,8 @@ class Trainer:
     def _evaluate(self) -> EvalResult:
         """Greedy episodes on separate envs with fixed seeds (the same seeds every time)."""
         a = self.cfg.actor
-        result = evaluate(self.learner.greedy_actions, self.make_env(), a.eval_episodes,
+        greedy = self.acting.greedy if self.acting else self.learner.greedy_actions
+        result = evaluate(greedy, self.make_env(), a.eval_episodes,
                           a.eval_epsilon, seed=self.cfg.env.seed + 1_000_003,
                           frames_per_step=self.frames_per_step)
         self.events.log("info", f"evaluation at frame {self.actor.frame}: mean score "
@@ -184,6 +208,7 @@ class Trainer:
         return self.overrides.save_requested or (every > 0 and since_save >= every)
 
     def _step(self, acc: IntervalAccumulator) -> None:
+        self.acc = acc
         schedule_frame = self.actor.frame - self.counters.schedule_origin
         a = self.cfg.actor
         epsilon = self.overrides.epsilon(epsilon_at(schedule_frame, a.epsilon_start,
@@ -195,15 +220,23 @@ class Trainer:
             self.windows.add(episode.end_frame, episode.dqn_return)
         self.counters.episodes += len(report.episodes)
         self.last_epsilon = epsilon
-        for _ in range(self.pacer.owed(self.actor.frame)):
-            self._learn(acc, schedule_frame)
+        owed = self.pacer.owed(self.actor.frame)
+        if self.background is not None:
+            self.background.give(owed)
+            return
+        for _ in range(owed):
+            self._learn()
 
-    def _learn(self, acc: IntervalAccumulator, schedule_frame: int) -> None:
-        r = self.cfg.replay
+    def _learn(self) -> None:
+        """One learner step: sample, learn, new priorities, statistics into the interval."""
+        acc, r = self.acc, self.cfg.replay
+        schedule_frame = self.actor.frame - self.counters.schedule_origin
         beta = beta_at(schedule_frame, r.beta_start, r.beta_end, r.beta_frames)
         self.learner.lr_scale = self.overrides.lr_factor
         batch = self.replay.sample(self.cfg.learner.batch_size, beta=beta, out=self.batch)
         stats = self.learner.step(batch)
+        if self.acting is not None:
+            self.acting.sync(self.learner.online)
         if stats.skipped:
             return
         self.replay.update_priorities(batch.indices, stats.td_error)

@@ -93,3 +93,14 @@ def test_commands_are_applied_and_acknowledged(tmp_path):
     assert ("command", "greedy acting on") in kinds
     assert any(k == "warning" and "ignored a control command" in m for k, m in kinds)
     assert trainer.overrides.epsilon(0.7) == 0.0
+
+
+def test_the_learner_thread_learns_too_and_keeps_the_replay_ratio(tmp_path):
+    cfg = _cfg(tmp_path, **{"actor.learner_thread": True})
+    trainer = _trainer(cfg)
+    trainer.run()
+    states = np.eye(LENGTH, dtype=np.float32)[: LENGTH - 1]
+    assert (trainer.learner.greedy_actions(states) == 1).all()
+    assert (trainer.acting.greedy(states) == 1).all()  # the actor's copy is in sync
+    expected = (3000 - 200) * cfg.learner.replay_ratio / cfg.learner.batch_size
+    assert abs(trainer.learner.learner_steps - expected) <= 1

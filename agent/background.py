@@ -1,0 +1,105 @@
+"""Acting and learning at the same time: a learner thread and the actor's copy of the network.
+
+The actor must not read the network while the optimiser writes it (the system this replaces let
+inference read half-updated weights), so it acts on its own copy, refreshed after every learner
+step under a lock.  The learner thread takes the learner steps the pacer says are owed; the
+actor waits when the learner falls more than `max_pending` steps behind, so the configured
+replay ratio holds exactly, only spread over two threads.  torch and the numba replay kernels
+release the GIL, so the two threads really overlap.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+
+class ActingCopy:
+    """The network the actor uses: a copy of the learner's online network, synced on demand."""
+
+    def __init__(self, online: torch.nn.Module, device: torch.device):
+        self.net = copy.deepcopy(online).eval()
+        self.device = device
+        self._lock = threading.Lock()
+
+    @torch.no_grad()
+    def greedy(self, obs: np.ndarray) -> np.ndarray:
+        """(B,) argmax_a Q(obs, a) on the copy."""
+        tensor = torch.from_numpy(np.ascontiguousarray(obs)).to(self.device)
+        with self._lock:
+            return self.net(tensor).float().argmax(dim=1).cpu().numpy()
+
+    @torch.no_grad()
+    def sync(self, online: torch.nn.Module) -> None:
+        """Copy the online weights in, between two of the actor's forward passes."""
+        with self._lock:
+            for mine, theirs in zip(self.net.state_dict().values(),
+                                    online.state_dict().values(), strict=True):
+                mine.copy_(theirs)
+
+
+class BackgroundLearner:
+    """Runs `learn_one()` on its own thread, once per step of credit given by the actor."""
+
+    def __init__(self, learn_one: Callable[[], None], max_pending: int = 2):
+        self.learn_one, self.max_pending = learn_one, max_pending
+        self._cond = threading.Condition()
+        self._pending = 0
+        self._stopping = False
+        self.error: BaseException | None = None
+        self.step_lock = threading.Lock()
+        """Held during every learner step: hold it to see the learner between steps (saves)."""
+        self._thread = threading.Thread(target=self._loop, name="learner", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def give(self, steps: int) -> None:
+        """Owe `steps` more learner steps; wait while the learner is too far behind."""
+        with self._cond:
+            self._pending += steps
+            self._cond.notify_all()
+            while self._pending > self.max_pending and self.error is None:
+                self._cond.wait()
+        self._raise_if_failed()
+
+    def drain(self) -> None:
+        """Wait until every owed step has been taken."""
+        with self._cond:
+            while self._pending > 0 and self.error is None:
+                self._cond.wait()
+        self._raise_if_failed()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        self._thread.join()
+        self._raise_if_failed()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while self._pending == 0 and not self._stopping:
+                    self._cond.wait()
+                if self._pending == 0:
+                    return
+            try:
+                with self.step_lock:
+                    self.learn_one()
+            except BaseException as err:  # handed to the actor thread, which raises it
+                with self._cond:
+                    self.error = err
+                    self._cond.notify_all()
+                return
+            with self._cond:
+                self._pending -= 1
+                self._cond.notify_all()
+
+    def _raise_if_failed(self) -> None:
+        if self.error is not None:
+            raise RuntimeError("the learner thread failed") from self.error
