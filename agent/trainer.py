@@ -143,6 +143,9 @@ class Trainer:
     def run(self) -> None:
         """Train until `run.frames`, a quit command, SIGINT or SIGTERM; always save at the end."""
         stop = _StopFlag()
+        if self.cfg.metrics.tensorboard:
+            self.events.log("warning", "metrics.tensorboard is not built yet: rows go to "
+                            "metrics.jsonl only")
         self.inbox.discard_pending()  # commands left from an earlier session do not apply
         acc = IntervalAccumulator(t=0.0, frame=self.actor.frame,
                                   episodes=self.counters.episodes)

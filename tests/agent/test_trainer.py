@@ -104,3 +104,16 @@ def test_the_learner_thread_learns_too_and_keeps_the_replay_ratio(tmp_path):
     assert (trainer.acting.greedy(states) == 1).all()  # the actor's copy is in sync
     expected = (3000 - 200) * cfg.learner.replay_ratio / cfg.learner.batch_size
     assert abs(trainer.learner.learner_steps - expected) <= 1
+
+
+def test_reset_metrics_keeps_weights_and_replay_but_restarts_schedules(tmp_path):
+    first = _trainer(_cfg(tmp_path, **{"run.frames": 1200}))
+    first.run()
+    assert len(first.windows) > 0
+    again = _trainer(_cfg(tmp_path, **{"run.frames": 1200, "run.reset_metrics": True}))
+    assert again.resume()
+    assert again.counters.schedule_origin == 1200 and len(again.windows) == 0
+    for a, b in zip(again.learner.online.parameters(), first.learner.online.parameters(),
+                    strict=True):
+        assert torch.equal(a, b)
+    np.testing.assert_array_equal(again.replay.obs_SF, first.replay.obs_SF)
