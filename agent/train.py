@@ -34,6 +34,9 @@ def train(cfg: config.Config) -> int:
     if cfg.tui.enabled and sys.stdout.isatty():
         print("note: the live dashboard arrives with issue #5; printing progress lines instead",
               file=sys.stderr)
+    if cfg.metrics.tensorboard:
+        print("warning: metrics.tensorboard is not built yet; rows go to metrics.jsonl only",
+              file=sys.stderr)
     printer = _ThrottledPrinter(cfg.tui.progress_every_s)
     trainer = Trainer(cfg, paths, make_env, frames_per_step, progress=printer)
     try:
