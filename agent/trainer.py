@@ -174,6 +174,7 @@ class Trainer:
                     self.overrides.save_requested, last_save = False, now
             self._emit(acc, writer, time.monotonic() - started)
         self.save("signal" if stop.set else "end of run")
+        self.env.close()
 
     def _start_background(self) -> None:
         self.acting = ActingCopy(self.learner.online, self.learner.device)
