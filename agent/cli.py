@@ -10,6 +10,8 @@ Subcommands that have no machinery behind them yet say so and exit 1 instead of 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -24,8 +26,8 @@ NOT_BUILT = {
     "watch": "watch is not built yet: the dashboard arrives with issue #5",
     "doctor": "the training doctor is not built yet: it arrives with the doctor issue "
     "(metrics/doctor.py)",
-    "bench": "bench {which} is not built yet: the env, learner and loop benchmarks arrive with "
-    "issues #3 and #4; 'tempest-dqn bench replay' works today",
+    "bench": "bench {which} is not built yet: the env and loop benchmarks arrive with issues #3 "
+    "and #4; 'tempest-dqn bench replay' and 'tempest-dqn bench learner' work today",
 }
 FIELD_HINT = "'tempest-dqn train --help' lists every field with its type and default"
 
@@ -193,24 +195,42 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    """Runs the replay benchmark (the only one built so far); `all` runs what exists."""
-    if args.which not in ("replay", "all"):
-        return _not_built(NOT_BUILT["bench"].format(which=args.which))
+def _bench_exists(name: str) -> bool:
+    """Whether `agent/bench_<name>.py` is there (or a test put the module in sys.modules)."""
+    module = f"agent.bench_{name}"
     try:
-        from agent.bench_replay import main as bench_replay
+        return importlib.util.find_spec(module) is not None
+    except ValueError:  # a module in sys.modules without a __spec__
+        return module in sys.modules
+
+
+def _run_bench(name: str, quick: bool) -> int:
+    """Imports `agent.bench_<name>` lazily (torch and numba load only here) and runs it."""
+    module = f"agent.bench_{name}"
+    try:
+        bench = importlib.import_module(module)
     except ModuleNotFoundError as exc:
-        if exc.name != "agent.bench_replay":
+        if exc.name != module:
             raise
-        return _not_built("bench replay is not available: agent/bench_replay.py is missing")
-    code = bench_replay(args.quick)
-    if args.which == "all":
-        print(
-            "tempest-dqn: bench all ran the replay benchmark only; the env, learner and loop "
-            "benchmarks arrive with issues #3 and #4",
-            file=sys.stderr,
-        )
-    return code
+        return _not_built(f"bench {name} is not available: agent/bench_{name}.py is missing")
+    return bench.main(quick)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Runs one benchmark; `all` runs every one that exists (replay, learner, then loop)."""
+    if args.which != "all":
+        if args.which == "env" or (args.which == "loop" and not _bench_exists("loop")):
+            return _not_built(NOT_BUILT["bench"].format(which=args.which))
+        return _run_bench(args.which, args.quick)
+    ran = ["replay", "learner"] + (["loop"] if _bench_exists("loop") else [])
+    codes = [_run_bench(name, args.quick) for name in ran]
+    missing = [name for name in ("env", "loop") if name not in ran]
+    print(
+        f"tempest-dqn: bench all ran the {', '.join(ran)} benchmarks; not built yet "
+        f"(issues #3 and #4): {', '.join(missing)}",
+        file=sys.stderr,
+    )
+    return next((code for code in codes if code != EXIT_OK), EXIT_OK)
 
 
 def _unrecognized(command: str, unknown: list[str]) -> UsageError:

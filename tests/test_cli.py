@@ -198,8 +198,11 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
     assert err.startswith("error: ") and "Traceback" not in err
 
 
-@pytest.mark.parametrize("which", ["env", "learner", "loop"])
-def test_unbuilt_benchmarks_say_so(which: str, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("which", ["env", "loop"])
+def test_unbuilt_benchmarks_say_so(
+    which: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "agent.bench_loop", None)  # as if bench_loop.py were absent
     assert main(["bench", which], environ={}) == 1
     assert "not built yet" in capsys.readouterr().err
 
@@ -225,15 +228,24 @@ def test_split_overrides() -> None:
     assert rest == ["--preset", "smoke", "--no-tui", "--x=1"]
 
 
-@pytest.mark.parametrize(("which", "note"), [("replay", False), ("all", True)])
-def test_bench_replay_delegates_to_agent_bench_replay(
-    which: str, note: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("which", "ran"),
+    [("replay", ["replay"]), ("learner", ["learner"]), ("loop", ["loop"]),
+     ("all", ["replay", "learner", "loop"])],
+)
+def test_bench_delegates_to_agent_bench_modules(
+    which: str, ran: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The CLI's half of the contract: `agent.bench_replay.main(quick)` is called, its code kept."""
-    calls: list[bool] = []
-    fake = types.ModuleType("agent.bench_replay")
-    fake.main = lambda quick: calls.append(quick) or 0  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "agent.bench_replay", fake)
+    """The CLI's half of the contract: `agent.bench_<name>.main(quick)` is called, its code kept;
+    `all` runs replay, learner, then loop when its module exists (faked here)."""
+    calls: list[tuple[str, bool]] = []
+    for name in ("replay", "learner", "loop"):
+        fake = types.ModuleType(f"agent.bench_{name}")
+        record = lambda quick, name=name: calls.append((name, quick)) or 0  # noqa: E731
+        fake.main = record  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, f"agent.bench_{name}", fake)
     assert main(["bench", which, "--quick"], environ={}) == 0
-    assert calls == [True]
-    assert ("replay benchmark only" in capsys.readouterr().err) is note
+    assert calls == [(name, True) for name in ran]
+    assert ("bench all ran the replay, learner, loop benchmarks" in capsys.readouterr().err) is (
+        which == "all"
+    )

@@ -1,0 +1,500 @@
+"""`tempest-dqn bench loop`: end-to-end agent steps/s on ALE/Pong-v5, ours against SB3's DQN.
+
+The whole training loop is timed (env step, inference, replay add, sampling, learner step), not
+one part of it: the issue's question is how many agent steps per second a user gets.  Three cases:
+
+* **learning**: the Nature-DQN settings (batch 32, one learner step per 4 agent steps, a 100k
+  replay, learning already started): our `Trainer` with its learner thread (the preset's
+  default) at 1 env (like for like with SB3's single env) and at 8 (the `pong` preset's count),
+  inline at 1 env (what the overlap buys), and Stable-Baselines3's `DQN` on the same settings.
+  Ours is timed through `Trainer._step` in a loop, not `run()`, so neither metrics rows nor the
+  final checkpoint (the whole replay) land in a timing.
+* **learner step**: one learner step alone on a filled buffer: ours (`Trainer._learn`: sample,
+  optimiser step, priorities, statistics) against SB3's `model.train(gradient_steps=1)`.
+* **acting**: learning off.  The bare `AtariVectorEnv` (random actions) is the floor; our adapter
+  alone, our loop with a random policy (the loop's own overhead) and our loop with the network
+  (inference included) are measured against it at 1 and 8 envs.
+
+The machine is shared and noisy (DESIGN.md §7): every contender lives in this one process and
+they take turns in blocks of about the same number of agent steps, each round starting with a
+different contender; rates are medians of the per-block rates, with min and max.  OpenMP waits
+passively unless the caller set OMP_WAIT_POLICY (see `passive_openmp`).  JSON on stdout, a
+markdown table on stderr.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+import config
+from agent import bench_contenders as bc
+
+ENV_ID = "ALE/Pong-v5"
+BATCH = 32
+CAPACITY = 100_000
+FRAME_SKIP = 4
+TRAIN_FREQ = 4  # agent steps per learner step
+REPLAY_RATIO = BATCH / (TRAIN_FREQ * FRAME_SKIP)  # samples per emulator frame: 2.0
+EPSILON = 0.05
+"""Fixed exploration rate of both learners while timed (SB3's final epsilon).  SB3 skips the
+network on random actions, so an annealing epsilon near 1 would spare it the inference that a
+long run pays; ours runs the network on every step whatever epsilon is."""
+TARGET_VS_SB3 = 1.5
+TARGET_VS_BARE = 0.8
+
+SIZES = {  # agent steps (all envs together); quick: the test's sizes, < 60 s in all
+    False: dict(learning_starts=1_000, warmup=1_500, learn_block=400, learn_rounds=6,
+                train_reps=40, act_block=2_000, act_rounds=7),
+    True: dict(learning_starts=100, warmup=150, learn_block=40, learn_rounds=2,
+               train_reps=5, act_block=200, act_rounds=2),
+}
+NUM_ENVS = (1, 8)
+
+Block = Callable[[], tuple[int, float]]
+"""Runs one block; returns (agent steps, seconds)."""
+
+
+# -- harness -------------------------------------------------------------------------------------
+
+def interleave(contenders: dict[str, Block], rounds: int) -> dict[str, list[float]]:
+    """Per-block rates (agent steps/s) of each contender, taking turns block by block.
+
+    The collector is emptied before every block so that one contender's garbage is not collected
+    on another's clock; it stays on during a block, as it is in a real run.
+    """
+    names, rates = list(contenders), {name: [] for name in contenders}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            gc.collect()
+            steps, seconds = contenders[name]()
+            rates[name].append(steps / seconds)
+    return rates
+
+
+def row(name: str, values: list[float], unit: str, **extra) -> dict:
+    return dict(name=name, **extra, unit=unit, median=statistics.median(values), min=min(values),
+                max=max(values), blocks=len(values))
+
+
+def median_of(rows: list[dict], name: str, **match) -> float:
+    return next(r["median"] for r in rows
+                if r["name"] == name and all(r.get(k) == v for k, v in match.items()))
+
+
+def target(name: str, value: float, threshold: float) -> dict:
+    return dict(name=name, value=round(value, 4), threshold=threshold, met=bool(value >= threshold))
+
+
+# -- ours ----------------------------------------------------------------------------------------
+
+def our_config(num_envs: int, run_dir: str, name: str, learn: bool,
+               learning_starts_frames: int, learner_thread: bool = True) -> config.Config:
+    """The `pong` preset on the Nature-DQN settings: batch 32 every 4 agent steps, 100k replay."""
+    cfg = config.apply_overrides(config.get_preset("pong"), {
+        "actor.learner_thread": learner_thread,
+        "env.id": ENV_ID, "env.num_envs": num_envs, "env.frame_skip": FRAME_SKIP,
+        "learner.batch_size": BATCH, "learner.micro_batches": 1,
+        "learner.replay_ratio": REPLAY_RATIO, "learner.device": "cpu",
+        # learning off: a start that is never reached (replay_ratio must stay > 0)
+        "learner.learning_starts": learning_starts_frames if learn else 10**15,
+        "replay.capacity": CAPACITY,
+        "actor.epsilon_start": EPSILON, "actor.epsilon_end": EPSILON,
+        "actor.eval_every_frames": 0,
+        "metrics.interval_s": 1e9, "tui.enabled": False,
+        "run.run_dir": run_dir, "run.name": name, "run.checkpoint_every_s": 0.0,
+        "run.frames": 10**15,
+    })
+    config.validate(cfg)
+    return cfg
+
+
+class Ours:
+    """A `Trainer` driven through `_step` as `run()` drives it, minus metrics rows and saves.
+
+    With `actor.learner_thread` the learner thread is started as `run()` starts it, and every
+    timed block ends with `drain()`: the learner steps a block owes are paid inside that block,
+    never on another contender's clock.
+    """
+
+    def __init__(self, cfg: config.Config):
+        import envs
+        from agent.rundir import open_run_dir
+        from agent.trainer import Trainer
+        from metrics import IntervalAccumulator
+
+        self.cfg, self.num_envs = cfg, cfg.env.num_envs
+        self.trainer = Trainer(cfg, open_run_dir(cfg), lambda: envs.make_vector_env(cfg.env),
+                               frames_per_step=cfg.env.frame_skip)
+        self.acc = IntervalAccumulator(t=0.0, frame=0, episodes=0)
+        self.trainer.acc = self.acc
+        if cfg.actor.learner_thread:
+            self.trainer._start_background()
+        self.network = self.trainer.actor.greedy
+        rng, actions = np.random.default_rng(7), int(self.trainer.env.single_action_space.n)
+        self.random = lambda obs: rng.integers(0, actions, len(obs))
+
+    def steps(self, agent_steps: int) -> int:
+        """Runs whole vector steps worth `agent_steps` (at least one); returns agent steps."""
+        vector_steps = max(1, agent_steps // self.num_envs)
+        for _ in range(vector_steps):
+            self.trainer._step(self.acc)
+        if self.trainer.background is not None:
+            self.trainer.background.drain()
+        return vector_steps * self.num_envs
+
+    def block(self, agent_steps: int, policy: str = "network",
+              log: list | None = None) -> Block:
+        def run() -> tuple[int, float]:
+            self.trainer.actor.greedy = self.random if policy == "random" else self.network
+            learned = self.trainer.learner.learner_steps
+            start = time.perf_counter()
+            done = self.steps(agent_steps)
+            seconds = time.perf_counter() - start
+            if log is not None:
+                log.append((self.trainer.learner.learner_steps - learned) / done)
+            return done, seconds
+        return run
+
+    def learn_call(self) -> None:
+        """One learner step on this thread (the learner thread is idle after `drain()`)."""
+        self.trainer._learn()
+
+    def close(self) -> None:
+        if self.trainer.background is not None:
+            self.trainer.background.stop()
+        self.trainer.env.close()
+
+
+# -- Stable-Baselines3 ---------------------------------------------------------------------------
+
+def area_taps(size_in: int, size_out: int) -> tuple[np.ndarray, np.ndarray]:
+    """Source indices and weights, (taps, size_out) each, of an area-average resize: what
+    cv2's INTER_AREA computes (each output pixel averages the input span it covers)."""
+    scale = size_in / size_out
+    spans = [(i * scale, (i + 1) * scale) for i in range(size_out)]
+    taps = max(int(np.ceil(hi)) - int(lo) for lo, hi in spans)
+    index, weight = np.zeros((taps, size_out), np.intp), np.zeros((taps, size_out), np.float32)
+    for i, (lo, hi) in enumerate(spans):
+        for k, j in enumerate(range(int(lo), min(int(np.ceil(hi)), size_in))):
+            index[k, i], weight[k, i] = j, (min(hi, j + 1) - max(lo, j)) / scale
+    return index, weight
+
+
+def numpy_warp(warp) -> Callable[[np.ndarray], np.ndarray]:
+    """WarpFrame.observation without OpenCV: RGB -> gray (cv2's weights) -> area resize.
+
+    Elementwise numpy only: a BLAS matmul here would bring OpenBLAS's spinning threads, which
+    took 15 ms per small product on this shared machine (the gathers below take ~0.1 ms).
+    """
+    row_index, row_weight = area_taps(210, warp.height)
+    col_index, col_weight = area_taps(160, warp.width)
+    row_weight, luma = row_weight[:, :, None], np.array([0.299, 0.587, 0.114], np.float32)
+
+    def observation(frame: np.ndarray) -> np.ndarray:
+        if frame.shape != (210, 160, 3):
+            raise ValueError(f"expected 210x160 RGB ALE frames, got {frame.shape}")
+        gray = frame[..., 0] * luma[0] + frame[..., 1] * luma[1] + frame[..., 2] * luma[2]
+        rows = (gray[row_index] * row_weight).sum(axis=0)          # (height, 160)
+        out = (rows[:, col_index] * col_weight).sum(axis=1)  # (height, width)
+        return np.rint(out).astype(np.uint8)[:, :, None]
+    return observation
+
+
+def sb3_env(notes: list[str]):
+    """ALE/Pong-v5 (frameskip=1, ALE's sticky actions 0.25 like ours) + SB3's AtariWrapper
+    (no-op starts, frame skip 4 with max-pooling, life loss terminal, FIRE reset, 84x84 gray,
+    clipped rewards) + VecFrameStack(4): SB3's own Atari pipeline on the installed ale-py."""
+    import ale_py
+    import gymnasium as gym
+    from stable_baselines3.common import atari_wrappers as aw
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecFrameStack
+
+    gym.register_envs(ale_py)
+    patched = []
+
+    def make():
+        env = aw.AtariWrapper(gym.make(ENV_ID, frameskip=1), frame_skip=FRAME_SKIP,
+                              terminal_on_life_loss=True, clip_reward=True)
+        if getattr(aw, "cv2", None) is None:  # SB3's WarpFrame asserts on a missing OpenCV
+            warp = env
+            while not isinstance(warp, aw.WarpFrame):
+                warp = warp.env
+            warp.observation = numpy_warp(warp)
+            patched.append(True)
+        return env
+
+    venv = DummyVecEnv([make])
+    venv.seed(0)
+    if patched:
+        notes.append("SB3: OpenCV is not installed, so WarpFrame's cv2 gray+INTER_AREA resize "
+                     "is replaced by an elementwise numpy equivalent (~0.1 ms a frame, "
+                     "against SB3's ~30-50 ms train call per 4 steps)")
+    return VecFrameStack(venv, n_stack=4)
+
+
+class Sb3:
+    """SB3's DQN on the same settings; blocks are `learn(n, reset_num_timesteps=False)`."""
+
+    def __init__(self, learning_starts: int, notes: list[str]):
+        from stable_baselines3 import DQN
+
+        self.env = sb3_env(notes)
+        self.model = DQN("CnnPolicy", self.env, buffer_size=CAPACITY,
+                         learning_starts=learning_starts, batch_size=BATCH,
+                         train_freq=TRAIN_FREQ, gradient_steps=1, target_update_interval=1000,
+                         exploration_initial_eps=EPSILON, exploration_final_eps=EPSILON,
+                         optimize_memory_usage=True,
+                         replay_buffer_kwargs={"handle_timeout_termination": False},
+                         verbose=0, device="cpu", seed=0)
+
+    def learn(self, agent_steps: int) -> None:
+        self.model.learn(total_timesteps=agent_steps, reset_num_timesteps=False)
+
+    def block(self, agent_steps: int, log: list) -> Block:
+        def run() -> tuple[int, float]:
+            updates, before = self.model._n_updates, self.model.num_timesteps
+            start = time.perf_counter()
+            self.learn(agent_steps)
+            seconds = time.perf_counter() - start
+            done = self.model.num_timesteps - before
+            log.append((self.model._n_updates - updates) / done)
+            return done, seconds
+        return run
+
+    def train_call(self) -> None:
+        self.model.train(gradient_steps=1, batch_size=BATCH)
+
+    def close(self) -> None:
+        self.env.close()
+
+
+# -- cases ---------------------------------------------------------------------------------------
+
+LEARNING = (  # (row name, num_envs, learner thread)
+    ("ours, learner thread, num_envs 1", 1, True),
+    ("ours, inline learner, num_envs 1", 1, False),
+    ("ours, learner thread, num_envs 8", 8, True),
+)
+OURS_TARGET = LEARNING[0][0]
+"""The target row: the product's default (the preset's learner thread) on SB3's single env."""
+SB3_ROW = "SB3 DQN, 1 env"
+
+
+def case_learning(size: dict, run_dir: str, notes: list[str]) -> dict:
+    """Training at one learner step per 4 agent steps; then the learner step alone."""
+    starts = size["learning_starts"] * FRAME_SKIP
+    ours = {name: Ours(our_config(n, run_dir, f"learn-{n}-{int(thread)}", True, starts,
+                                  learner_thread=thread)) for name, n, thread in LEARNING}
+    for o in ours.values():  # fill past learning_starts, compile numba, warm the optimiser
+        o.steps(size["warmup"])
+    logs = {name: [] for name in [*ours, SB3_ROW]}
+    contenders = {name: o.block(size["learn_block"], log=logs[name]) for name, o in ours.items()}
+    sb3 = None
+    if bc.optional("stable_baselines3") is None:
+        notes.append(f"learning: stable-baselines3 {bc.MISSING}; SB3 rows skipped")
+    else:
+        sb3 = Sb3(size["learning_starts"], notes)
+        sb3.learn(size["warmup"])
+        contenders[SB3_ROW] = sb3.block(size["learn_block"], logs[SB3_ROW])
+    rates = interleave(contenders, size["learn_rounds"])
+    rows = [row(name, r, "agent steps/s", num_envs=int(name.rsplit(" ", 1)[1])
+                if name in ours else 1) for name, r in rates.items()]
+    for r in rows:  # learner steps per agent step actually taken while timed: 0.25 expected
+        r["learner_steps_per_agent_step"] = round(statistics.mean(logs[r["name"]]), 4)
+    ratios, targets = {}, []
+    if sb3 is not None:
+        theirs = median_of(rows, SB3_ROW)
+        ratios = {f"{name} / SB3": round(median_of(rows, name) / theirs, 4) for name in ours}
+        targets.append(target(f"learning: {OURS_TARGET} >= {TARGET_VS_SB3}x SB3 DQN agent "
+                              "steps/s", ratios[f"{OURS_TARGET} / SB3"], TARGET_VS_SB3))
+    ratios["learner thread / inline, num_envs 1"] = round(
+        median_of(rows, LEARNING[0][0]) / median_of(rows, LEARNING[1][0]), 4)
+    learning = dict(case="learning", title=f"{ENV_ID}, batch {BATCH}, one learner step per "
+                    f"{TRAIN_FREQ} agent steps, replay {CAPACITY:,}, learning started",
+                    unit="agent steps/s", contenders=rows, ratios=ratios, targets=targets)
+    learner = case_learner_step(ours, sb3, size)
+    for o in ours.values():
+        o.close()
+    if sb3 is not None:
+        sb3.close()
+    return dict(learning=learning, learner_step=learner)
+
+
+def case_learner_step(ours: dict[str, Ours], sb3: Sb3 | None, size: dict) -> dict:
+    """One learner step alone, on the buffers the learning case filled (ms per call)."""
+    calls = {"ours Trainer._learn, inline (sample, step, priorities, stats)":
+             ours[LEARNING[1][0]].learn_call,
+             "ours Trainer._learn, learner thread's (+ acting-copy sync)":
+             ours[LEARNING[0][0]].learn_call}
+    if sb3 is not None:
+        calls["SB3 model.train(gradient_steps=1)"] = sb3.train_call
+    times = {name: [] for name in calls}
+    names = list(calls)
+    for call in calls.values():
+        call()
+    for rep in range(size["train_reps"]):
+        for name in names[rep % len(names):] + names[:rep % len(names)]:
+            start = time.perf_counter()
+            calls[name]()
+            times[name].append((time.perf_counter() - start) * 1e3)
+    rows = [dict(name=name, num_envs=1, unit="ms/call", median=statistics.median(t), min=min(t),
+                 max=max(t), blocks=len(t)) for name, t in times.items()]
+    ratios = {}
+    if sb3 is not None:
+        ratios["SB3 train / ours learn (inline)"] = round(rows[-1]["median"] / rows[0]["median"],
+                                                          4)
+    return dict(case="learner step", title=f"one learner step alone, batch {BATCH}, on the "
+                "learning case's buffers", unit="ms/call", contenders=rows, ratios=ratios,
+                targets=[])
+
+
+def case_acting(size: dict, run_dir: str, notes: list[str]) -> dict:
+    """Learning off: the bare AtariVectorEnv, our adapter, our loop (random policy, network)."""
+    from envs.ale import make_ale_vector_env
+
+    contenders, closers = {}, []
+    for n in NUM_ENVS:
+        ours = Ours(our_config(n, run_dir, f"act-{n}", False, 0))
+        adapter = make_ale_vector_env(ours.cfg.env)  # same arguments as the trainer's env
+        bare = adapter.env  # the AtariVectorEnv inside it, same arguments as ours
+        contenders[f"bare AtariVectorEnv, num_envs {n}"] = env_block(bare, n, size["act_block"])
+        contenders[f"our adapter (AleVectorEnv), num_envs {n}"] = env_block(adapter, n,
+                                                                            size["act_block"])
+        contenders[f"ours, random policy, num_envs {n}"] = ours.block(size["act_block"],
+                                                                      "random")
+        contenders[f"ours, network policy, num_envs {n}"] = ours.block(size["act_block"])
+        ours.steps(max(size["act_block"] // 4, 2 * n))  # warm: first reset, numba, torch
+        closers += [ours.close, adapter.close]
+    rates = interleave(contenders, size["act_rounds"])
+    for close in closers:
+        close()
+    rows = [row(name, r, "agent steps/s", num_envs=int(name.rsplit(" ", 1)[1]))
+            for name, r in rates.items()]
+    ratios, targets = {}, []
+    for n in NUM_ENVS:
+        bare = median_of(rows, f"bare AtariVectorEnv, num_envs {n}")
+        for who in ("our adapter (AleVectorEnv)", "ours, random policy", "ours, network policy"):
+            ratios[f"{who} / bare, num_envs {n}"] = round(
+                median_of(rows, f"{who}, num_envs {n}") / bare, 4)
+        targets.append(target(f"acting: ours (random policy, num_envs {n}) >= "
+                              f"{TARGET_VS_BARE} of the bare AtariVectorEnv",
+                              ratios[f"ours, random policy / bare, num_envs {n}"],
+                              TARGET_VS_BARE))
+    notes.append("acting: the targets use the random-policy rows (the loop's own overhead: "
+                 "actor, adapter, replay add, pacing, metrics); the network-policy rows add one "
+                 "CPU forward pass per vector step, which the bare env does not pay")
+    return dict(case="acting", title=f"{ENV_ID}, learning off, random actions for the bare env",
+                unit="agent steps/s", contenders=rows, ratios=ratios, targets=targets)
+
+
+def env_block(env, num_envs: int, agent_steps: int) -> Block:
+    """Random actions, drawn before the clock starts, on `env` (reset once, lazily)."""
+    vector_steps = max(1, agent_steps // num_envs)
+    rng, state = np.random.default_rng(11), {"reset": False}
+    actions = int(env.single_action_space.n)
+
+    def run() -> tuple[int, float]:
+        if not state["reset"]:
+            env.reset(seed=0)
+            state["reset"] = True
+        drawn = rng.integers(0, actions, (vector_steps, num_envs))
+        start = time.perf_counter()
+        for a in drawn:
+            env.step(a)
+        return vector_steps * num_envs, time.perf_counter() - start
+    run()  # warm
+    return run
+
+
+# -- report --------------------------------------------------------------------------------------
+
+def reference(case: dict, row_: dict) -> float | None:
+    """What the table's ratio column divides by: SB3 (learning), bare env (acting), ours (ms)."""
+    rows = case["contenders"]
+    if case["case"] == "learning":
+        sb3 = [r for r in rows if r["name"].startswith("SB3")]
+        return row_["median"] / sb3[0]["median"] if sb3 else None
+    if case["case"] == "acting":
+        bare = median_of(rows, f"bare AtariVectorEnv, num_envs {row_['num_envs']}")
+        return row_["median"] / bare
+    return row_["median"] / rows[0]["median"]
+
+
+def markdown(report: dict) -> str:
+    lines = ["| case | contender | envs | median | min | max | unit | ratio |",
+             "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: |"]
+    for case in report["cases"]:
+        for r in case["contenders"]:
+            ratio = reference(case, r)
+            lines.append(f"| {case['case']} | {r['name']} | {r['num_envs']} | {r['median']:.1f} |"
+                         f" {r['min']:.1f} | {r['max']:.1f} | {r['unit']} | "
+                         f"{'' if ratio is None else f'{ratio:.2f}'} |")
+    lines += ["", "ratio: learning = / SB3 DQN; learner step = / ours; acting = / bare "
+              "AtariVectorEnv with the same num_envs", "",
+              "| target | value | threshold | met |", "| --- | ---: | ---: | --- |"]
+    lines += [f"| {t['name']} | {t['value']:.3f} | {t['threshold']} | "
+              f"{'yes' if t['met'] else 'NO'} |" for c in report["cases"] for t in c["targets"]]
+    lines += [""] + [f"- {note}" for note in report["notes"]]
+    return "\n".join(lines)
+
+
+def passive_openmp(notes: list[str]) -> str:
+    """Sets OMP_WAIT_POLICY=PASSIVE before torch loads OpenMP, unless the caller chose one.
+
+    With OpenMP's default active waiting, torch's two intra-op threads spin at every barrier; on
+    this shared 2-core machine, whenever another process holds a core, a batch-1 forward pass
+    measured 70 ms instead of 0.4 ms (batch 32: 144 ms instead of 6), for every contender alike.
+    The timings would then measure the neighbours, so the bench waits passively; both policies
+    are one environment variable away for a user, and the note says which one applied.
+    """
+    if "torch" in sys.modules:
+        policy = os.environ.get("OMP_WAIT_POLICY", "unset (active)")
+        notes.append(f"OMP_WAIT_POLICY: torch was loaded before the bench: {policy}")
+        return policy
+    chosen = "OMP_WAIT_POLICY" in os.environ
+    policy = os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    why = ("set by the caller" if chosen else "set by the bench: active spinning collapses "
+           "under outside load on 2 shared cores")
+    notes.append(f"OMP_WAIT_POLICY={policy} ({why})")
+    return policy
+
+
+def main(quick: bool = False) -> int:
+    """Runs the learning, learner-step and acting cases; JSON on stdout, a table on stderr."""
+    size, notes = SIZES[bool(quick)], []
+    omp_wait_policy = passive_openmp(notes)
+    started = time.perf_counter()
+    if quick:
+        notes.append("quick: tiny blocks and warm-ups (learning still started for both "
+                     "learners); the rates say nothing about the targets")
+    with tempfile.TemporaryDirectory(prefix="bench-loop-") as run_dir:
+        print("bench loop: learning ...", file=sys.stderr, flush=True)
+        learning = case_learning(size, run_dir, notes)
+        gc.collect()
+        print("bench loop: acting ...", file=sys.stderr, flush=True)
+        acting = case_acting(size, run_dir, notes)
+    cases = [learning["learning"], learning["learner_step"], acting]
+    report = dict(benchmark="loop", quick=bool(quick), machine=bc.machine(),
+                  params=dict(size, env_id=ENV_ID, batch_size=BATCH, replay_capacity=CAPACITY,
+                              frame_skip=FRAME_SKIP, train_freq=TRAIN_FREQ,
+                              replay_ratio=REPLAY_RATIO, epsilon=EPSILON,
+                              num_envs=list(NUM_ENVS), preset="pong",
+                              omp_wait_policy=omp_wait_policy,
+                              sb3_warmup_past_learning_starts=True, units="agent steps: "
+                              "vector steps x num_envs; each is frame_skip emulator frames"),
+                  cases=cases, notes=notes,
+                  all_targets_met=all(t["met"] for c in cases for t in c["targets"]),
+                  elapsed_s=round(time.perf_counter() - started, 1))
+    print(json.dumps(report, indent=2))
+    print(markdown(report), file=sys.stderr)
+    return 0
+

@@ -1,0 +1,54 @@
+"""`tempest-dqn bench learner --quick`, run as a user runs it: a subprocess, JSON on stdout.
+
+Checks the report's shape and that both contenders' numbers are real, not that the 1.15x target
+is met: quick timings on a shared machine say nothing about it (the full run does that).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CASES = ["nature-32", "nature-256", "mlp-4096", "mlp-16384", "mlp-16384-acc4"]
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    result = subprocess.run([sys.executable, "-m", "agent", "bench", "learner", "--quick"],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| case | contender |" in result.stderr  # the markdown table
+    return json.loads(result.stdout)
+
+
+def positive(value: float) -> bool:
+    return math.isfinite(value) and value > 0
+
+
+@pytest.mark.slow
+def test_report_names_every_case_and_the_torch_threads(report: dict) -> None:
+    assert report["benchmark"] == "learner" and report["quick"] is True
+    assert report["params"]["torch_threads"] == 2
+    assert [c["case"] for c in report["cases"]] == CASES
+    assert any("quick" in note for note in report["notes"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("index", range(len(CASES)))
+def test_ours_and_bare_timings_and_the_ratio(report: dict, index: int) -> None:
+    case = report["cases"][index]
+    rows = {r["name"]: r for r in case["contenders"]}
+    assert set(rows) == {"ours", "bare torch"}
+    for row in rows.values():
+        assert all(positive(row[k]) for k in ("median", "min", "max", "samples_per_s"))
+        assert row["min"] <= row["median"] <= row["max"] and row["reps"] >= 2
+    assert positive(case["ratios"]["ours / bare (medians)"])
+    assert all(positive(ms) or ms == 0 for ms in case["ours_parts_median_ms"].values())
+    goal = case["targets"][0]
+    assert goal["threshold"] == 1.15 and isinstance(goal["met"], bool)
