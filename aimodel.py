@@ -243,7 +243,10 @@ class Learner:
             torch.manual_seed(seed)
             self.online = build_q_network(self.obs_shape, self.num_actions, cfg).to(self.device)
         self.target = copy.deepcopy(self.online).requires_grad_(False)
-        self.optimizer = torch.optim.Adam(self.online.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
+        # fused: one kernel for the whole update; on this 2-core CPU 0.4 ms instead of 2.0-2.3 ms
+        # for the Nature CNN (bench loop's profile), with the same arithmetic and state.
+        self.optimizer = torch.optim.Adam(self.online.parameters(), lr=cfg.lr, eps=cfg.adam_eps,
+                                          fused=True)
         self.lr_scale = 1.0
         """Multiplies the scheduled lr (the control channel's LR x2 and /2)."""
         self.learner_steps = self.target_age = self.nonfinite_steps = 0
