@@ -15,6 +15,9 @@ import numpy as np
 
 from replay import NO_EXPERT_ACTION, ReplayBuffer, Source
 
+_DQN, _RANDOM = int(Source.DQN), int(Source.RANDOM)
+"""Plain ints: the hot path compares arrays against them (an enum lookup costs each time)."""
+
 
 @dataclass
 class Episode:
@@ -90,22 +93,40 @@ class Actor:
         # episode end is one (NEXT_STEP autoreset).
         reset_N = np.asarray(info.get("reset_step", self.resetting_N), bool)
         ended_N = np.asarray(info.get("episode_end", terminated_N | truncated_N), bool)
-        live_M = np.flatnonzero(~reset_N)
-        if self.replay is not None and live_M.size:
-            continues_N = np.asarray(info.get("life_lost", np.zeros(self.num_envs, bool)), bool)
-            self.replay.add(self.obs_N[live_M], action_N[live_M], reward_N[live_M],
-                            terminated_N[live_M], truncated_N[live_M], next_obs_N[live_M],
-                            source_N[live_M], self.expert_N[live_M], env_ids=live_M,
-                            continues=continues_N[live_M])
+        any_reset, any_ended = reset_N.any(), ended_N.any()
+        if self.replay is not None:
+            self._store(action_N, reward_N, terminated_N, truncated_N, next_obs_N, source_N,
+                        info, reset_N if any_reset else None)
         self.frame += self.num_envs * self.frames_per_step
-        report = StepReport(self.num_envs * self.frames_per_step,
-                            self._account(info.get("raw_reward", reward_N), reward_N, source_N,
-                                          reset_N, ended_N),
-                            np.flatnonzero(ended_N).tolist())
+        points_N = info.get("raw_reward", reward_N)
+        if any_reset or any_ended:
+            episodes = self._account(points_N, reward_N, source_N, reset_N, ended_N)
+            report = StepReport(self.num_envs * self.frames_per_step, episodes,
+                                np.flatnonzero(ended_N).tolist())
+        else:  # the common step: every env mid-episode
+            self._accumulate(points_N, reward_N, source_N)
+            report = StepReport(self.num_envs * self.frames_per_step)
         self.obs_N = next_obs_N
         self.resetting_N = ended_N
         self.expert_N = self._expert_labels(info)
         return report
+
+    def _store(self, action_N, reward_N, terminated_N, truncated_N, next_obs_N, source_N, info,
+               reset_N) -> None:
+        """Write the step's transitions, leaving out the envs whose step was only a reset."""
+        continues_N = info.get("life_lost")
+        if reset_N is None:  # no fancy indexing on the common step
+            self.replay.add(self.obs_N, action_N, reward_N, terminated_N, truncated_N,
+                            next_obs_N, source_N, self.expert_N, continues=continues_N)
+            return
+        live_M = np.flatnonzero(~reset_N)
+        if live_M.size == 0:
+            return
+        continues_M = None if continues_N is None else np.asarray(continues_N, bool)[live_M]
+        self.replay.add(self.obs_N[live_M], action_N[live_M], reward_N[live_M],
+                        terminated_N[live_M], truncated_N[live_M], next_obs_N[live_M],
+                        source_N[live_M], self.expert_N[live_M], env_ids=live_M,
+                        continues=continues_M)
 
     def _choose(self, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
         """The network's greedy actions, replaced by random ones with probability epsilon."""
@@ -113,8 +134,17 @@ class Actor:
         explore_N = self.rng.random(self.num_envs) < epsilon
         action_N = np.where(explore_N, self.rng.integers(0, self.num_actions, self.num_envs),
                             action_N)
-        source_N = np.where(explore_N, Source.RANDOM, Source.DQN).astype(np.uint8)
+        source_N = np.where(explore_N, _RANDOM, _DQN).astype(np.uint8)
         return action_N, source_N
+
+    def _accumulate(self, points_N, reward_N, source_N) -> None:
+        """Add a step in which no env reset or ended to the running episodes (every action
+        here is the network's, greedy or epsilon, until the expert mixer arrives)."""
+        points_N = np.asarray(points_N, np.float64)
+        self._score_N += points_N
+        self._reward_N += reward_N
+        self._dqn_N += np.where(source_N <= _RANDOM, points_N, 0.0)
+        self._length_N += 1
 
     def _account(self, points_N, reward_N, source_N, reset_N, ended_N) -> list[Episode]:
         """Add the step's points to the running episodes; return those that just ended.
@@ -124,7 +154,7 @@ class Actor:
         """
         live_N = ~reset_N
         points_N = np.where(live_N, np.asarray(points_N, np.float64), 0.0)
-        network_N = (source_N == Source.DQN) | (source_N == Source.RANDOM)
+        network_N = source_N <= _RANDOM  # DQN (0) or RANDOM (1): the network chose
         self._score_N += points_N
         self._reward_N += np.where(live_N, np.asarray(reward_N, np.float64), 0.0)
         self._dqn_N += np.where(network_N, points_N, 0.0)
