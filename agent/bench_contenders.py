@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import json
 import os
 import platform
 import sys
+import time
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -287,3 +289,15 @@ def warm_numba() -> None:
             ours_add(buf, pool[k % 2])
         batch = buf.sample(8, out=buf.empty_batch(8))
         buf.update_priorities(batch.indices, np.ones(8))
+
+
+def publish(benchmark: str, quick: bool, params: dict, cases: list[dict], notes: list[str],
+            started: float, render) -> int:
+    """Print the report: one JSON document on stdout, `render(report)` (markdown) on stderr."""
+    report = dict(benchmark=benchmark, quick=bool(quick), machine=machine(), params=params,
+                  cases=cases, notes=notes,
+                  all_targets_met=all(t["met"] for c in cases for t in c["targets"]),
+                  elapsed_s=round(time.perf_counter() - started, 1))
+    print(json.dumps(report, indent=2))
+    print(render(report), file=sys.stderr)
+    return 0

@@ -23,7 +23,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import gc
-import json
 import statistics
 import sys
 import time
@@ -267,16 +266,10 @@ def main(quick: bool = False) -> int:
     if quick:
         notes.append("quick: small replays and 2-10 reps (2 for the batch 16,384 cases); the "
                      "ratios are indicative only, the full run checks the target")
-    report = dict(benchmark="learner", quick=bool(quick), machine=bc.machine(),
-                  params=dict(size, torch_threads=torch.get_num_threads(), beta=BETA,
-                              target_ratio=TARGET_RATIO,
-                              families={k: {**v, "obs_shape": list(v["obs_shape"])}
-                                        for k, v in FAMILIES.items()},
-                              replay_sample_threads={
-                                  f: family_configs(f, 1)[0].sample_threads for f in FAMILIES}),
-                  cases=cases, notes=notes,
-                  all_targets_met=all(t["met"] for c in cases for t in c["targets"]),
-                  elapsed_s=round(time.perf_counter() - started, 1))
-    print(json.dumps(report, indent=2))
-    print(markdown(report), file=sys.stderr)
-    return 0
+    params = dict(size, torch_threads=torch.get_num_threads(), beta=BETA,
+                  target_ratio=TARGET_RATIO,
+                  families={k: {**v, "obs_shape": list(v["obs_shape"])}
+                            for k, v in FAMILIES.items()},
+                  replay_sample_threads={
+                      f: family_configs(f, 1)[0].sample_threads for f in FAMILIES})
+    return bc.publish("learner", quick, params, cases, notes, started, markdown)

@@ -25,7 +25,6 @@ markdown table on stderr.
 from __future__ import annotations
 
 import gc
-import json
 import os
 import statistics
 import sys
@@ -483,18 +482,12 @@ def main(quick: bool = False) -> int:
         print("bench loop: acting ...", file=sys.stderr, flush=True)
         acting = case_acting(size, run_dir, notes)
     cases = [learning["learning"], learning["learner_step"], acting]
-    report = dict(benchmark="loop", quick=bool(quick), machine=bc.machine(),
-                  params=dict(size, env_id=ENV_ID, batch_size=BATCH, replay_capacity=CAPACITY,
-                              frame_skip=FRAME_SKIP, train_freq=TRAIN_FREQ,
-                              replay_ratio=REPLAY_RATIO, epsilon=EPSILON,
-                              num_envs=list(NUM_ENVS), preset="pong",
-                              omp_wait_policy=omp_wait_policy,
-                              sb3_warmup_past_learning_starts=True, units="agent steps: "
-                              "vector steps x num_envs; each is frame_skip emulator frames"),
-                  cases=cases, notes=notes,
-                  all_targets_met=all(t["met"] for c in cases for t in c["targets"]),
-                  elapsed_s=round(time.perf_counter() - started, 1))
-    print(json.dumps(report, indent=2))
-    print(markdown(report), file=sys.stderr)
-    return 0
+    params = dict(size, env_id=ENV_ID, batch_size=BATCH, replay_capacity=CAPACITY,
+                  frame_skip=FRAME_SKIP, train_freq=TRAIN_FREQ,
+                  replay_ratio=REPLAY_RATIO, epsilon=EPSILON,
+                  num_envs=list(NUM_ENVS), preset="pong",
+                  omp_wait_policy=omp_wait_policy,
+                  sb3_warmup_past_learning_starts=True, units="agent steps: "
+                  "vector steps x num_envs; each is frame_skip emulator frames")
+    return bc.publish("loop", quick, params, cases, notes, started, markdown)
 

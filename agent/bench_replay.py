@@ -13,7 +13,6 @@ C add throughput of 64-env steps.  JSON on stdout, a markdown table on stderr.
 from __future__ import annotations
 
 import gc
-import json
 import statistics
 import sys
 import time
@@ -289,14 +288,8 @@ def main(quick: bool = False) -> int:
         cases.append(run(size, notes))  # the case's buffers die with its frame here ...
         gc.collect()  # ... and any cycle now, before the next case: B needs most of the memory
         cases[-1]["rss_after_case"] = bc.rss()
-    report = dict(benchmark="replay", quick=bool(quick), machine=bc.machine(),
-                  params=dict(size, batch_a=BATCH_A, n_step_a=N_STEP_A, gamma=GAMMA, beta=BETA,
-                              batches_b=list(BATCHES_B), n_step_b=N_STEP_B,
-                              steps_per_call_c=STEPS_PER_CALL_C, num_envs=bc.NUM_ENVS,
-                              p_terminated=bc.P_TERMINATED, headroom_bytes=HEADROOM),
-                  cases=cases, notes=notes,
-                  all_targets_met=all(t["met"] for c in cases for t in c["targets"]),
-                  elapsed_s=round(time.perf_counter() - started, 1))
-    print(json.dumps(report, indent=2))
-    print(markdown(report), file=sys.stderr)
-    return 0
+    params = dict(size, batch_a=BATCH_A, n_step_a=N_STEP_A, gamma=GAMMA, beta=BETA,
+                  batches_b=list(BATCHES_B), n_step_b=N_STEP_B,
+                  steps_per_call_c=STEPS_PER_CALL_C, num_envs=bc.NUM_ENVS,
+                  p_terminated=bc.P_TERMINATED, headroom_bytes=HEADROOM)
+    return bc.publish("replay", quick, params, cases, notes, started, markdown)

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agent.rundir import fsync_dir, write_atomic
+from agent.rundir import fsync_path, write_atomic
 
 if TYPE_CHECKING:
     import torch
@@ -54,14 +54,14 @@ def save_checkpoint(checkpoints: Path, tensors: dict[str, torch.Tensor], state: 
     try:
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()},
                   str(tmp / "model.safetensors"))
-        _fsync_file(tmp / "model.safetensors")
+        fsync_path(tmp / "model.safetensors")
         record = {"format_version": FORMAT_VERSION, "written_at": time.time(), **state}
         write_atomic(tmp / "state.json", (json.dumps(record, indent=1) + "\n").encode())
         if replay is not None:
             replay.save(tmp / "replay")
-        fsync_dir(tmp)
+        fsync_path(tmp)
         os.rename(tmp, generation)
-        fsync_dir(checkpoints)
+        fsync_path(checkpoints)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -123,7 +123,7 @@ def _point_latest(checkpoints: Path, generation: Path) -> None:
         tmp.unlink()
     os.symlink(generation.name, tmp)
     os.replace(tmp, checkpoints / LATEST)
-    fsync_dir(checkpoints)
+    fsync_path(checkpoints)
 
 
 def _drop_old_generations(checkpoints: Path, keep: int) -> None:
@@ -134,10 +134,3 @@ def _drop_old_generations(checkpoints: Path, keep: int) -> None:
         if current is None or old.resolve() != current.resolve():
             shutil.rmtree(old)
 
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

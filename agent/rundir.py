@@ -126,8 +126,8 @@ def archive_previous(paths: RunPaths) -> Path | None:
     target.mkdir(parents=True)
     for name in present:
         os.rename(paths.root / name, target / name)
-    fsync_dir(target)
-    fsync_dir(paths.root)
+    fsync_path(target)
+    fsync_path(paths.root)
     return target
 
 
@@ -139,11 +139,11 @@ def write_atomic(path: Path, data: bytes) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-    fsync_dir(path.parent)
+    fsync_path(path.parent)
 
 
-def fsync_dir(path: Path) -> None:
-    """Make a rename inside `path` durable."""
+def fsync_path(path: Path) -> None:
+    """fsync a file (its bytes) or a directory (the renames inside it)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
