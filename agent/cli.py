@@ -26,8 +26,6 @@ NOT_BUILT = {
     "watch": "watch is not built yet: the dashboard arrives with issue #5",
     "doctor": "the training doctor is not built yet: it arrives with the doctor issue "
     "(metrics/doctor.py)",
-    "bench": "bench {which} is not built yet: the env and loop benchmarks arrive with issues #3 "
-    "and #4; 'tempest-dqn bench replay' and 'tempest-dqn bench learner' work today",
 }
 FIELD_HINT = "'tempest-dqn train --help' lists every field with its type and default"
 
@@ -195,15 +193,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _bench_exists(name: str) -> bool:
-    """Whether `agent/bench_<name>.py` is there (or a test put the module in sys.modules)."""
-    module = f"agent.bench_{name}"
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ValueError:  # a module in sys.modules without a __spec__
-        return module in sys.modules
-
-
 def _run_bench(name: str, quick: bool) -> int:
     """Imports `agent.bench_<name>` lazily (torch and numba load only here) and runs it."""
     module = f"agent.bench_{name}"
@@ -219,17 +208,8 @@ def _run_bench(name: str, quick: bool) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     """Runs one benchmark; `all` runs every one that exists (replay, learner, then loop)."""
     if args.which != "all":
-        if args.which == "env" or (args.which == "loop" and not _bench_exists("loop")):
-            return _not_built(NOT_BUILT["bench"].format(which=args.which))
         return _run_bench(args.which, args.quick)
-    ran = ["replay", "learner"] + (["loop"] if _bench_exists("loop") else [])
-    codes = [_run_bench(name, args.quick) for name in ran]
-    missing = [name for name in ("env", "loop") if name not in ran]
-    print(
-        f"tempest-dqn: bench all ran the {', '.join(ran)} benchmarks; not built yet "
-        f"(issues #3 and #4): {', '.join(missing)}",
-        file=sys.stderr,
-    )
+    codes = [_run_bench(name, args.quick) for name in ("replay", "env", "learner", "loop")]
     return next((code for code in codes if code != EXIT_OK), EXIT_OK)
 
 

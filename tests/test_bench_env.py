@@ -1,0 +1,28 @@
+"""`tempest-dqn bench env --quick`, run as a user runs it: a subprocess, JSON on stdout."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_env_benchmark_reports_ours_and_the_bare_emulator() -> None:
+    result = subprocess.run([sys.executable, "-m", "agent", "bench", "env", "--quick"],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["benchmark"] == "env" and [c["case"] for c in report["cases"]] == [
+        "1 envs", "8 envs"]
+    for case in report["cases"]:
+        names = [r["name"] for r in case["contenders"]]
+        assert names == ["ours (AleVectorEnv)", "bare AtariVectorEnv"]
+        assert all(math.isfinite(r["median"]) and r["median"] > 0 for r in case["contenders"])
+        assert case["ratios"]["ours / bare"] > 0
