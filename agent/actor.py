@@ -69,7 +69,9 @@ class Actor:
         self.frame = 0
         self.obs_N: np.ndarray | None = None
         self.resetting_N = np.zeros(self.num_envs, bool)
-        self.expert_N = np.full(self.num_envs, NO_EXPERT_ACTION, np.int64)
+        self._no_labels = np.full(self.num_envs, NO_EXPERT_ACTION, np.int64)
+        self._all_dqn = np.full(self.num_envs, _DQN, np.uint8)
+        self.expert_N = self._no_labels
         self._score_N = np.zeros(self.num_envs)
         self._reward_N = np.zeros(self.num_envs)
         self._dqn_N = np.zeros(self.num_envs)
@@ -132,6 +134,8 @@ class Actor:
         """The network's greedy actions, replaced by random ones with probability epsilon."""
         action_N = np.asarray(self.greedy(self.obs_N), np.int64)
         explore_N = self.rng.random(self.num_envs) < epsilon
+        if not explore_N.any():  # the common case late in training: no random draw needed
+            return action_N, self._all_dqn
         action_N = np.where(explore_N, self.rng.integers(0, self.num_actions, self.num_envs),
                             action_N)
         source_N = np.where(explore_N, _RANDOM, _DQN).astype(np.uint8)
@@ -169,6 +173,4 @@ class Actor:
 
     def _expert_labels(self, info: dict) -> np.ndarray:
         labels = info.get("expert_action") if isinstance(info, dict) else None
-        if labels is None:
-            return np.full(self.num_envs, NO_EXPERT_ACTION, np.int64)
-        return np.asarray(labels, np.int64)
+        return self._no_labels if labels is None else np.asarray(labels, np.int64)

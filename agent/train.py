@@ -13,7 +13,7 @@ import time
 import config
 from agent.checkpoint import CheckpointError
 from agent.rundir import RunDirError, open_run_dir
-from agent.trainer import Trainer
+from agent.trainer import MemoryBudgetError, Trainer
 
 
 class UserFacingError(Exception):
@@ -38,7 +38,10 @@ def train(cfg: config.Config) -> int:
         print("warning: metrics.tensorboard is not built yet; rows go to metrics.jsonl only",
               file=sys.stderr)
     printer = _ThrottledPrinter(cfg.tui.progress_every_s)
-    trainer = Trainer(cfg, paths, make_env, frames_per_step, progress=printer)
+    try:
+        trainer = Trainer(cfg, paths, make_env, frames_per_step, progress=printer)
+    except MemoryBudgetError as err:
+        raise UserFacingError(str(err)) from None
     try:
         resumed = trainer.resume()
     except CheckpointError as err:

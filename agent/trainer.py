@@ -35,6 +35,22 @@ from metrics.control import CommandInbox
 from replay import ReplayBuffer, ReplayFormatError
 
 
+class MemoryBudgetError(Exception):
+    """The configured replay does not fit in the machine's memory."""
+
+
+def memory_available() -> int | None:
+    """Bytes the kernel says can be allocated without swapping (Linux), else None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
 @dataclass
 class Counters:
     """Where the run stands; saved with every checkpoint."""
@@ -81,13 +97,23 @@ class Trainer:
         self.batch = self.replay.empty_batch(cfg.learner.batch_size)
 
     def _make_replay(self, obs_shape) -> ReplayBuffer:
+        """The replay buffer, its memory checked against what the machine has, then committed."""
         r = self.cfg.replay
-        return ReplayBuffer(r.capacity, self.cfg.env.num_envs, obs_shape, obs_dtype=r.obs_dtype,
-                            prioritized=r.prioritized, alpha=r.alpha,
-                            priority_eps=r.priority_eps, n_step=r.n_step,
-                            gamma=self.cfg.learner.gamma,
-                            cut_on_source_change=r.cut_on_source_change, seed=r.seed,
-                            sample_threads=r.sample_threads)
+        replay = ReplayBuffer(r.capacity, self.cfg.env.num_envs, obs_shape,
+                              obs_dtype=r.obs_dtype, prioritized=r.prioritized, alpha=r.alpha,
+                              priority_eps=r.priority_eps, n_step=r.n_step,
+                              gamma=self.cfg.learner.gamma,
+                              cut_on_source_change=r.cut_on_source_change, seed=r.seed,
+                              sample_threads=r.sample_threads)
+        available = memory_available()
+        if available is not None and replay.nbytes > 0.9 * available:
+            raise MemoryBudgetError(
+                f"the replay needs {replay.nbytes / 1e9:.1f} GB ({r.capacity:,} transitions) "
+                f"but only {available / 1e9:.1f} GB of memory is available; lower "
+                f"--replay.capacity (about {int(r.capacity * 0.8 * available / replay.nbytes):,}"
+                f" would fit)")
+        replay.prefault()
+        return replay
 
     # -- resume and save ---------------------------------------------------------------------
 

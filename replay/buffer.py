@@ -133,6 +133,18 @@ class ReplayBuffer:
             arrays += [self.tree.sum_T, self.tree.min_T]
         return sum(a.nbytes for a in arrays)
 
+    def prefault(self) -> None:
+        """Touch every page of the storage now, so the memory is really there.
+
+        numpy maps large zero arrays lazily: without this, filling the buffer the first time
+        pays a page fault per new page inside the actor's hot path (a 7 KB ALE frame every step),
+        and a machine without the memory for the buffer fails hours later, not at start-up.
+        """
+        with self._lock:
+            for column in (self.obs_SF, self.action_S, self.reward_S, self.flags_S,
+                           self.source_S, self.sampleable_S):
+                column.fill(0)
+
     # -- writing -------------------------------------------------------------------------------
 
     def add(self, obs, action, reward, terminated, truncated, next_obs, source,

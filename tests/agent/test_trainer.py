@@ -117,3 +117,11 @@ def test_reset_metrics_keeps_weights_and_replay_but_restarts_schedules(tmp_path)
                     strict=True):
         assert torch.equal(a, b)
     np.testing.assert_array_equal(again.replay.obs_SF, first.replay.obs_SF)
+
+
+def test_a_replay_larger_than_the_memory_is_refused_before_anything_runs(tmp_path, monkeypatch):
+    import agent.trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "memory_available", lambda: 10_000)
+    with pytest.raises(trainer_module.MemoryBudgetError, match="lower --replay.capacity"):
+        _trainer(_cfg(tmp_path))
