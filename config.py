@@ -219,7 +219,8 @@ class MetricsConfig:
     interval_s: float = 2.0
     """Seconds of training between two rows of metrics.jsonl."""
     tensorboard: bool = False
-    """Also write TensorBoard event files (needs the tensorboard package)."""
+    """Also write every row's numbers as TensorBoard scalars to run_dir/name/tensorboard (needs
+    the tensorboard package: pip install -e '.[tensorboard]')."""
 
 
 @dataclass(frozen=True)

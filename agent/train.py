@@ -13,6 +13,7 @@ import time
 import config
 from agent.checkpoint import CheckpointError
 from agent.rundir import RunDirError, open_run_dir
+from agent.tensorboard_sink import TensorBoardUnavailable
 from agent.trainer import MemoryBudgetError, Trainer
 
 
@@ -34,13 +35,10 @@ def train(cfg: config.Config) -> int:
     if cfg.tui.enabled and sys.stdout.isatty():
         print("note: the live dashboard arrives with issue #5; printing progress lines instead",
               file=sys.stderr)
-    if cfg.metrics.tensorboard:
-        print("warning: metrics.tensorboard is not built yet; rows go to metrics.jsonl only",
-              file=sys.stderr)
     printer = _ThrottledPrinter(cfg.tui.progress_every_s)
     try:
         trainer = Trainer(cfg, paths, make_env, frames_per_step, progress=printer)
-    except MemoryBudgetError as err:
+    except (MemoryBudgetError, TensorBoardUnavailable) as err:
         raise UserFacingError(str(err)) from None
     try:
         resumed = trainer.resume()

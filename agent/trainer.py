@@ -29,6 +29,7 @@ from agent.controls import Overrides, apply_commands
 from agent.evaluate import EvalResult, evaluate
 from agent.rundir import RunPaths
 from agent.schedules import LearnerPacer, beta_at, epsilon_at
+from agent.tensorboard_sink import TensorBoardSink
 from aimodel import Learner
 from metrics import DqnWindows, EventLog, IntervalAccumulator, JsonlWriter
 from metrics.control import CommandInbox
@@ -94,6 +95,8 @@ class Trainer:
         self.windows, self.counters, self.overrides = DqnWindows(), Counters(), Overrides()
         self.events = EventLog(paths.events)
         self.inbox = CommandInbox(paths.root)
+        self.tensorboard = (TensorBoardSink(paths.root / "tensorboard")
+                            if cfg.metrics.tensorboard else None)
         self.batch = self.replay.empty_batch(cfg.learner.batch_size)
 
     def _make_replay(self, obs_shape) -> ReplayBuffer:
@@ -169,9 +172,6 @@ class Trainer:
     def run(self) -> None:
         """Train until `run.frames`, a quit command, SIGINT or SIGTERM; always save at the end."""
         stop = _StopFlag()
-        if self.cfg.metrics.tensorboard:
-            self.events.log("warning", "metrics.tensorboard is not built yet: rows go to "
-                            "metrics.jsonl only")
         self.inbox.discard_pending()  # commands left from an earlier session do not apply
         acc = IntervalAccumulator(t=0.0, frame=self.actor.frame,
                                   episodes=self.counters.episodes)
@@ -201,6 +201,8 @@ class Trainer:
             self._emit(acc, writer, time.monotonic() - started)
         self.save("signal" if stop.set else "end of run")
         self.env.close()
+        if self.tensorboard is not None:
+            self.tensorboard.close()
 
     def _start_background(self) -> None:
         self.acting = ActingCopy(self.learner.online, self.learner.device)
@@ -287,6 +289,8 @@ class Trainer:
                       eval_score=self.pending_eval.mean_score if self.pending_eval else None)
         self.pending_eval = None
         writer.write(row)
+        if self.tensorboard is not None:
+            self.tensorboard.write(row)
         if self.progress is not None:
             self.progress(progress_line(row))
 

@@ -125,3 +125,27 @@ def test_a_replay_larger_than_the_memory_is_refused_before_anything_runs(tmp_pat
     monkeypatch.setattr(trainer_module, "memory_available", lambda: 10_000)
     with pytest.raises(trainer_module.MemoryBudgetError, match="lower --replay.capacity"):
         _trainer(_cfg(tmp_path))
+
+
+def test_tensorboard_mirrors_the_metrics_rows(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    trainer = _trainer(_cfg(tmp_path, **{"run.frames": 800, "metrics.tensorboard": True}))
+    trainer.run()
+    events = EventAccumulator(str(trainer.paths.root / "tensorboard"))
+    events.Reload()
+    rows = read_rows(trainer.paths.metrics, strict=True)
+    scalars = events.Scalars("metrics/episodes")
+    assert [s.step for s in scalars] == [r["frame"] for r in rows]
+    assert scalars[-1].value == rows[-1]["episodes"]
+    assert "metrics/loss" in events.Tags()["scalars"]
+
+
+def test_tensorboard_without_the_package_is_a_clear_error(tmp_path, monkeypatch):
+    import sys
+
+    from agent.tensorboard_sink import TensorBoardUnavailable
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
+    with pytest.raises(TensorBoardUnavailable, match=r"pip install -e '\.\[tensorboard\]'"):
+        _trainer(_cfg(tmp_path, **{"metrics.tensorboard": True}))
