@@ -1,5 +1,13 @@
-"""Experts and the curriculum mixer (no torch).
+"""Experts and the curriculum (no torch): who may act besides the network, and how often.
 
-Empty until the Tempest issue: the `Expert` protocol, the Tempest and ALE RAM experts, the ratio
-schedule and the action mixer land here.
+`Expert` is the protocol scripted policies implement (the Tempest expert and the ALE RAM experts
+arrive with issue #4); `expert_ratio_at` is the annealed share of expert actions; `mix` chooses,
+per environment and step, between the expert and the network's epsilon-greedy action.
 """
+
+from expert.mixer import DQN, EXPERT, RANDOM, MixerOverride, mix
+from expert.protocol import NO_ACTION, Expert
+from expert.schedule import expert_ratio_at
+
+__all__ = ["DQN", "EXPERT", "NO_ACTION", "RANDOM", "Expert", "MixerOverride",
+           "expert_ratio_at", "mix"]
