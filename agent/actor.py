@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from expert import mix
 from replay import NO_EXPERT_ACTION, ReplayBuffer, Source
 
 _DQN, _RANDOM = int(Source.DQN), int(Source.RANDOM)
@@ -72,6 +73,8 @@ class Actor:
         self._no_labels = np.full(self.num_envs, NO_EXPERT_ACTION, np.int64)
         self._all_dqn = np.full(self.num_envs, _DQN, np.uint8)
         self.expert_N = self._no_labels
+        self.has_expert = False
+        """Whether the env labels its states with an expert's action (info["expert_action"])."""
         self._score_N = np.zeros(self.num_envs)
         self._reward_N = np.zeros(self.num_envs)
         self._dqn_N = np.zeros(self.num_envs)
@@ -85,11 +88,20 @@ class Actor:
         self._score_N[:] = self._dqn_N[:] = self._reward_N[:] = 0.0
         self._length_N[:] = 0
 
-    def step(self, epsilon: float) -> StepReport:
-        """One vector step: act, store the transitions, close finished episodes."""
+    def step(self, epsilon: float, expert_ratio: float = 0.0) -> StepReport:
+        """One vector step: act, store the transitions, close finished episodes.
+
+        With `expert_ratio` > 0 and an env that labels its states (`info["expert_action"]`),
+        the expert acts in that share of the envs (expert.mix); the label is stored either way.
+        """
         if self.obs_N is None:
             self.reset()
-        action_N, source_N = self._choose(epsilon)
+        if expert_ratio > 0.0 and self.has_expert:
+            network_N = np.asarray(self.greedy(self.obs_N), np.int64)
+            action_N, source_N = mix(network_N, self.expert_N, epsilon, expert_ratio,
+                                     self.num_actions, self.rng)
+        else:
+            action_N, source_N = self._choose(epsilon)
         next_obs_N, reward_N, terminated_N, truncated_N, info = self.env.step(action_N)
         # An env that says which steps were resets is believed; otherwise the step after an
         # episode end is one (NEXT_STEP autoreset).
@@ -173,4 +185,5 @@ class Actor:
 
     def _expert_labels(self, info: dict) -> np.ndarray:
         labels = info.get("expert_action") if isinstance(info, dict) else None
+        self.has_expert = labels is not None
         return self._no_labels if labels is None else np.asarray(labels, np.int64)

@@ -7,8 +7,9 @@ not parse is logged as a warning and ignored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from expert import MixerOverride
 from metrics.control import BadCommand, Command, CommandInbox, describe
 from metrics.events import EventLog
 
@@ -26,6 +27,9 @@ class Overrides:
     save_requested: bool = False
     quit_requested: bool = False
     lr_factor: float = 1.0
+    expert: MixerOverride = field(default_factory=MixerOverride)
+    scheduled_expert_ratio: float = 0.0
+    """What the curriculum schedule says now (the trainer keeps it current)."""
 
     def epsilon(self, scheduled: float) -> float:
         """The exploration rate in force: 0 when greedy, else the schedule times any scale."""
@@ -71,4 +75,10 @@ def _apply(command: Command, o: Overrides) -> str:
     if command.name == "lr":
         o.lr_factor *= 2.0 if value == "x2" else 0.5
         return f"learning-rate factor {o.lr_factor:g}"
-    return f"'{command.name}' acts on the expert curriculum, which arrives with issue #4: ignored"
+    if command.name == "expert":
+        o.expert.mode, o.expert.manual = value, None
+        return {"on": "expert only", "off": "expert off", "auto": "expert share: schedule"}[value]
+    if command.name == "expert_ratio":
+        ratio = o.expert.nudge(value, o.scheduled_expert_ratio)
+        return f"expert share set to {ratio:.2f} by hand"
+    return f"'{command.name}' is not a command this trainer knows: ignored"

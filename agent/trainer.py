@@ -31,6 +31,7 @@ from agent.rundir import RunPaths
 from agent.schedules import LearnerPacer, beta_at, epsilon_at
 from agent.tensorboard_sink import TensorBoardSink
 from aimodel import Learner
+from expert import expert_ratio_at
 from metrics import DqnWindows, EventLog, IntervalAccumulator, JsonlWriter
 from metrics.control import CommandInbox
 from replay import ReplayBuffer, ReplayFormatError
@@ -245,7 +246,11 @@ class Trainer:
         a = self.cfg.actor
         epsilon = self.overrides.epsilon(epsilon_at(schedule_frame, a.epsilon_start,
                                                     a.epsilon_end, a.epsilon_decay_frames))
-        report = self.actor.step(epsilon)
+        scheduled = expert_ratio_at(schedule_frame, self.cfg.expert)
+        self.overrides.scheduled_expert_ratio = scheduled
+        expert_ratio = self.overrides.expert.ratio(scheduled)
+        report = self.actor.step(epsilon, expert_ratio)
+        self.last_expert_ratio = expert_ratio if self.actor.has_expert else None
         acc.add_frames(report.frames)
         for episode in report.episodes:
             acc.add_episode(episode.score)
@@ -280,7 +285,8 @@ class Trainer:
                              greedy_counts=stats.greedy_hist)
 
     def _emit(self, acc: IntervalAccumulator, writer: JsonlWriter, now: float) -> None:
-        row = acc.row(now, epsilon=getattr(self, "last_epsilon", None), expert_ratio=None,
+        row = acc.row(now, epsilon=getattr(self, "last_epsilon", None),
+                      expert_ratio=getattr(self, "last_expert_ratio", None),
                       lr=self.learner.current_lr(), learner_steps=self.learner.learner_steps,
                       target_age=self.learner.target_age, replay_size=len(self.replay),
                       nonfinite_steps=self.learner.nonfinite_steps,

@@ -149,3 +149,30 @@ def test_tensorboard_without_the_package_is_a_clear_error(tmp_path, monkeypatch)
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
     with pytest.raises(TensorBoardUnavailable, match=r"pip install -e '\.\[tensorboard\]'"):
         _trainer(_cfg(tmp_path, **{"metrics.tensorboard": True}))
+
+
+def test_the_expert_curriculum_shares_the_actions_and_is_recorded(tmp_path):
+    from replay import Source
+
+    trainer = _trainer(_cfg(tmp_path, **{"run.frames": 1200, "expert.ratio_start": 0.5,
+                                         "expert.ratio_floor": 0.5}))
+    trainer.run()
+    rows = read_rows(trainer.paths.metrics, strict=True)
+    assert {r["expert_ratio"] for r in rows if r["frame"] > 0} == {0.5}
+    stored = trainer.replay.flags_S[: trainer.replay.capacity] != 8
+    sources = trainer.replay.source_S[: trainer.replay.capacity][stored]
+    written = sources[: int(trainer.replay.write_count_N.min())]
+    assert abs((written == Source.EXPERT).mean() - 0.5) < 0.1
+    assert (trainer.replay.expert_S[trainer.replay.sampleable_S == 1] == 1).all()
+
+
+def test_expert_off_command_hands_every_action_to_the_network(tmp_path):
+    from replay import Source
+
+    trainer = _trainer(_cfg(tmp_path, **{"run.frames": 400}))
+    trainer.inbox.discard_pending = lambda: 0
+    send_command(trainer.paths.root, "expert", value="off")
+    trainer.run()
+    rows = read_rows(trainer.paths.metrics, strict=True)
+    assert rows[-1]["expert_ratio"] == 0.0
+    assert not (trainer.replay.source_S == Source.EXPERT).any()
