@@ -100,10 +100,8 @@ def filled_replay(family: str, rows: int, rng: np.random.Generator) -> ReplayBuf
     """A replay of `rows` random transitions (ALE-shaped frames or Tempest vectors)."""
     fam, (cfg, learner) = FAMILIES[family], family_configs(family, 1)
     envs, shape = fam["num_envs"], fam["obs_shape"]
-    buf = ReplayBuffer(rows, envs, shape, prioritized=cfg.prioritized, alpha=cfg.alpha,
-                       priority_eps=cfg.priority_eps, n_step=cfg.n_step, gamma=learner.gamma,
-                       cut_on_source_change=cfg.cut_on_source_change, seed=cfg.seed,
-                       sample_threads=cfg.sample_threads)
+    buf = ReplayBuffer.from_config(dataclasses.replace(cfg, capacity=rows), envs, shape,
+                                   learner.gamma)
     pool = []
     for _ in range(POOL_STEPS):
         if len(shape) == 3:

@@ -103,12 +103,8 @@ class Trainer:
     def _make_replay(self, obs_shape) -> ReplayBuffer:
         """The replay buffer, its memory checked against what the machine has, then committed."""
         r = self.cfg.replay
-        replay = ReplayBuffer(r.capacity, self.cfg.env.num_envs, obs_shape,
-                              obs_dtype=r.obs_dtype, prioritized=r.prioritized, alpha=r.alpha,
-                              priority_eps=r.priority_eps, n_step=r.n_step,
-                              gamma=self.cfg.learner.gamma,
-                              cut_on_source_change=r.cut_on_source_change, seed=r.seed,
-                              sample_threads=r.sample_threads)
+        replay = ReplayBuffer.from_config(r, self.cfg.env.num_envs, obs_shape,
+                                          self.cfg.learner.gamma)
         available = memory_available()
         if available is not None and replay.nbytes > 0.9 * available:
             raise MemoryBudgetError(

@@ -22,12 +22,16 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from replay import kernels
 from replay.sumtree import SumTree
 from replay.types import NO_EXPERT_ACTION, Batch
+
+if TYPE_CHECKING:
+    from config import ReplayConfig
 
 _MAX_REDRAWS = 1000
 _MIN_PART_BYTES = 1 << 20
@@ -78,6 +82,15 @@ class ReplayBuffer:
         self.max_priority = 1.0
         self.rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, cfg: ReplayConfig, num_envs: int, obs_shape: tuple[int, ...],
+                    gamma: float) -> ReplayBuffer:
+        """The buffer `config.ReplayConfig` describes, for `num_envs` streams of `obs_shape`."""
+        return cls(cfg.capacity, num_envs, obs_shape, obs_dtype=cfg.obs_dtype,
+                   prioritized=cfg.prioritized, alpha=cfg.alpha, priority_eps=cfg.priority_eps,
+                   n_step=cfg.n_step, gamma=gamma, cut_on_source_change=cfg.cut_on_source_change,
+                   seed=cfg.seed, sample_threads=cfg.sample_threads)
 
     def _check_arguments(self) -> None:
         if self.num_envs < 1:
