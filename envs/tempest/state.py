@@ -35,6 +35,8 @@ FAR_END = 0xF0 * DEPTH_ONE
 ENEMY_SLOTS = 7
 PLAYER_SHOTS = 8
 ENEMY_SHOTS = 4
+EXPLOSION_SLOTS = 8
+"""The arcade's 8 explosion slots; running explosions delay the end of a wave."""
 PENDING_SLOTS = 64
 """The pending queue ("nymphs") holds at most 63 enemies (`NYMCOU` is capped at 63)."""
 
@@ -73,7 +75,8 @@ class GameState(NamedTuple):
     # -- per game ---------------------------------------------------------------------------------
     rng: np.ndarray
     """uint64 (N,): the game's random generator state (xorshift64*, seeded by splitmix64); every
-    random choice of the game and of its expert's tie-breaks draws from here."""
+    random choice of the game draws from here (experts keep their own generators, so labelling
+    a state never changes the game)."""
     mode: np.ndarray
     """int32 (N,): MODE_* code."""
     mode_timer: np.ndarray
@@ -188,6 +191,18 @@ class GameState(NamedTuple):
     en_prev_type: np.ndarray
     """int32 (N, 7): the slot's type one frame earlier."""
 
+    # -- added by the rules core (core.py) --------------------------------------------------------
+    skill_wave: np.ndarray
+    """int32 (N,): the wave whose row of `skill.SKILL` is in force: `wave`, except from wave 99
+    on, where the arcade plays the parameters (and shape) of a random wave 65..96 chosen when the
+    wave starts."""
+    expl_timer: np.ndarray
+    """int32 (N, EXPLOSION_SLOTS): frames left of each explosion (0 = free slot); `explosions`
+    counts the busy ones."""
+    zap_latch: np.ndarray
+    """int32 (N,): 1 while a superzapper press waits to be served: the arcade latches the press
+    edge and serves it once the running zap has ended (or the player is alive again)."""
+
 
 _SHAPES: dict[str, tuple[tuple[int, ...], type]] = {
     "rng": ((), np.uint64),
@@ -204,6 +219,7 @@ _SHAPES: dict[str, tuple[tuple[int, ...], type]] = {
     "shot_hits": ((PLAYER_SHOTS,), np.int32),
     "eshot_y": ((ENEMY_SHOTS,), np.int32),
     "eshot_lane": ((ENEMY_SHOTS,), np.int32),
+    "expl_timer": ((EXPLOSION_SLOTS,), np.int32),
 }
 """Shape after the game axis and dtype of every field that is not an int32 scalar per game;
 the `en_*` fields are (ENEMY_SLOTS,) int32."""
