@@ -27,9 +27,9 @@ $(BENCH_STAMP): $(STAMP)
 
 install: $(STAMP)
 
-## The main job: train with the dashboard.  Until the Tempest simulator lands (issue #4) the
-## default preset cannot run, so `make run` trains Pong; `make run RUN_ARGS=...` for anything else.
-RUN_ARGS ?= --preset pong
+## The main job: train the default preset (Tempest-v0 with the expert curriculum) with the
+## dashboard; `make run RUN_ARGS="--preset pong"` (or any train flags) for anything else.
+RUN_ARGS ?=
 
 run: install
 	$(VENV)/bin/tempest-dqn train $(RUN_ARGS)

@@ -56,9 +56,10 @@ class EnvConfig:
     noop_max: int = 30
     """Up to this many no-op agent steps after each reset, so episodes do not all start in the
     same state."""
-    episodic_life: bool = False
-    """Treat a lost life as terminal for bootstrapping (the game itself goes on); helps games
-    like Breakout."""
+    episodic_life: bool = True
+    """A lost life ends the episode (terminal for bootstrapping). Tempest-v0: each life is one
+    episode and the next reset continues the same game, as in the system this replaces; ALE: the
+    life loss is terminal and the game itself goes on (helps games like Breakout)."""
     clip_rewards: bool = False
     """Clip each step's reward to its sign (-1, 0, +1) for learning; scores and returns are
     still reported unclipped."""
@@ -70,6 +71,26 @@ class EnvConfig:
     motion. Tempest-v0 feature vectors are not stacked."""
     full_action_space: bool = False
     """ALE only: use all 18 joystick actions instead of the game's minimal action set."""
+    start_wave: int = 1
+    """Tempest-v0 only: the wave (1..99) every game starts at; the system this replaces started
+    its games at wave 13."""
+    action_set: Literal["joint", "compact"] = "joint"
+    """Tempest-v0 only: "joint" = the 44 actions of the system this replaces (4 fire/zap x 11
+    spinner levels); "compact" = 11 (stay, +-3, +-12 with and without fire, one zap)."""
+    reward_death_penalty: float = 1000.0
+    """Tempest-v0 only: game points charged on the frame the player dies."""
+    reward_objective_scale: float = 0.01
+    """Tempest-v0 only: learning reward per game point (score deltas below 1,000, the death
+    penalty, the superzap penalty)."""
+    reward_subjective_scale: float = 0.005
+    """Tempest-v0 only: weight of the lane-safety shaping (+-2 per nearby lane, weighted 1, 1/2,
+    1/4 by distance, halved while not moving); 0 turns shaping off."""
+    reward_zap_penalty: float = 1000.0
+    """Tempest-v0 only: game points charged for a superzap, times the share of the wave's enemies
+    still pending (zapping once the queue is empty costs nothing)."""
+    reward_clip: float = 10.0
+    """Tempest-v0 only: the learning reward is clipped to [-reward_clip, reward_clip]; 0 = no
+    clip."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +217,10 @@ class ExpertConfig:
 
     enabled: bool = True
     """Let the game's scripted expert drive a share of the actions."""
+    policy: Literal["auto", "attract"] = "auto"
+    """Which expert: "auto" = the game's scripted expert (Tempest-v0: the expert of the system
+    this replaces; ALE Pong and Breakout: the screen experts); "attract" = Tempest's own
+    attract-mode AI, a weaker teacher."""
     ratio_start: float = 0.5
     """Share of actions taken by the expert at frame 0."""
     ratio_floor: float = 0.05
@@ -761,7 +786,9 @@ _POSITIVE = (
     "metrics.interval_s tui.refresh_hz tui.progress_every_s"
 ).split()
 _NON_NEGATIVE = (
-    "env.seed env.noop_max env.max_episode_frames replay.seed replay.beta_frames learner.lr_end "
+    "env.seed env.noop_max env.max_episode_frames env.reward_death_penalty "
+    "env.reward_objective_scale env.reward_subjective_scale env.reward_zap_penalty env.reward_clip "
+    "replay.seed replay.beta_frames learner.lr_end "
     "learner.lr_warmup_steps learner.hard_update_every learner.max_grad_norm "
     "learner.td_target_clamp learner.learning_starts actor.epsilon_decay_frames "
     "actor.eval_every_frames expert.anneal_frames run.checkpoint_every_s"
@@ -780,6 +807,8 @@ def _range_errors(v: Mapping[str, Any]) -> list[str]:
     errors += [f"{k} must be 0 or more, got {v[k]}" for k in _NON_NEGATIVE if v[k] < 0]
     errors += [f"{k} must be in [0, 1], got {v[k]}" for k in _UNIT_INTERVAL if not 0 <= v[k] <= 1]
     errors += [f"{k} must be in (0, 1], got {v[k]}" for k in _HALF_OPEN if not 0 < v[k] <= 1]
+    if not 1 <= v["env.start_wave"] <= 99:
+        errors.append(f"env.start_wave must be a wave from 1 to 99, got {v['env.start_wave']}")
     if not v["learner.hidden_sizes"] or min(v["learner.hidden_sizes"]) < 1:
         errors.append(
             "learner.hidden_sizes must list one or more positive layer widths, "

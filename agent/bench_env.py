@@ -1,8 +1,13 @@
 """`tempest-dqn bench env`: the environment backend alone, ours against the bare emulator.
 
-Our ALE adapter (score bookkeeping, reset-step detection, reward clipping) against the bare
-`ale_py.vector_env.AtariVectorEnv` with the same settings, random actions, 1 and 8 envs, in
-interleaved rounds.  The Tempest simulator joins when it exists (issue #4).
+Two tables, each contender interleaved round by round in one process:
+
+* ALE: our adapter (score bookkeeping, reset-step detection, reward clipping) against the bare
+  `ale_py.vector_env.AtariVectorEnv` with the same settings, random actions, 1 and 8 envs.
+* Tempest: `Tempest-v0` game frames/s at 1, 64 and 256 envs with random actions and with the
+  expert labelling every state (as the trainer runs it), beside ALE Pong's bare AtariVectorEnv
+  with as many envs (emulator frames/s, frame skip 4).  Targets: >= 100,000 frames/s at 256
+  envs; the expert costs at most half of that.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from envs import measure_env_fps
 
 GAME, ENV_ID = "pong", "ALE/Pong-v5"
 SIZES = {False: {"steps": 3000, "rounds": 5}, True: {"steps": 300, "rounds": 2}}
+TEMPEST_SIZES = {False: {"frames": 1_000_000, "rounds": 3}, True: {"frames": 20_000, "rounds": 1}}
+"""Game frames per contender and round (all envs together), so every env count costs alike."""
+TEMPEST_TARGET_FPS = 100_000
 
 
 def _bare_rate(cfg: config.EnvConfig, steps: int) -> float:
@@ -58,6 +66,69 @@ def _case(num_envs: int, size: dict) -> dict:
                          "threshold": 0.8, "met": ratio >= 0.8}]}
 
 
+def _timed_steps(env, steps: int, seed: int = 0) -> float:
+    """Seconds for `steps` vector steps with random actions (after a short warm-up)."""
+    env.reset(seed=seed)
+    actions = np.random.default_rng(seed).integers(0, env.single_action_space.n,
+                                                   (steps + 20, env.num_envs))
+    for row in actions[:20]:
+        env.step(row)
+    start = time.perf_counter()
+    for row in actions[20:]:
+        env.step(row)
+    return time.perf_counter() - start
+
+
+def _tempest_contenders(num_envs: int) -> dict:
+    """name -> (env factory, frames per agent step)."""
+    from ale_py.vector_env import AtariVectorEnv
+
+    from envs import make_vector_env
+    from expert.labels import with_expert
+
+    cfg = config.Config()
+    env_cfg = replace(cfg.env, num_envs=num_envs)
+    pong = config.get_preset("pong").env
+    return {
+        "Tempest-v0 random": (lambda: make_vector_env(env_cfg), 1),
+        "Tempest-v0 + expert": (
+            lambda: with_expert(make_vector_env(env_cfg), env_cfg, cfg.expert), 1),
+        "ALE Pong bare AtariVectorEnv": (
+            lambda: AtariVectorEnv(GAME, num_envs=num_envs, frameskip=pong.frame_skip,
+                                   repeat_action_probability=pong.sticky_action_prob,
+                                   noop_max=pong.noop_max, reward_clipping=False),
+            pong.frame_skip),
+    }
+
+
+def _tempest_case(num_envs: int, size: dict) -> dict:
+    contenders = _tempest_contenders(num_envs)
+    rates: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(size["rounds"]):
+        for name, (make, frame_skip) in contenders.items():
+            steps = max(size["frames"] // (num_envs * frame_skip * (8 if frame_skip > 1 else 1)),
+                        10)
+            env = make()
+            try:
+                rates[name].append(steps * num_envs * frame_skip / _timed_steps(env, steps))
+            finally:
+                env.close()
+    rows = [{"name": name, "median": float(np.median(v)), "min": min(v), "max": max(v),
+             "reps": len(v)} for name, v in rates.items()]
+    sim, expert, pong = (r["median"] for r in rows)
+    case = {"case": f"Tempest {num_envs} envs", "unit": "game frames/s", "contenders": rows,
+            "ratios": {"Tempest / ALE Pong": round(sim / pong, 2),
+                       "with expert / random": round(expert / sim, 4)},
+            "targets": []}
+    if num_envs == 256:
+        case["targets"] = [
+            {"name": "256 envs: Tempest random frames/s", "value": sim,
+             "threshold": TEMPEST_TARGET_FPS, "met": sim >= TEMPEST_TARGET_FPS},
+            {"name": "256 envs: Tempest + expert frames/s (>= half the target)", "value": expert,
+             "threshold": TEMPEST_TARGET_FPS / 2, "met": expert >= TEMPEST_TARGET_FPS / 2}]
+    return case
+
+
 def markdown(report: dict) -> str:
     lines = ["| case | contender | median | min | max | unit |",
              "| --- | --- | ---: | ---: | ---: | --- |"]
@@ -73,6 +144,11 @@ def markdown(report: dict) -> str:
 def main(quick: bool = False) -> int:
     started, size = time.perf_counter(), SIZES[bool(quick)]
     cases = [_case(n, size) for n in (1, 8)]
+    cases += [_tempest_case(n, TEMPEST_SIZES[bool(quick)]) for n in (1, 64, 256)]
     notes = [f"{ENV_ID}, pong preset settings (frame skip 4, sticky actions 0.25), random "
-             "actions; the Tempest simulator arrives with issue #4"]
+             "actions",
+             "Tempest-v0: default preset settings (wave 1, one life per episode, 44 actions); "
+             "'+ expert' adds the expert's label for every state, as the trainer runs it; ALE "
+             "Pong's frames are emulator frames (4 per agent step), ALE's own fast path; "
+             "Pong gets 1/8 of Tempest's frame budget per round to keep the run short"]
     return bc.publish("env", quick, dict(size, env_id=ENV_ID), cases, notes, started, markdown)

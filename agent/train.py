@@ -58,15 +58,15 @@ def train(cfg: config.Config) -> int:
 def _env_factory(cfg: config.Config):
     """A function building the configured vector env, and its frames per agent step."""
     import envs
+    from expert.labels import with_expert
 
     try:
         envs.make_vector_env(cfg.env).close()  # fail now, before anything is written
-    except NotImplementedError as err:
-        raise UserFacingError(str(err), exit_code=1) from None
     except ValueError as err:
         raise UserFacingError(str(err)) from None
     frames_per_step = cfg.env.frame_skip if cfg.env.id.startswith("ALE/") else 1
-    return (lambda: envs.make_vector_env(cfg.env)), frames_per_step
+    return (lambda: with_expert(envs.make_vector_env(cfg.env), cfg.env, cfg.expert)), \
+        frames_per_step
 
 
 class _ThrottledPrinter:

@@ -2,41 +2,51 @@
 
 * `ALE/<Game>-v5` -> `envs.ale` (ale-py's C++ `AtariVectorEnv`; see that module for the reward
   and info-key conventions, episodic life and the NEXT_STEP reset step).
-* `Tempest-v0` -> the built-in simulator, not built yet (issue #4): `EnvNotAvailableError`.
+* `Tempest-v0` -> the built-in simulator (`envs.tempest`): `TempestVectorEnv`.
 
-Backends are imported lazily, so `import envs` stays cheap; nothing here imports torch.
+Importing `envs` registers `Tempest-v0` with gymnasium (a single-env and a vector entry point),
+so `gym.make("Tempest-v0")` and `gym.make_vec("Tempest-v0", num_envs=256,
+vectorization_mode="vector_entry_point")` work.  Backends are imported lazily, so `import envs`
+stays cheap; nothing here imports torch.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
+
 from config import TEMPEST_ENV_ID, EnvConfig, check_env_id
-from envs.errors import EnvNotAvailableError, UnknownEnvError
+from envs.errors import UnknownEnvError
 
 __all__ = [
-    "EnvNotAvailableError",
     "UnknownEnvError",
     "make_vector_env",
     "measure_env_fps",
 ]
 
-TEMPEST_NOT_YET = (
-    "the Tempest simulator arrives with issue #4; use --env ALE/<Game>-v5 meanwhile "
-    "(e.g. --env ALE/Pong-v5 or --preset pong)"
-)
+
+
+def _register_tempest() -> None:
+    if TEMPEST_ENV_ID not in gym.registry:
+        gym.register(TEMPEST_ENV_ID, entry_point="envs.tempest.env:TempestEnv",
+                     vector_entry_point="envs.tempest.env:TempestVectorEnv")
+
+
+_register_tempest()
 
 
 def make_vector_env(cfg: EnvConfig) -> Any:
     """Builds the vector env for `cfg.id`; call `reset()` before stepping.
 
     Raises:
-        EnvNotAvailableError: `Tempest-v0` (a NotImplementedError: its simulator is not built).
         UnknownEnvError: any other id that is not `ALE/<Game>-v5` for a shipped ROM, with the
             closest valid ids in the message.
     """
     if cfg.id == TEMPEST_ENV_ID:
-        raise EnvNotAvailableError(TEMPEST_NOT_YET)
+        from envs.tempest.make import make_tempest_vector_env
+
+        return make_tempest_vector_env(cfg)
     if cfg.id.startswith("ALE/"):
         from envs.ale import make_ale_vector_env
 

@@ -20,8 +20,15 @@ def test_env_benchmark_reports_ours_and_the_bare_emulator() -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
     assert report["benchmark"] == "env" and [c["case"] for c in report["cases"]] == [
-        "1 envs", "8 envs"]
-    for case in report["cases"]:
+        "1 envs", "8 envs", "Tempest 1 envs", "Tempest 64 envs", "Tempest 256 envs"]
+    for case in report["cases"][2:]:
+        names = [r["name"] for r in case["contenders"]]
+        assert names == ["Tempest-v0 random", "Tempest-v0 + expert",
+                         "ALE Pong bare AtariVectorEnv"]
+        assert all(math.isfinite(r["median"]) and r["median"] > 0 for r in case["contenders"])
+        assert 0 < case["ratios"]["with expert / random"]
+    assert [t["threshold"] for t in report["cases"][-1]["targets"]] == [100_000, 50_000]
+    for case in report["cases"][:2]:
         names = [r["name"] for r in case["contenders"]]
         assert names == ["ours (AleVectorEnv)", "bare AtariVectorEnv"]
         assert all(math.isfinite(r["median"]) and r["median"] > 0 for r in case["contenders"])

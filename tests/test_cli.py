@@ -119,11 +119,15 @@ def test_bad_environment_variable_is_a_user_error() -> None:
     assert_user_error(result, "RESET_METRICS='maybe'")
 
 
-def test_train_on_tempest_says_the_simulator_is_not_built_yet(tmp_path) -> None:
+def test_smoke_trains_on_tempest_with_the_expert_curriculum(tmp_path) -> None:
     result = run("train", "--preset", "smoke", "--run-dir", str(tmp_path))
-    assert result.returncode == 1
-    assert "issue #4" in result.stderr and "Traceback" not in result.stderr
-    assert list(tmp_path.iterdir()) == []  # nothing written
+    assert result.returncode == 0, result.stderr
+    run_dir = tmp_path / "tempest-v0"
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert rows and rows[-1]["frame"] >= 4_000
+    ratios = [row["expert_ratio"] for row in rows]
+    assert all(r is not None for r in ratios) and ratios[-1] == 0.05  # annealed to the floor
+    assert any(row["agreement"] is not None for row in rows)  # expert labels reach the learner
 
 
 SHORT_PONG = ("train", "--preset", "smoke", "--env", "ALE/Pong-v5", "--env.num-envs", "2",

@@ -12,7 +12,7 @@ from config import ConfigError, EnvConfig
 from envs import make_vector_env
 from envs.ale import AleVectorEnv, rom_id
 
-BASE = EnvConfig(id="ALE/Pong-v5", num_envs=2, seed=0)
+BASE = EnvConfig(id="ALE/Pong-v5", num_envs=2, seed=0, episodic_life=False)
 
 
 def make(game: str = "Pong", **changes: object) -> AleVectorEnv:

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from config import EnvConfig
-from envs import EnvNotAvailableError, UnknownEnvError, make_vector_env, measure_env_fps
+from envs import UnknownEnvError, make_vector_env, measure_env_fps
 from envs.ale import AleVectorEnv
+from envs.tempest.env import TempestVectorEnv
 from tests.torch_free import assert_torch_not_loaded
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,11 +21,17 @@ def test_ale_ids_go_to_the_ale_adapter() -> None:
     env.close()
 
 
-def test_tempest_says_when_it_arrives() -> None:
-    with pytest.raises(EnvNotAvailableError) as caught:
-        make_vector_env(EnvConfig(id="Tempest-v0"))
-    assert isinstance(caught.value, NotImplementedError)
-    assert "issue #4" in str(caught.value) and "--env ALE/<Game>-v5" in str(caught.value)
+def test_tempest_goes_to_the_simulator_with_the_config_settings() -> None:
+    cfg = EnvConfig(id="Tempest-v0", num_envs=3, start_wave=5, action_set="compact",
+                    max_episode_frames=99, reward_clip=2.5, reward_subjective_scale=0.0)
+    env = make_vector_env(cfg)
+    assert isinstance(env, TempestVectorEnv) and env.num_envs == 3
+    assert env.single_action_space.n == 11
+    games = env.games
+    assert games.start_wave == 5 and games.max_episode_frames == 99 and games.episodic_life
+    assert games.reward_params.clip == 2.5 and games.reward_params.subjective_scale == 0.0
+    env.reset(seed=1)
+    assert (env.state.wave == 5).all()
 
 
 @pytest.mark.parametrize(
@@ -64,8 +71,11 @@ def test_measure_env_fps_counts_frames_and_agent_steps() -> None:
     assert result["seconds"] > 0 and result["frames_per_s"] > 0
 
 
-def test_measure_env_fps_rejects_nonsense_and_unbuilt_backends() -> None:
+def test_measure_env_fps_rejects_nonsense() -> None:
     with pytest.raises(ValueError, match="steps"):
         measure_env_fps(EnvConfig(id="ALE/Pong-v5"), 0)
-    with pytest.raises(EnvNotAvailableError):
-        measure_env_fps(EnvConfig(id="Tempest-v0"), 10)
+
+
+def test_measure_env_fps_counts_one_frame_per_tempest_step() -> None:
+    result = measure_env_fps(EnvConfig(id="Tempest-v0", num_envs=4), 30, warmup=2)
+    assert result["agent_steps"] == 120 and result["frames"] == 120

@@ -1,0 +1,147 @@
+"""N Tempest games with episodes, rewards and observations: what both gymnasium classes share.
+
+`TempestEnv` (one game) and `TempestVectorEnv` (N games) are thin shells around `Games`, so the
+vector env is N single envs by construction: game i of a vector env seeded s is the single env
+seeded s + i, driven with the same actions (the tests check it frame by frame).
+
+Episodes.  With `episodic_life` (the default, as in the system this replaces) every life is an
+episode: the death frame is terminal, and the next reset *continues the same game* with its next
+life (enemies back in the queue, spikes and superzapper use kept); a new game starts only when
+the lives are gone.  Without it an episode is a whole game: a death is resolved on the same step
+(`core.finish_life`) and only the game over is terminal.  `max_episode_frames` truncates an
+episode; the reset after a truncation starts a new game.
+
+Per-step arrays returned by `step` and `info` follow the ALE adapter (`envs/ale.py`), so the
+training loop treats both backends alike; `info["state"]` is the live `GameState` for the
+expert and the dashboard's game view (read it before the next step: it changes in place).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from envs.tempest import core, features, reward
+from envs.tempest.actions import ACTION_SETS, FIRE, SPIN, ZAP
+from envs.tempest.state import ALIVE, MODE_GAME_OVER, allocate
+
+END_LIFE, END_GAME, END_TRUNCATED = 1, 2, 3
+"""Why a game's episode ended (`Games.ended`), which decides what its next reset does."""
+
+
+class Games:
+    """The simulator's games plus the episode bookkeeping of a gymnasium env."""
+
+    def __init__(self, num_games: int, start_wave: int = 1, episodic_life: bool = True,
+                 max_episode_frames: int = 0, action_set: str = "joint",
+                 reward_params: reward.RewardParams | None = None):
+        if action_set not in ACTION_SETS:
+            raise ValueError(
+                f"unknown action_set {action_set!r}; choose from {sorted(ACTION_SETS)}")
+        if not 1 <= start_wave <= 99:
+            raise ValueError(f"start_wave must be 1..99, got {start_wave}")
+        self.num_games = num_games
+        self.start_wave = start_wave
+        self.episodic_life = episodic_life
+        self.max_episode_frames = max_episode_frames
+        self.action_table = ACTION_SETS[action_set]
+        self.reward_params = reward_params or reward.RewardParams()
+        self.state = allocate(num_games)
+        self.memo = reward.new_memo(num_games)
+        self.obs = np.zeros((num_games, features.OBS_DIM), np.float32)
+        self.reward = np.zeros(num_games, np.float32)
+        self.points = np.zeros(num_games, np.float32)
+        self.ended = np.zeros(num_games, np.int8)
+        self.episode_score = np.zeros(num_games, np.float64)
+        self.episode_length = np.zeros(num_games, np.int64)
+        self._idle = np.zeros(num_games, np.int32)
+
+    # -- resets ------------------------------------------------------------------------------------
+
+    def seed(self, seeds: np.ndarray) -> None:
+        core.seed_games(self.state, np.asarray(seeds, np.int64))
+
+    def new_games(self, mask: np.ndarray, start_wave: int | None = None) -> None:
+        """Fresh games where `mask`; a new episode starts there."""
+        core.new_games(self.state, mask, self.start_wave if start_wave is None else start_wave)
+        self._begin_episodes(mask)
+
+    def reset_ended(self, mask: np.ndarray) -> None:
+        """The reset after an episode ended: the next life of the same game after a life was
+        lost, else a new game."""
+        next_life = mask & (self.ended == END_LIFE)
+        if next_life.any():
+            core.finish_life(self.state, next_life)
+        over = mask & ((self.ended != END_LIFE) | (self.state.mode == MODE_GAME_OVER))
+        if over.any():
+            core.new_games(self.state, over, self.start_wave)
+        self._begin_episodes(mask)
+
+    def _begin_episodes(self, mask: np.ndarray) -> None:
+        self.ended[mask] = 0
+        self.episode_score[mask] = 0.0
+        self.episode_length[mask] = 0
+        self.state.episode_frame[mask] = 0
+        features.observe(self.state, self.obs)
+
+    # -- one frame ---------------------------------------------------------------------------------
+
+    def step(self, actions: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Advances the `active` games by one frame with `actions` (indices into the action
+        set); the others stay still.  Returns (terminated, truncated) for the active games
+        (False elsewhere); `self.reward`, `self.points` and `self.obs` hold the rest."""
+        table = self.action_table[np.where(active, actions, 0)]
+        fire = np.where(active, table[:, FIRE], 0).astype(np.int32)
+        zap = np.where(active, table[:, ZAP], 0).astype(np.int32)
+        spin = np.where(active, table[:, SPIN], 0).astype(np.int32)
+        self._freeze(~active)
+        reward.remember(self.state, self.memo)
+        core.step_games(self.state, fire, zap, spin)
+        self._unfreeze(~active)
+        reward.compute_rewards(self.state, self.memo, self.reward_params, self.reward, self.points)
+        self.reward[~active] = 0.0
+        self.points[~active] = 0.0
+        died = active & (self.state.death_cause != ALIVE)
+        if not self.episodic_life and died.any():
+            core.finish_life(self.state, died)
+        game_over = active & (self.state.mode == MODE_GAME_OVER)
+        terminated = (died & self.episodic_life) | game_over
+        truncated = active & ~terminated & self._out_of_frames()
+        self.ended[terminated] = np.where(game_over, END_GAME, END_LIFE)[terminated]
+        self.ended[truncated] = END_TRUNCATED
+        self.episode_score[active] += self.points[active]
+        self.episode_length[active] += 1
+        features.observe(self.state, self.obs)
+        return terminated, truncated
+
+    def _out_of_frames(self) -> np.ndarray:
+        if self.max_episode_frames <= 0:
+            return np.zeros(self.num_games, bool)
+        return self.state.episode_frame >= self.max_episode_frames
+
+    def _freeze(self, idle: np.ndarray) -> None:
+        """Idle games must not advance (or draw random numbers): the core skips games in
+        MODE_GAME_OVER, so idle games wear that mode for the duration of the step."""
+        self._idle[:] = self.state.mode
+        self.state.mode[idle] = MODE_GAME_OVER
+
+    def _unfreeze(self, idle: np.ndarray) -> None:
+        self.state.mode[idle] = self._idle[idle]
+
+    # -- reporting ---------------------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        """Per-game arrays every step carries (see TempestVectorEnv for the episode keys)."""
+        st = self.state
+        return {
+            "raw_reward": self.points.copy(),
+            "score": st.score.astype(np.float64),
+            "episode_score": self.episode_score.copy(),
+            "episode_length": self.episode_length.copy(),
+            "lives": st.lives.copy(),
+            "wave": st.wave.copy(),
+            "death_cause": st.death_cause.copy(),
+            "life_lost": np.zeros(self.num_games, bool),
+            "state": st,
+        }

@@ -1,0 +1,154 @@
+"""`Tempest-v0` as gymnasium envs: the env contract, seeding, vector = N singles, pickling."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import envs  # noqa: F401  (registers Tempest-v0)
+from envs.tempest import features
+from envs.tempest.env import TempestEnv, TempestVectorEnv
+from envs.tempest.state import states_equal, take
+
+
+def random_actions(seed: int, steps: int, num_envs: int, num_actions: int = 44) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, num_actions, (steps, num_envs))
+
+
+def test_check_env_passes_without_warnings() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_env(gym.make("Tempest-v0", render_mode="rgb_array").unwrapped,
+                  skip_render_check=False)
+    assert [str(w.message) for w in caught] == []
+
+
+def test_registered_entry_points_build_both_envs() -> None:
+    single = gym.make("Tempest-v0")
+    assert isinstance(single.unwrapped, TempestEnv)
+    vector = gym.make_vec("Tempest-v0", num_envs=8, vectorization_mode="vector_entry_point")
+    assert isinstance(vector, TempestVectorEnv) and vector.num_envs == 8
+    obs, info = vector.reset(seed=3)
+    assert obs.shape == (8, features.OBS_DIM) and obs.dtype == np.float32
+    assert set(info) >= {"score", "wave", "lives", "state", "episode_end", "reset_step"}
+
+
+def test_action_meanings_cover_the_44_joint_actions() -> None:
+    names = TempestEnv().get_action_meanings()
+    assert len(names) == 44 and names[0] == "NOOP" and names[43] == "FIRE+ZAP SPIN-12"
+    assert len(TempestEnv(action_set="compact").get_action_meanings()) == 11
+
+
+def test_same_seed_same_trajectory_and_other_seed_differs() -> None:
+    def run(seed: int) -> list[np.ndarray]:
+        env = TempestEnv(start_wave=3)
+        obs, _ = env.reset(seed=seed)
+        seen = [obs]
+        for action in random_actions(0, 400, 1)[:, 0]:
+            obs, _, terminated, truncated, _ = env.step(action)
+            seen.append(obs)
+            if terminated or truncated:
+                seen.append(env.reset()[0])
+        return seen
+
+    first, again, other = run(7), run(7), run(8)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other, strict=False))
+
+
+@pytest.mark.slow
+def test_vector_env_equals_n_single_envs_through_episode_ends() -> None:
+    num_envs, steps = 4, 1500
+    vector = TempestVectorEnv(num_envs=num_envs, max_episode_frames=500)
+    singles = [TempestEnv(max_episode_frames=500) for _ in range(num_envs)]
+    vec_obs, _ = vector.reset(seed=10)
+    for i, env in enumerate(singles):
+        np.testing.assert_array_equal(vec_obs[i], env.reset(seed=10 + i)[0])
+    pending_reset = [False] * num_envs
+    actions = random_actions(1, steps, num_envs)
+    ends = 0
+    for row in actions:
+        vec_obs, vec_reward, vec_term, vec_trunc, info = vector.step(row)
+        for i, env in enumerate(singles):
+            if pending_reset[i]:
+                assert info["reset_step"][i]
+                obs, reward, term, trunc = env.reset()[0], 0.0, False, False
+            else:
+                obs, reward, term, trunc, _ = env.step(row[i])
+            np.testing.assert_array_equal(vec_obs[i], obs)
+            assert vec_reward[i] == np.float32(reward)
+            assert (vec_term[i], vec_trunc[i]) == (term, trunc)
+            pending_reset[i] = term or trunc
+            ends += term or trunc
+        for i, env in enumerate(singles):
+            assert states_equal(take(vector.state, i), env.state)
+    assert ends > 0  # the comparison crossed episode ends, not only steady play
+
+
+def test_reset_step_ignores_the_action_and_pays_nothing() -> None:
+    env = TempestVectorEnv(num_envs=2, max_episode_frames=5)
+    env.reset(seed=0)
+    for _ in range(5):
+        _, _, _, truncated, info = env.step(np.zeros(2, np.int64))
+    assert truncated.all() and info["episode_end"].all()
+    assert np.isfinite(info["final_score"]).all() and (info["final_length"] == 5).all()
+    _, reward, terminated, truncated, info = env.step(np.full(2, 43))
+    assert info["reset_step"].all() and not terminated.any() and not truncated.any()
+    assert (reward == 0).all() and (info["episode_length"] == 0).all()
+
+
+def test_episodic_life_continues_the_game_after_a_death() -> None:
+    env = TempestVectorEnv(num_envs=16, start_wave=9)
+    env.reset(seed=5)
+    rng = np.random.default_rng(0)
+    for _ in range(3000):
+        _, _, terminated, _, info = env.step(rng.integers(0, 44, 16))
+        died = terminated & ~info["game_over"]
+        if died.any():
+            lives_before = info["lives"][died].copy()
+            score_before = info["score"][died].copy()
+            _, _, _, _, info = env.step(rng.integers(0, 44, 16))
+            assert (info["lives"][died] == lives_before - 1).all()
+            assert (info["score"][died] == score_before).all()
+            assert (info["wave"][died] >= 9).all()
+            return
+    pytest.fail("no death in 3000 frames of random play on wave 9")
+
+
+def test_whole_game_episodes_resolve_deaths_on_the_same_step() -> None:
+    env = TempestVectorEnv(num_envs=16, start_wave=9, episodic_life=False)
+    env.reset(seed=5)
+    rng = np.random.default_rng(0)
+    lost_life = False
+    for _ in range(3000):
+        _, _, terminated, _, info = env.step(rng.integers(0, 44, 16))
+        lost_life |= bool((info["death_cause"] != 0).any())
+        assert not (terminated & (info["lives"] > 0)).any()
+    assert lost_life
+
+
+def test_pickling_keeps_the_games() -> None:
+    env = TempestVectorEnv(num_envs=3)
+    env.reset(seed=2)
+    for row in random_actions(2, 50, 3):
+        env.step(row)
+    clone = pickle.loads(pickle.dumps(env))
+    assert states_equal(clone.state, env.state)
+    actions = random_actions(3, 50, 3)
+    for row in actions:
+        a = env.step(row)[0]
+        b = clone.step(row)[0]
+        np.testing.assert_array_equal(a, b)
+
+
+def test_render_returns_an_rgb_frame() -> None:
+    env = TempestEnv(render_mode="rgb_array")
+    env.reset(seed=0)
+    frame = env.render()
+    assert frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8
+    assert frame.any()
