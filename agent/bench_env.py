@@ -23,7 +23,7 @@ from envs import measure_env_fps
 
 GAME, ENV_ID = "pong", "ALE/Pong-v5"
 SIZES = {False: {"steps": 3000, "rounds": 5}, True: {"steps": 300, "rounds": 2}}
-TEMPEST_SIZES = {False: {"frames": 1_000_000, "rounds": 3}, True: {"frames": 20_000, "rounds": 1}}
+TEMPEST_SIZES = {False: {"frames": 300_000, "rounds": 3}, True: {"frames": 20_000, "rounds": 1}}
 """Game frames per contender and round (all envs together), so every env count costs alike."""
 TEMPEST_TARGET_FPS = 100_000
 
