@@ -35,3 +35,12 @@ def test_the_command_prints_one_json_line_per_policy(capsys) -> None:
     lines = capsys.readouterr().out.splitlines()
     assert [line.split('"policy": "')[1].split('"')[0] for line in lines] == [
         "random", "attract", "expert"]
+
+
+def test_an_episode_is_recorded_as_a_gif(tmp_path) -> None:
+    from PIL import Image
+
+    path = tmp_path / "episode.gif"
+    assert main(["--gif", str(path), "--policy", "random", "--seed", "1"]) == 0
+    with Image.open(path) as gif:
+        assert gif.n_frames > 10 and gif.size == (256, 256)
