@@ -31,6 +31,17 @@ class Overrides:
     scheduled_expert_ratio: float = 0.0
     """What the curriculum schedule says now (the trainer keeps it current)."""
 
+    def driver(self) -> str:
+        """Who chooses the actions, for the dashboard: "greedy" (ε = 0), "expert only",
+        "expert off", "manual" (a ratio set by hand) or "schedule"."""
+        if self.greedy:
+            return "greedy"
+        if self.expert.mode == "on":
+            return "expert only"
+        if self.expert.mode == "off":
+            return "expert off"
+        return "schedule" if self.expert.manual is None else "manual"
+
     def epsilon(self, scheduled: float) -> float:
         """The exploration rate in force: 0 when greedy, else the schedule times any scale."""
         if self.greedy:

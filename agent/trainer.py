@@ -181,13 +181,19 @@ class Trainer:
                 apply_commands(self.inbox, self.events, self.overrides)
                 if self.overrides.quit_requested:
                     break
+                now = time.monotonic() - started
                 if self.overrides.paused:
                     time.sleep(0.05)
+                    if now - last_row >= self.cfg.metrics.interval_s:
+                        self._emit(acc, writer, now, state="paused")
+                        last_row = now
                     continue
                 frame_before = self.actor.frame
                 self._step(acc)
                 if self._eval_due(frame_before):
+                    self._emit(acc, writer, time.monotonic() - started, state="evaluating")
                     self.pending_eval = self._evaluate()
+                    last_row = time.monotonic() - started
                 now = time.monotonic() - started
                 if now - last_row >= self.cfg.metrics.interval_s:
                     self._emit(acc, writer, now)
@@ -280,7 +286,10 @@ class Trainer:
                              agreement_count=stats.agreement[1],
                              greedy_counts=stats.greedy_hist)
 
-    def _emit(self, acc: IntervalAccumulator, writer: JsonlWriter, now: float) -> None:
+    def _emit(self, acc: IntervalAccumulator, writer: JsonlWriter, now: float,
+              state: str = "training") -> None:
+        """Closes the interval into a row (§5 keys, plus `state` and `driver` for the
+        dashboard's header) and hands it to the sinks."""
         row = acc.row(now, epsilon=getattr(self, "last_epsilon", None),
                       expert_ratio=getattr(self, "last_expert_ratio", None),
                       lr=self.learner.current_lr(), learner_steps=self.learner.learner_steps,
@@ -290,6 +299,7 @@ class Trainer:
                       eval_return=self.pending_eval.mean_return if self.pending_eval else None,
                       eval_score=self.pending_eval.mean_score if self.pending_eval else None)
         self.pending_eval = None
+        row.update(state=state, driver=self.overrides.driver())
         writer.write(row)
         if self.tensorboard is not None:
             self.tensorboard.write(row)

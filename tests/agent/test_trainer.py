@@ -47,6 +47,9 @@ def test_the_loop_learns_the_optimal_policy_and_records_metrics(tmp_path):
     assert latest_checkpoint(trainer.paths.checkpoints) is not None
     evaluations = [r["eval_score"] for r in rows if r["eval_score"] is not None]
     assert len(evaluations) == 3 and evaluations[-1] == 1.0  # the goal, every episode
+    assert [r["state"] for r in rows].count("evaluating") == 3  # announced before each one
+    assert {r["state"] for r in rows} == {"training", "evaluating"}
+    assert {r["driver"] for r in rows} == {"schedule"}
 
 
 def test_resume_restores_parameters_schedules_and_replay_exactly(tmp_path):
@@ -93,6 +96,33 @@ def test_commands_are_applied_and_acknowledged(tmp_path):
     assert ("command", "greedy acting on") in kinds
     assert any(k == "warning" and "ignored a control command" in m for k, m in kinds)
     assert trainer.overrides.epsilon(0.7) == 0.0
+    assert read_rows(trainer.paths.metrics)[-1]["driver"] == "greedy"
+
+
+def test_a_paused_run_keeps_writing_rows_that_say_so(tmp_path):
+    import threading
+    import time
+
+    trainer = _trainer(_cfg(tmp_path, **{"run.frames": 10**9, "metrics.interval_s": 0.05}))
+    trainer.inbox.discard_pending = lambda: 0
+    send_command(trainer.paths.root, "pause")
+
+    def quit_when_paused_rows_appear() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            text = trainer.paths.metrics.read_text() if trainer.paths.metrics.exists() else ""
+            if text.count('"paused"') >= 2:
+                break
+            time.sleep(0.05)
+        send_command(trainer.paths.root, "quit")
+
+    watcher = threading.Thread(target=quit_when_paused_rows_appear)
+    watcher.start()
+    trainer.run()
+    watcher.join()
+    rows = read_rows(trainer.paths.metrics)
+    assert [r["state"] for r in rows].count("paused") >= 2
+    assert all(r["frame"] == 0 for r in rows if r["state"] == "paused")
 
 
 def test_the_learner_thread_learns_too_and_keeps_the_replay_ratio(tmp_path):
@@ -174,5 +204,5 @@ def test_expert_off_command_hands_every_action_to_the_network(tmp_path):
     send_command(trainer.paths.root, "expert", value="off")
     trainer.run()
     rows = read_rows(trainer.paths.metrics, strict=True)
-    assert rows[-1]["expert_ratio"] == 0.0
+    assert rows[-1]["expert_ratio"] == 0.0 and rows[-1]["driver"] == "expert off"
     assert not (trainer.replay.source_S == Source.EXPERT).any()
