@@ -56,6 +56,8 @@ class Games:
         self.episode_score = np.zeros(num_games, np.float64)
         self.episode_length = np.zeros(num_games, np.int64)
         self._idle = np.zeros(num_games, np.int32)
+        self.death_cause = np.zeros(num_games, np.int32)
+        """This step's death causes (kept when finish_life revives the game at once)."""
 
     # -- resets ------------------------------------------------------------------------------------
 
@@ -80,6 +82,7 @@ class Games:
 
     def _begin_episodes(self, mask: np.ndarray) -> None:
         self.ended[mask] = 0
+        self.death_cause[mask] = ALIVE
         self.episode_score[mask] = 0.0
         self.episode_length[mask] = 0
         self.state.episode_frame[mask] = 0
@@ -102,7 +105,8 @@ class Games:
         reward.compute_rewards(self.state, self.memo, self.reward_params, self.reward, self.points)
         self.reward[~active] = 0.0
         self.points[~active] = 0.0
-        died = active & (self.state.death_cause != ALIVE)
+        self.death_cause[:] = np.where(active, self.state.death_cause, ALIVE)
+        died = self.death_cause != ALIVE
         if not self.episodic_life and died.any():
             core.finish_life(self.state, died)
         game_over = active & (self.state.mode == MODE_GAME_OVER)
@@ -141,7 +145,7 @@ class Games:
             "episode_length": self.episode_length.copy(),
             "lives": st.lives.copy(),
             "wave": st.wave.copy(),
-            "death_cause": st.death_cause.copy(),
+            "death_cause": self.death_cause.copy(),
             "life_lost": np.zeros(self.num_games, bool),
             "state": st,
         }
