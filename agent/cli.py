@@ -23,7 +23,6 @@ from agent.cli_help import TrainHelpAction, train_epilog
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 NOT_BUILT = {
-    "watch": "watch is not built yet: the dashboard arrives with issue #5",
     "doctor": "the training doctor is not built yet: it arrives with the doctor issue "
     "(metrics/doctor.py)",
 }
@@ -123,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0, metavar="S")
     watch = sub.add_parser("watch", help="the dashboard, attached to a run started elsewhere")
     watch.add_argument("run_dir", metavar="RUN_DIR")
+    watch.add_argument("--hz", type=float, default=4.0, help="screen updates per second")
     doctor = sub.add_parser("doctor", help="diagnose a recorded run")
     doctor.add_argument("target", metavar="RUN_DIR_OR_METRICS_JSONL")
     doctor.add_argument("--json", action="store_true", help="findings as JSON lines")
@@ -193,6 +193,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    """The dashboard on a run directory (one started elsewhere, headless or not)."""
+    from pathlib import Path
+
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        return _usage_error(f"no run directory at {run_dir}",
+                            "give the directory that holds metrics.jsonl, e.g. runs/tempest-v0")
+    if not sys.stdout.isatty():
+        return _usage_error("watch needs a terminal (stdout is not one)",
+                            "run it in a terminal, or read metrics.jsonl directly")
+    from tui.app import DashboardApp
+
+    DashboardApp(str(run_dir), refresh_hz=args.hz).run()
+    return EXIT_OK
+
+
 def _run_bench(name: str, quick: bool) -> int:
     """Imports `agent.bench_<name>` lazily (torch and numba load only here) and runs it."""
     module = f"agent.bench_{name}"
@@ -237,7 +254,7 @@ def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
     handlers: dict[str, Callable[[], int]] = {
         "train": lambda: cmd_train(args, overrides, environ),
         "eval": lambda: cmd_eval(args),
-        "watch": lambda: _not_built(NOT_BUILT["watch"]),
+        "watch": lambda: cmd_watch(args),
         "doctor": lambda: _not_built(NOT_BUILT["doctor"]),
         "bench": lambda: cmd_bench(args),
     }

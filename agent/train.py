@@ -7,6 +7,7 @@ message that says what to do; the CLI prints it and exits 2 without a traceback.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 
@@ -32,10 +33,8 @@ def train(cfg: config.Config) -> int:
         paths = open_run_dir(cfg)
     except RunDirError as err:
         raise UserFacingError(str(err)) from None
-    if cfg.tui.enabled and sys.stdout.isatty():
-        print("note: the live dashboard arrives with issue #5; printing progress lines instead",
-              file=sys.stderr)
-    printer = _ThrottledPrinter(cfg.tui.progress_every_s)
+    dashboard = _start_dashboard(cfg, paths.root)
+    printer = _ThrottledPrinter(cfg.tui.progress_every_s, quiet_while=dashboard)
     try:
         trainer = Trainer(cfg, paths, make_env, frames_per_step, progress=printer)
     except (MemoryBudgetError, TensorBoardUnavailable) as err:
@@ -49,7 +48,10 @@ def train(cfg: config.Config) -> int:
     where = f"resumed at frame {trainer.actor.frame:,}" if resumed else "fresh start"
     print(f"training {cfg.env.id} in {paths.root} ({where}); Ctrl-C saves and stops",
           file=sys.stderr)
-    trainer.run()
+    try:
+        trainer.run()
+    finally:
+        _stop_dashboard(dashboard)
     print(f"done at frame {trainer.actor.frame:,}; checkpoint in {paths.checkpoints}",
           file=sys.stderr)
     return 0
@@ -69,13 +71,37 @@ def _env_factory(cfg: config.Config):
         frames_per_step
 
 
-class _ThrottledPrinter:
-    """Prints at most one progress line every `every_s` seconds (stdout, for logs and pipes)."""
+def _start_dashboard(cfg: config.Config, run_dir) -> subprocess.Popen | None:
+    """With a terminal, the dashboard runs as a child process on it (`python -m tui`): it never
+    imports torch, cannot slow the training loop's thread, and closing it (ctrl+q) leaves the
+    run going; `q` in it asks the trainer to save and stop through the control channel."""
+    if not (cfg.tui.enabled and sys.stdout.isatty()):
+        return None
+    return subprocess.Popen([sys.executable, "-m", "tui", str(run_dir),
+                             "--hz", str(cfg.tui.refresh_hz)])
 
-    def __init__(self, every_s: float):
+
+def _stop_dashboard(dashboard: subprocess.Popen | None) -> None:
+    if dashboard is None or dashboard.poll() is not None:
+        return
+    dashboard.terminate()
+    try:
+        dashboard.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        dashboard.kill()
+
+
+class _ThrottledPrinter:
+    """Prints at most one progress line every `every_s` seconds (stdout, for logs and pipes),
+    and none while the dashboard (`quiet_while`) owns the terminal."""
+
+    def __init__(self, every_s: float, quiet_while: subprocess.Popen | None = None):
         self.every_s, self.last = every_s, float("-inf")
+        self.quiet_while = quiet_while
 
     def __call__(self, line: str) -> None:
+        if self.quiet_while is not None and self.quiet_while.poll() is None:
+            return
         now = time.monotonic()
         if now - self.last >= self.every_s:
             print(line, flush=True)

@@ -177,7 +177,6 @@ def test_a_corrupt_checkpoint_is_a_clear_error_and_stays_untouched(tmp_path) -> 
 @pytest.mark.parametrize(
     "args",
     [
-        ("watch", "runs/x"),
         ("doctor", "runs/x"),
         ("doctor", "m.jsonl", "--json"),
     ],
@@ -186,6 +185,16 @@ def test_unbuilt_commands_say_so(args: tuple[str, ...]) -> None:
     result = run(*args)
     assert result.returncode == 1
     assert "not built yet" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_watch_refuses_a_missing_run_directory(tmp_path) -> None:
+    result = run("watch", str(tmp_path / "nowhere"))
+    assert_user_error(result, "no run directory at")
+
+
+def test_watch_without_a_terminal_is_a_clear_error(tmp_path) -> None:
+    result = run("watch", str(tmp_path))
+    assert_user_error(result, "needs a terminal")
 
 
 # The remaining cases exercise argument handling in-process: same code, no interpreter start-up.

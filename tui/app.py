@@ -1,0 +1,266 @@
+"""The live training dashboard: follows a run directory and sends keyboard commands to its trainer.
+
+Why pull-based: the app polls the run's files (metrics.jsonl, events.jsonl) a few times a second
+in a worker thread, so it works the same in the trainer's own terminal and attached to a headless
+run (`tempest-dqn watch`), and a stalled disk never freezes the screen.  Commands go through the
+control channel (metrics.control); the trainer's receipt in events.jsonl is shown when it arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Vertical
+from textual.widgets import ContentSwitcher, Footer, Static
+
+from metrics.control import send_command
+from tui import eventlog, model
+from tui.charts import CHARTS, ChartPanel
+from tui.eventlog import PendingCommands, Receipt
+from tui.help import HelpScreen
+from tui.keys import KEYS, command_label, expert_command, training_command
+from tui.source import OK, Poll, RunSource, status_line
+from tui.widgets import DoctorPanel, EventStrip, GameView, HeaderBar, StatusLine, TileView
+
+EVENTS_KEPT = 500
+STALE_AFTER_INTERVALS = 5
+"""A run is called stale after this many metrics intervals without a new row."""
+
+
+class DashboardApp(App[None]):
+    """The dashboard of one run directory.
+
+    Args:
+        run_dir: the run directory (it may not exist yet, or be deleted while watched).
+        refresh_hz: polls per second (at least 2).
+        clock: monotonic seconds, for "no new row for N s"; tests pass a frozen one.
+    """
+
+    CSS_PATH = "dashboard.tcss"
+    TITLE = "tempest-dqn"
+    ENABLE_COMMAND_PALETTE = False  # every action has its key; the footer needs the room
+    BINDINGS = [Binding(k.key, k.action, k.label) for k in KEYS]
+    HORIZONTAL_BREAKPOINTS = [(0, "-w80"), (120, "-w120"), (150, "-w150")]
+    VERTICAL_BREAKPOINTS = [(0, "-h24"), (40, "-h40")]
+
+    def __init__(
+        self,
+        run_dir: str | Path,
+        refresh_hz: float = 4.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self.refresh_hz = max(2.0, refresh_hz)
+        self.clock = clock
+        self.source = RunSource(self.run_dir)
+        self.history = model.History()
+        self.events: deque[dict[str, Any]] = deque(maxlen=EVENTS_KEPT)
+        self.config: dict[str, Any] | None = None
+        self.pending = PendingCommands()
+        self.receipts: deque[Receipt] = deque(maxlen=100)
+        self.source_state = OK
+        self.partial = False
+        self.last_problem = ""
+        self.last_new_rows_at = clock()
+        self.chart_index = 0
+        self.state_override = ""
+        """"pausing…" / "resuming…" after `t`, then "paused" / "training" once acknowledged."""
+        self._override_file = ""
+        self._override_since: float | None = None
+        self._poll_lock = asyncio.Lock()
+
+    # ---- layout ------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        """The widgets are kept as attributes: the app updates them while another screen (help)
+        is on top, where a query would search that screen instead."""
+        self.header_bar = HeaderBar(self.header_name(), id="header")
+        self.tile_views = {t.key: TileView(t, id=f"tile-{t.key}")
+                           for t in model.tiles(self.history, None)}  # fmt: skip
+        self.chart_panels = [ChartPanel(spec, id=f"chart-{spec.key}") for spec in CHARTS]
+        self.chart_tabs = Static(id="chart-tabs")
+        self.main = ContentSwitcher(initial="charts", id="main")
+        self.doctor = DoctorPanel(id="doctor")
+        self.event_strip = EventStrip(id="events")
+        self.status = StatusLine(id="status")
+        yield self.header_bar
+        with Container(id="tiles"):
+            yield from self.tile_views.values()
+        with self.main:
+            with Vertical(id="charts"):
+                yield self.chart_tabs
+                with Container(id="chart-grid"):
+                    yield from self.chart_panels
+            yield self.doctor
+            yield GameView(id="game")
+        yield self.event_strip
+        yield self.status
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.event_strip.border_title = "events"
+        self.doctor.border_title = "doctor (d: back to the charts)"
+        self._show_chart_tabs()
+        self._show_status()
+        self.set_interval(1 / self.refresh_hz, self._tick)
+        self.call_later(self._tick)
+
+    # ---- polling -----------------------------------------------------------------------------
+
+    async def _tick(self) -> None:
+        if not self._poll_lock.locked():  # a slow disk: skip a beat rather than queue polls
+            await self.poll_once()
+
+    async def poll_once(self) -> None:
+        """Reads what is new in the run directory (in a thread) and shows it."""
+        async with self._poll_lock:
+            result = await asyncio.to_thread(self.source.poll)
+            if self.is_running:  # not when the app closed while the thread was reading
+                self.apply(result)
+
+    def apply(self, poll: Poll) -> None:
+        """Shows one poll's findings."""
+        self.source_state, self.partial = poll.state, poll.partial_bytes
+        if poll.problems:
+            self.last_problem = poll.problems[-1]
+        if poll.config is not None:
+            self.config = poll.config
+        if poll.events:
+            self._take_events(poll.events)
+        if poll.rows:
+            self.history.add(poll.rows)
+            self.last_new_rows_at = self.clock()
+            self._settle_override(poll.rows[-1])
+            self._show_rows()
+        elif poll.config is not None or poll.events:
+            self._show_header()
+        self._show_status()
+
+    def _take_events(self, events: list[dict[str, Any]]) -> None:
+        self.events.extend(events)
+        for receipt in self.pending.settle(events):
+            self.receipts.append(receipt)
+            verdict = "done" if receipt.accepted else "rejected"
+            severity = "information" if receipt.accepted else "error"
+            self.notify(f"{receipt.label}: {verdict} — {receipt.message}", title="trainer",
+                        severity=severity, markup=False)  # fmt: skip
+        for event in events:
+            if str(event.get("file")) == self._override_file and self._override_file:
+                self._acknowledge_override(event)
+        self.event_strip.show(eventlog.newest_first(list(self.events)))
+        self.doctor.show(list(self.events))
+
+    def _acknowledge_override(self, event: dict[str, Any]) -> None:
+        """The trainer took (or refused) the pause/resume sent with `t`."""
+        self._override_file = ""
+        if event.get("kind") != "command" or event.get("rejected"):
+            self.state_override = ""
+            return
+        self.state_override = "paused" if self.state_override == "pausing…" else "training"
+        t = event.get("t")
+        self._override_since = t if isinstance(t, int | float) else None
+
+    def _settle_override(self, row: dict[str, Any]) -> None:
+        """A row written after the trainer's receipt shows the real state again."""
+        since, t = self._override_since, row.get("t")
+        if since is not None and isinstance(t, int | float) and t >= since:
+            self.state_override, self._override_since = "", None
+
+    # ---- showing -----------------------------------------------------------------------------
+
+    def _capacity(self) -> int | None:
+        capacity = model.config_value(self.config, "replay", "capacity")
+        return capacity if isinstance(capacity, int) else None
+
+    def _show_header(self) -> None:
+        info = model.header(self.header_name(), self.config, self.history.latest,
+                            self.state_override)  # fmt: skip
+        self.header_bar.show(info)
+
+    def header_name(self) -> str:
+        return self.run_dir.name or str(self.run_dir)
+
+    def _show_rows(self) -> None:
+        self._show_header()
+        for tile in model.tiles(self.history, self._capacity()):
+            self.tile_views[tile.key].show(tile)
+        rows = self.history.chart_rows()
+        for panel in self.chart_panels:
+            panel.show(rows)
+
+    def _show_status(self) -> None:
+        text, tone = status_line(self.source_state, self.run_dir, self.history.count,
+                                 self.last_problem, self._stale_seconds(), self.partial)
+        self.status.show(text, tone)
+
+    def _stale_seconds(self) -> float | None:
+        if not self.history.count:
+            return None
+        interval = model.config_value(self.config, "metrics", "interval_s")
+        interval = interval if isinstance(interval, int | float) and interval > 0 else 2.0
+        quiet = self.clock() - self.last_new_rows_at
+        return quiet if quiet > max(10.0, STALE_AFTER_INTERVALS * interval) else None
+
+    def _show_chart_tabs(self) -> None:
+        for index, panel in enumerate(self.chart_panels):
+            panel.set_class(index == self.chart_index, "-current")
+        names = [
+            f"[b reverse] {spec.title} [/]" if i == self.chart_index else f" {spec.title} "
+            for i, spec in enumerate(CHARTS)
+        ]
+        self.chart_tabs.update(" ".join(names) + "  [dim]c: next chart[/]")
+
+    # ---- commands ----------------------------------------------------------------------------
+
+    async def send(self, name: str, value: str | None = None) -> Path | None:
+        """Writes one command into the run's control/ (in a thread: it fsyncs); notifies."""
+        args = {} if value is None else {"value": value}
+        label = command_label(name, args)
+        try:
+            path = await asyncio.to_thread(send_command, self.run_dir, name, **args)
+        except (OSError, ValueError) as exc:
+            self.notify(f"could not send {label}: {exc}", severity="error", markup=False)
+            return None
+        self.pending.add(path.name, label)
+        self.notify(f"sent: {label} (waiting for the trainer)", timeout=3, markup=False)
+        return path
+
+    async def action_send(self, name: str, value: str | None = None) -> None:
+        await self.send(name, value)
+
+    async def action_toggle_training(self) -> None:
+        shown = self.state_override or model.run_state(self.history.latest)
+        name = training_command(shown)
+        path = await self.send(name)
+        if path is not None:
+            self.state_override = "resuming…" if name == "resume" else "pausing…"
+            self._override_file, self._override_since = path.name, None
+            self._show_header()
+
+    async def action_toggle_expert(self, mode: str) -> None:
+        args = expert_command(mode, model.run_driver(self.history.latest))
+        await self.send("expert", args["value"])
+
+    async def action_save_and_quit(self) -> None:
+        """`q`: ask the trainer to checkpoint and stop, then close the dashboard."""
+        await self.send("quit")
+        self.exit()
+
+    def action_next_chart(self) -> None:
+        self.chart_index = (self.chart_index + 1) % len(CHARTS)
+        self._show_chart_tabs()
+
+    def action_toggle_panel(self, panel: str) -> None:
+        """`d` / `g`: show that panel in place of the charts; the same key again goes back."""
+        self.main.current = "charts" if self.main.current == panel else panel
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())

@@ -1,0 +1,132 @@
+"""The run directory, read incrementally: new metrics rows, new events, config.json, and its state.
+
+Why its own module: everything that touches the disk is here, behind one `poll()` that never
+raises and never waits, so the app can run it in a worker thread and a slow or vanished disk
+cannot freeze or crash the dashboard.  The state it reports (directory missing, deleted, no
+metrics yet, a malformed line) becomes the status line.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from metrics.events import validate_event
+from metrics.sink import RowFollower
+
+MISSING_DIR = "missing_dir"
+DELETED_DIR = "deleted_dir"
+NO_METRICS = "no_metrics"
+NO_ROWS = "no_rows"
+OK = "ok"
+
+
+class Poll(NamedTuple):
+    """What one poll found."""
+
+    state: str
+    """MISSING_DIR (never seen), DELETED_DIR (gone since), NO_METRICS, NO_ROWS or OK."""
+    rows: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    config: dict[str, Any] | None
+    """config.json's content the first time it is read, else None."""
+    problems: list[str]
+    """Lines skipped because they break the contract, and config.json errors."""
+    partial_bytes: bool = False
+    """metrics.jsonl holds bytes but no complete row yet (a first line being written)."""
+
+
+class RunSource:
+    """Follows one run directory; `poll()` returns what is new since the previous call."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.run_dir = Path(run_dir)
+        self.metrics_path = self.run_dir / "metrics.jsonl"
+        self.events_path = self.run_dir / "events.jsonl"
+        self.config_path = self.run_dir / "config.json"
+        self._metrics = RowFollower(self.metrics_path)
+        self._events = RowFollower(self.events_path, validator=validate_event)
+        self._seen_dir = False
+        self._seen_rows = False
+        self._config_loaded = False
+        self._config_error = ""
+
+    def poll(self) -> Poll:
+        """Never raises: an OS error reading a file is reported as a problem."""
+        try:
+            return self._poll()
+        except OSError as exc:  # permissions, a disk gone away: say so, try again next time
+            return Poll(OK if self._seen_dir else MISSING_DIR, [], [], None, [f"read error: {exc}"])
+
+    def _poll(self) -> Poll:
+        if not self.run_dir.is_dir():
+            return Poll(DELETED_DIR if self._seen_dir else MISSING_DIR, [], [], None, [])
+        self._seen_dir = True
+        config, problems = self._read_config()
+        rows, events = self._metrics.poll(), self._events.poll()
+        problems += [f"{p.path.name}:{p.line}: {p.problem}"
+                     for p in self._metrics.problems + self._events.problems]
+        self._metrics.problems.clear()
+        self._events.problems.clear()
+        self._seen_rows = self._seen_rows or bool(rows)
+        state, partial = OK, False
+        if not self._seen_rows:
+            size = self._size(self.metrics_path)
+            state = NO_METRICS if size is None else NO_ROWS
+            partial = bool(size)
+        return Poll(state, rows, events, config, problems, partial)
+
+    @staticmethod
+    def _size(path: Path) -> int | None:
+        try:
+            return path.stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def _read_config(self) -> tuple[dict[str, Any] | None, list[str]]:
+        """config.json once it is there and valid; an error is reported once per distinct error."""
+        if self._config_loaded or not self.config_path.is_file():
+            return None, []
+        try:
+            config = json.loads(self.config_path.read_text(encoding="utf-8"))
+            if not isinstance(config, dict):
+                raise ValueError(f"not a JSON object but {type(config).__name__}")
+        except (ValueError, UnicodeDecodeError) as exc:
+            error = f"{self.config_path}: {exc}"
+            new = error != self._config_error
+            self._config_error = error
+            return None, [error] if new else []
+        self._config_loaded = True
+        return config, []
+
+
+def status_line(
+    state: str, run_dir: Path, rows: int, problem: str, stale_s: float | None, partial: bool
+) -> tuple[str, str]:
+    """(text, tone) of the status line; tone "bad" / "warn" / "" colours it.
+
+    The run directory's path comes last: on a narrow terminal it is what gets cut.
+
+    stale_s: seconds since new rows last arrived, when that is long enough to mention.
+    problem: the last line skipped as malformed (kept on show: the file is damaged).
+    """
+    if state == MISSING_DIR:
+        return f"run directory not found, waiting for it: {run_dir}", "warn"
+    if state == DELETED_DIR:
+        kept = f", showing the last {_rows(rows)}" if rows else ""
+        return f"run directory deleted{kept}: {run_dir}", "bad"
+    if state == NO_METRICS:
+        return f"waiting for metrics.jsonl in {run_dir}", "warn"
+    if state == NO_ROWS:
+        what = "the first row to be completed" if partial else "the first row"
+        return f"metrics.jsonl has no rows yet, waiting for {what}: {run_dir}", "warn"
+    if problem:
+        return f"skipped a bad line, keeping the last good data: {problem}", "bad"
+    if stale_s is not None:
+        return f"no new row for {stale_s:.0f} s, is the trainer running? {_rows(rows)}", "warn"
+    return f"{_rows(rows)} of metrics.jsonl in {run_dir}", ""
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row" if count == 1 else f"{count:,} rows"
