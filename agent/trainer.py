@@ -27,6 +27,7 @@ from agent.background import ActingCopy, BackgroundLearner
 from agent.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
 from agent.controls import Overrides, apply_commands
 from agent.evaluate import EvalResult, evaluate
+from agent.gameview import GameViewPublisher
 from agent.rundir import RunPaths
 from agent.schedules import LearnerPacer, beta_at, epsilon_at
 from agent.tensorboard_sink import TensorBoardSink
@@ -78,6 +79,8 @@ class Trainer:
                  frames_per_step: int = 1, progress: Callable[[str], None] | None = None):
         self.cfg, self.paths, self.progress = cfg, paths, progress
         self.make_env, self.frames_per_step = make_env, frames_per_step
+        self.game_view = GameViewPublisher(paths.root)
+        """Env 0's game for the dashboard's game view (Tempest; a no-op for ALE)."""
         self.env = make_env()
         self.pending_eval: EvalResult | None = None
         self.background: BackgroundLearner | None = None
@@ -190,6 +193,7 @@ class Trainer:
                     continue
                 frame_before = self.actor.frame
                 self._step(acc)
+                self.game_view.maybe_publish(self.env, self.actor.frame)
                 if self._eval_due(frame_before):
                     self._emit(acc, writer, time.monotonic() - started, state="evaluating")
                     self.pending_eval = self._evaluate()
@@ -204,6 +208,7 @@ class Trainer:
             self._emit(acc, writer, time.monotonic() - started)
         self.save("signal" if stop.set else "end of run")
         self.env.close()
+        self.game_view.close()
         if self.tensorboard is not None:
             self.tensorboard.close()
 

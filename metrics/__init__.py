@@ -6,6 +6,8 @@
 - `sink`: `JsonlWriter`, `read_rows` (strict / lenient), `RowFollower` for live readers.
 - `events`: `EventLog` and `read_events` for events.jsonl.
 - `control`: the control channel — `send_command` (dashboard side), `CommandInbox` (trainer side).
+- `gameview`: game.json, a snapshot of game 0 for the dashboard's game view — `write_game_view`,
+  `read_game_view`, `validate_game_view`.
 
 No torch, not even lazily: the dashboard imports this package and must start in a blink.  Only
 the standard library, numpy and `config` are imported.  The doctor (`metrics/doctor.py`) is not
@@ -14,6 +16,7 @@ here yet.
 
 from metrics.control import COMMANDS, BadCommand, Command, CommandInbox, send_command
 from metrics.events import EVENT_KINDS, EventLog, read_events
+from metrics.gameview import read_game_view, validate_game_view, write_game_view
 from metrics.schema import REQUIRED_KEYS, IntervalAccumulator, validate_row
 from metrics.sink import JsonlWriter, MetricsFileError, RowFollower, read_rows
 from metrics.windows import DqnWindows
@@ -32,7 +35,10 @@ __all__ = [
     "MetricsFileError",
     "RowFollower",
     "read_events",
+    "read_game_view",
     "read_rows",
     "send_command",
+    "validate_game_view",
     "validate_row",
+    "write_game_view",
 ]

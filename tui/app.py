@@ -9,6 +9,7 @@ control channel (metrics.control); the trainer's receipt in events.jsonl is show
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections import deque
 from collections.abc import Callable
@@ -24,10 +25,11 @@ from metrics.control import send_command
 from tui import eventlog, model
 from tui.charts import CHARTS, ChartPanel
 from tui.eventlog import PendingCommands, Receipt
+from tui.gameview import GameView, absent_message
 from tui.help import HelpScreen
 from tui.keys import KEYS, command_label, expert_command, training_command
 from tui.source import OK, Poll, RunSource, status_line
-from tui.widgets import DoctorPanel, EventStrip, GameView, HeaderBar, StatusLine, TileView
+from tui.widgets import DoctorPanel, EventStrip, HeaderBar, StatusLine, TileView
 
 EVENTS_KEPT = 500
 STALE_AFTER_INTERVALS = 5
@@ -89,6 +91,7 @@ class DashboardApp(App[None]):
         self.chart_tabs = Static(id="chart-tabs")
         self.main = ContentSwitcher(initial="charts", id="main")
         self.doctor = DoctorPanel(id="doctor")
+        self.game_view = GameView(id="game")
         self.event_strip = EventStrip(id="events")
         self.status = StatusLine(id="status")
         yield self.header_bar
@@ -100,14 +103,28 @@ class DashboardApp(App[None]):
                 with Container(id="chart-grid"):
                     yield from self.chart_panels
             yield self.doctor
-            yield GameView(id="game")
+            yield self.game_view
         yield self.event_strip
         yield self.status
         yield Footer(compact=True)
 
+    def on_load(self) -> None:
+        """SIGTERM closes the app the way ctrl+q does.
+
+        `tempest-dqn train` terminates its dashboard when training ends (after `q`, too, while the
+        dashboard is already closing); Python's default SIGTERM would kill it before Textual gives
+        the terminal back, leaving the user's shell on the dashboard's alternate screen in raw
+        mode.  Registered at load, before the terminal is switched, so no signal falls between.
+        """
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.exit)
+        except (ValueError, RuntimeError, NotImplementedError):  # not the main thread: no signals
+            pass
+
     def on_mount(self) -> None:
         self.event_strip.border_title = "events"
         self.doctor.border_title = "doctor (d: back to the charts)"
+        self.game_view.border_title = "game, env 0 (g: back to the charts)"
         self._show_chart_tabs()
         self._show_status()
         self.set_interval(1 / self.refresh_hz, self._tick)
@@ -120,9 +137,10 @@ class DashboardApp(App[None]):
             await self.poll_once()
 
     async def poll_once(self) -> None:
-        """Reads what is new in the run directory (in a thread) and shows it."""
+        """Reads what is new in the run directory (in a thread) and shows it; game.json only
+        while the game panel is shown."""
         async with self._poll_lock:
-            result = await asyncio.to_thread(self.source.poll)
+            result = await asyncio.to_thread(self.source.poll, self.main.current == "game")
             if self.is_running:  # not when the app closed while the thread was reading
                 self.apply(result)
 
@@ -142,6 +160,8 @@ class DashboardApp(App[None]):
             self._show_rows()
         elif poll.config is not None or poll.events:
             self._show_header()
+        if poll.game_read:
+            self._show_game(poll.game)
         self._show_status()
 
     def _take_events(self, events: list[dict[str, Any]]) -> None:
@@ -195,6 +215,10 @@ class DashboardApp(App[None]):
         rows = self.history.chart_rows()
         for panel in self.chart_panels:
             panel.show(rows)
+
+    def _show_game(self, view: dict[str, Any] | None) -> None:
+        env_id = model.config_value(self.config, "env", "id")
+        self.game_view.show(view, absent_message(env_id))
 
     def _show_status(self) -> None:
         text, tone = status_line(self.source_state, self.run_dir, self.history.count,
@@ -259,8 +283,15 @@ class DashboardApp(App[None]):
         self._show_chart_tabs()
 
     def action_toggle_panel(self, panel: str) -> None:
-        """`d` / `g`: show that panel in place of the charts; the same key again goes back."""
+        """`d` / `g`: show that panel in place of the charts; the same key again goes back.
+
+        The game panel also takes the tiles' and events' rows on a small terminal (CSS class
+        -game), and is filled at once rather than at the next poll."""
         self.main.current = "charts" if self.main.current == panel else panel
+        showing_game = self.main.current == "game"
+        self.main.screen.set_class(showing_game, "-game")
+        if showing_game:
+            self.call_later(self._tick)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -1,4 +1,5 @@
 """The run directory, read incrementally: new metrics rows, new events, config.json, and its state.
+On request (while the game panel is shown) it also reads game.json, the trainer's game snapshot.
 
 Why its own module: everything that touches the disk is here, behind one `poll()` that never
 raises and never waits, so the app can run it in a worker thread and a slow or vanished disk
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from metrics.events import validate_event
+from metrics.gameview import read_game_view
 from metrics.sink import RowFollower
 
 MISSING_DIR = "missing_dir"
@@ -35,6 +37,10 @@ class Poll(NamedTuple):
     """Lines skipped because they break the contract, and config.json errors."""
     partial_bytes: bool = False
     """metrics.jsonl holds bytes but no complete row yet (a first line being written)."""
+    game_read: bool = False
+    """game.json was asked for (the game panel is shown); `game` holds what was found."""
+    game: dict[str, Any] | None = None
+    """game.json's snapshot when `game_read`; None when absent or unreadable."""
 
 
 class RunSource:
@@ -52,12 +58,19 @@ class RunSource:
         self._config_loaded = False
         self._config_error = ""
 
-    def poll(self) -> Poll:
-        """Never raises: an OS error reading a file is reported as a problem."""
+    def poll(self, game: bool = False) -> Poll:
+        """Never raises: an OS error reading a file is reported as a problem.
+
+        game: also read game.json (only while the game panel is shown: it changes 4 times a
+        second and nothing else needs it)."""
         try:
-            return self._poll()
+            found = self._poll()
         except OSError as exc:  # permissions, a disk gone away: say so, try again next time
-            return Poll(OK if self._seen_dir else MISSING_DIR, [], [], None, [f"read error: {exc}"])
+            state = OK if self._seen_dir else MISSING_DIR
+            found = Poll(state, [], [], None, [f"read error: {exc}"])
+        if game:
+            found = found._replace(game_read=True, game=read_game_view(self.run_dir))
+        return found
 
     def _poll(self) -> Poll:
         if not self.run_dir.is_dir():

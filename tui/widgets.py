@@ -1,4 +1,5 @@
-"""The dashboard's widgets: header, tiles, event strip, status line, doctor and game panels.
+"""The dashboard's widgets: header, tiles, event strip, status line, doctor panel (the game
+panel is tui.gameview).
 
 Why they render from their own size: the same widget shows one line at 80x24 and a boxed tile at
 160x48, so the layout (dashboard.tcss) only decides sizes and each widget fits what it is given.
@@ -149,17 +150,3 @@ def doctor_content(events: Sequence[Event]) -> Content:
         parts.append(Content.styled("  no events yet", "$text-muted"))
     parts += [Content.styled(eventlog.line(e), TONE_STYLE[eventlog.tone(e)]) for e in others]
     return Content("\n").join(parts)
-
-
-GAME_VIEW_TEXT = (
-    "game view: not available yet\n\n"
-    "The trainer does not publish the game state, so there is nothing to draw.\n"
-    "Press g again to return to the charts."
-)
-
-
-class GameView(Static):
-    """`g`: the Tempest game view, which needs the trainer to publish the game state first."""
-
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(GAME_VIEW_TEXT, markup=False, **kwargs)  # type: ignore[arg-type]

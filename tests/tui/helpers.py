@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from metrics.gameview import write_game_view
 from metrics.schema import REQUIRED_KEYS
 from tui.app import DashboardApp
 
@@ -54,6 +55,36 @@ def write_run(
     if events:
         append_events(run_dir, events)
     return run_dir
+
+
+CIRCLE_X = [240, 231, 207, 170, 128, 86, 49, 25, 16, 25, 49, 86, 128, 170, 207, 231]
+CIRCLE_Y = [128, 170, 207, 231, 240, 231, 207, 170, 128, 86, 49, 25, 16, 25, 49, 86]
+
+
+def game_view(**overrides: Any) -> dict[str, Any]:
+    """A game.json snapshot on the circle tube: one enemy of each type, shots, two spikes."""
+    view: dict[str, Any] = {
+        "version": 1, "frame": 12_345, "wave": 3, "score": 4_250, "lives": 2, "mode": "play",
+        "tube": {"x": CIRCLE_X, "y": CIRCLE_Y, "open": False},
+        "player": {"lane": 4.0, "depth": 0x10, "alive": True},
+        "enemies": [{"type": "flipper", "lane": 7.25, "depth": 0x80},
+                    {"type": "pulsar", "lane": 10.0, "depth": 0x40},
+                    {"type": "tanker", "lane": 12.0, "depth": 0xC0},
+                    {"type": "spiker", "lane": 1.0, "depth": 0xA0},
+                    {"type": "fuseball", "lane": 15.5, "depth": 0x60}],
+        "shots": [{"lane": 4, "depth": 0x30}],
+        "enemy_shots": [{"lane": 7, "depth": 0x60}],
+        "spikes": [0, 0xA0] + [0] * 13 + [0xF1],
+    }  # fmt: skip
+    view.update(overrides)
+    return view
+
+
+def write_game(run_dir: Path, **overrides: Any) -> dict[str, Any]:
+    """Writes game.json the way the trainer does; returns the snapshot."""
+    view = game_view(**overrides)
+    write_game_view(run_dir, view)
+    return view
 
 
 def append_rows(run_dir: Path, rows: list[dict[str, Any]], raw: str = "") -> None:

@@ -255,16 +255,6 @@ def test_doctor_panel_lists_findings_with_advice_and_the_events_newest_first(tmp
     assert back == "charts"
 
 
-def test_g_shows_that_the_game_view_is_not_available_yet(tmp_path):
-    async def toggle(app, pilot):
-        await pilot.press("g")
-        await pilot.pause()
-        return "\n".join(screen_lines(app)), app.query_one("#main").current
-
-    text, current = drive(write_run(tmp_path / "run", [make_row(0)]), SMALL, toggle)
-    assert "game view: not available yet" in text and current == "game"
-
-
 def test_c_cycles_the_single_chart_of_a_small_terminal(tmp_path):
     async def cycle(app, pilot):
         titles = []
