@@ -34,10 +34,14 @@ RUN_ARGS ?=
 run: install
 	$(VENV)/bin/tempest-dqn train $(RUN_ARGS)
 
-## Lint, the whole suite, then the replay tests again as plain Python (NUMBA_DISABLE_JIT=1), so
+## tmux first (the dashboard's end-to-end test runs it; skipped if it cannot be installed), lint,
+## the whole suite, then the replay tests again as plain Python (NUMBA_DISABLE_JIT=1), so
 ## the kernel bodies are checked by the interpreter too.  The bench extra (cpprb,
 ## stable-baselines3) is installed so the benchmark's contenders are exercised as well.
 test: $(BENCH_STAMP)
+	@command -v tmux >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq tmux) || echo "note: tmux could not be installed (no root?);" \
+		"the dashboard's terminal test (tests/tui/test_e2e_tmux.py) will be skipped"
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q tests/replay -m "not slow"

@@ -33,8 +33,7 @@ def train(cfg: config.Config) -> int:
         paths = open_run_dir(cfg)
     except RunDirError as err:
         raise UserFacingError(str(err)) from None
-    dashboard = _start_dashboard(cfg, paths.root)
-    printer = _ThrottledPrinter(cfg.tui.progress_every_s, quiet_while=dashboard)
+    printer = _ThrottledPrinter(cfg.tui.progress_every_s)
     try:
         trainer = Trainer(cfg, paths, make_env, frames_per_step, progress=printer)
     except (MemoryBudgetError, TensorBoardUnavailable) as err:
@@ -46,8 +45,11 @@ def train(cfg: config.Config) -> int:
                               f"move it, or start over with --fresh (the old run is archived, "
                               f"not deleted)") from None
     where = f"resumed at frame {trainer.actor.frame:,}" if resumed else "fresh start"
-    print(f"training {cfg.env.id} in {paths.root} ({where}); Ctrl-C saves and stops",
+    dashboard = _start_dashboard(cfg, paths.root)  # only once nothing can fail on the way
+    stop_hint = "q in the dashboard" if dashboard else "Ctrl-C"
+    print(f"training {cfg.env.id} in {paths.root} ({where}); {stop_hint} saves and stops",
           file=sys.stderr)
+    printer.quiet_while = dashboard
     try:
         trainer.run()
     finally:

@@ -206,7 +206,8 @@ class Trainer:
                     self.save("periodic" if not self.overrides.save_requested else "requested")
                     self.overrides.save_requested, last_save = False, now
             self._emit(acc, writer, time.monotonic() - started)
-        self.save("signal" if stop.set else "end of run")
+        reason = "signal" if stop.set else "quit" if self.overrides.quit_requested else "end of run"
+        self.save(reason)
         self.env.close()
         self.game_view.close()
         if self.tensorboard is not None:
@@ -304,7 +305,7 @@ class Trainer:
                       eval_return=self.pending_eval.mean_return if self.pending_eval else None,
                       eval_score=self.pending_eval.mean_score if self.pending_eval else None)
         self.pending_eval = None
-        row.update(state=state, driver=self.overrides.driver())
+        row.update(state=state, driver=self.overrides.driver(), device=str(self.learner.device))
         writer.write(row)
         if self.tensorboard is not None:
             self.tensorboard.write(row)
