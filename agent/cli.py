@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("target", metavar="RUN_DIR_OR_METRICS_JSONL")
     doctor.add_argument("--json", action="store_true", help="findings as JSON lines")
     bench = sub.add_parser("bench", help="benchmarks; JSON on stdout")
-    bench.add_argument("which", choices=("replay", "env", "learner", "loop", "all"))
+    bench.add_argument("which", choices=("replay", "env", "learner", "loop", "tui", "all"))
     bench.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
     for command in sub.choices.values():
         command.allow_abbrev = False
@@ -223,10 +223,10 @@ def _run_bench(name: str, quick: bool) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Runs one benchmark; `all` runs every one that exists (replay, learner, then loop)."""
+    """Runs one benchmark; `all` runs every one that exists (replay, env, learner, loop, tui)."""
     if args.which != "all":
         return _run_bench(args.which, args.quick)
-    codes = [_run_bench(name, args.quick) for name in ("replay", "env", "learner", "loop")]
+    codes = [_run_bench(name, args.quick) for name in ("replay", "env", "learner", "loop", "tui")]
     return next((code for code in codes if code != EXIT_OK), EXIT_OK)
 
 

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_env_benchmark_reports_ours_and_the_bare_emulator() -> None:
     result = subprocess.run([sys.executable, "-m", "agent", "bench", "env", "--quick"],
-                            cwd=REPO, capture_output=True, text=True, timeout=120)
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
     assert report["benchmark"] == "env" and [c["case"] for c in report["cases"]] == [

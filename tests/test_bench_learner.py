@@ -21,7 +21,7 @@ CASES = ["nature-32", "nature-256", "mlp-4096", "mlp-16384", "mlp-16384-acc4"]
 @pytest.fixture(scope="module")
 def report() -> dict:
     result = subprocess.run([sys.executable, "-m", "agent", "bench", "learner", "--quick"],
-                            cwd=REPO, capture_output=True, text=True, timeout=120)
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "| case | contender |" in result.stderr  # the markdown table
     return json.loads(result.stdout)

@@ -21,7 +21,7 @@ QUICK = "import sys; from agent.bench_loop import main; sys.exit(main(quick=True
 @pytest.fixture(scope="module")
 def report() -> dict:
     result = subprocess.run([sys.executable, "-c", QUICK], cwd=REPO, capture_output=True,
-                            text=True, timeout=150)
+                            text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "| case | contender |" in result.stderr  # the markdown table
     return json.loads(result.stdout)

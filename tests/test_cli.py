@@ -17,8 +17,10 @@ from agent.cli import main, split_overrides
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Runs `python -m agent *args` from the repository root with a clean flag environment."""
+def run(*args: str, env: dict[str, str] | None = None,
+        timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Runs `python -m agent *args` from the repository root with a clean flag environment
+    (the timeout only guards against a hang: shared machines can be slow)."""
     environ = {k: v for k, v in os.environ.items() if k not in config.ENV_FLAGS}
     environ.update(env or {})
     return subprocess.run(
@@ -27,7 +29,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         env=environ,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
     )
 
 
@@ -120,7 +122,7 @@ def test_bad_environment_variable_is_a_user_error() -> None:
 
 
 def test_smoke_trains_on_tempest_with_the_expert_curriculum(tmp_path) -> None:
-    result = run("train", "--preset", "smoke", "--run-dir", str(tmp_path))
+    result = run("train", "--preset", "smoke", "--run-dir", str(tmp_path), timeout=300)
     assert result.returncode == 0, result.stderr
     run_dir = tmp_path / "tempest-v0"
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
@@ -235,7 +237,7 @@ def test_split_overrides() -> None:
 @pytest.mark.parametrize(
     ("which", "ran"),
     [("replay", ["replay"]), ("env", ["env"]), ("learner", ["learner"]), ("loop", ["loop"]),
-     ("all", ["replay", "env", "learner", "loop"])],
+     ("tui", ["tui"]), ("all", ["replay", "env", "learner", "loop", "tui"])],
 )
 def test_bench_delegates_to_agent_bench_modules(
     which: str, ran: list[str], monkeypatch: pytest.MonkeyPatch
@@ -243,7 +245,7 @@ def test_bench_delegates_to_agent_bench_modules(
     """The CLI's half of the contract: `agent.bench_<name>.main(quick)` is called, its exit
     code kept; `all` runs every benchmark in order."""
     calls: list[tuple[str, bool]] = []
-    for name in ("replay", "env", "learner", "loop"):
+    for name in ("replay", "env", "learner", "loop", "tui"):
         fake = types.ModuleType(f"agent.bench_{name}")
         record = lambda quick, name=name: calls.append((name, quick)) or 0  # noqa: E731
         fake.main = record  # type: ignore[attr-defined]

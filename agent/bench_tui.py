@@ -1,0 +1,271 @@
+"""`tempest-dqn bench tui`: what the live dashboard costs the training loop.
+
+The issue asks that the dashboard cost training under 3% of its throughput, measured as a run
+with and a run without it.  Two contenders, same configuration and seed, taking turns round by
+round (A, B, A, B, ...) in this one process, each in a fresh temporary run directory:
+
+* **without dashboard**: a `Trainer` built as `tempest-dqn train` builds it (config ->
+  `open_run_dir` -> `Trainer` -> `run()`), the `tempest` preset shrunk to a short run.
+* **with dashboard**: the same run with `python -m tui RUN_DIR --headless --hz 4` following it as
+  a separate process, as `train` starts it beside a terminal.  Headless is the whole app (polls,
+  models, layout, every tile and chart rendered at 160x48); only writing the frames to a
+  terminal (and the terminal emulator's own work) is left out.  It starts before training and
+  is given time to finish starting (its import and first layout are paid once per run, not per
+  frame), then it is terminated after `run()` returns.
+
+Frames/s come from the run's own metrics.jsonl: frames between the first row written after
+learning started and the last row, over the run clock between them, so the filling of the
+replay before `learning_starts` (no learner steps) is left out.  Each row also samples, in the
+trainer's own progress callback, the CPU time of the trainer process and of the dashboard
+(psutil when installed, else /proc/<pid>/stat), so the CPU each used per second of the measured
+window is reported beside the rates.  JSON on stdout, markdown on stderr.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import config
+from agent import bench_contenders as bc
+
+SIZES = {  # frames per run (all 32 envs together); full: ~20-40 s of training per run
+    False: dict(frames=200_000, learning_starts=20_000, capacity=200_000, rounds=3),
+    True: dict(frames=12_288, learning_starts=4_096, capacity=16_384, rounds=1),
+}
+NUM_ENVS = 32
+INTERVAL_S = 0.5
+"""Metrics rows every half second (the preset writes one every 2 s): the dashboard has new rows
+to draw at most of its polls, which is its busiest case."""
+DASHBOARD_HZ = 4.0
+HEADLESS_SIZE = "160x48"
+TARGET = 0.97
+WITHOUT, WITH = "without dashboard", f"with dashboard (headless, {DASHBOARD_HZ:g} Hz)"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+psutil = bc.optional("psutil")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by process `pid` (all its threads); nan if gone."""
+    try:
+        if psutil is not None:
+            times = psutil.Process(pid).cpu_times()
+            return times.user + times.system
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()  # after "(comm)": field 3 onwards
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+    except Exception:  # gone, unreadable, psutil.NoSuchProcess: no number rather than a crash
+        return math.nan
+
+
+def bench_config(size: dict, work_dir: str, name: str) -> config.Config:
+    """The `tempest` preset shrunk to a short run; everything else (network, batch 4096, replay
+    ratio 4, expert, learner thread) as the preset has it."""
+    cfg = config.apply_overrides(config.get_preset("tempest"), {
+        "env.num_envs": NUM_ENVS, "env.seed": 0, "replay.seed": 0,
+        "replay.capacity": size["capacity"],
+        "learner.learning_starts": size["learning_starts"],
+        "run.frames": size["frames"],
+        "metrics.interval_s": INTERVAL_S,
+        "tui.enabled": False,  # the trainer's own dashboard: the contender starts its own
+        "actor.eval_every_frames": 0,  # no evaluation pauses inside the measured window
+        "run.checkpoint_every_s": 0.0,  # the one save, at the end, falls after the last row
+        "run.run_dir": work_dir, "run.name": name,
+    })
+    config.validate(cfg)
+    return cfg
+
+
+class CpuSamples:
+    """The trainer's progress callback: called once per metrics row (right after the row is
+    written), it notes the clock and both processes' CPU time, so sample k goes with row k
+    (a /proc read or two every half second: some microseconds of the trainer's time)."""
+
+    def __init__(self) -> None:
+        self.dashboard_pid: int | None = None
+        self.samples: list[tuple[float, float, float]] = []
+
+    def __call__(self, _line: str) -> None:
+        dashboard = math.nan if self.dashboard_pid is None else cpu_seconds(self.dashboard_pid)
+        self.samples.append((time.monotonic(), cpu_seconds(os.getpid()), dashboard))
+
+
+def start_dashboard(run_dir: Path, log) -> subprocess.Popen:
+    """`python -m tui RUN_DIR --headless`, once its start-up CPU burst is over."""
+    proc = subprocess.Popen([sys.executable, "-m", "tui", str(run_dir), "--headless",
+                             "--hz", str(DASHBOARD_HZ), "--size", HEADLESS_SIZE],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+    started, previous = time.monotonic(), 0.0
+    while time.monotonic() - started < 30:
+        time.sleep(0.5)
+        if proc.poll() is not None:
+            raise RuntimeError(f"the dashboard exited with code {proc.returncode} at start")
+        used = cpu_seconds(proc.pid)
+        if time.monotonic() - started >= 1.5 and used - previous < 0.1:  # < 20% of a core
+            break
+        previous = used
+    return proc
+
+
+def stop_dashboard(proc: subprocess.Popen) -> int:
+    """SIGTERM (the app closes as on ctrl+q), then SIGKILL after 5 s; returns the exit code."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def window(rows: list[dict], samples: list[tuple[float, float, float]]) -> dict:
+    """Rates over the learning part of a run: first row after learning started -> last row."""
+    first = next((i for i, row in enumerate(rows) if row["learner_steps"] > 0), None)
+    if first is None or len(rows) - first < 3:
+        raise RuntimeError(f"too few metrics rows after learning started ({len(rows)} rows in "
+                           "all): make run.frames larger")
+    a, b = rows[first], rows[-1]
+    out = dict(frames_per_s=(b["frame"] - a["frame"]) / (b["t"] - a["t"]),
+               whole_run_frames_per_s=b["frame"] / b["t"], window_s=b["t"] - a["t"],
+               window_frames=b["frame"] - a["frame"], rows=len(rows) - first,
+               learner_steps=b["learner_steps"] - a["learner_steps"])
+    if len(samples) == len(rows):  # one sample per row, in the same order
+        (t0, own0, dash0), (t1, own1, dash1) = samples[first], samples[-1]
+        out.update(trainer_cpu_per_s=(own1 - own0) / (t1 - t0),
+                   dashboard_cpu_per_s=(dash1 - dash0) / (t1 - t0))
+    return out
+
+
+def one_run(size: dict, dashboard: bool, work_dir: str, name: str) -> dict:
+    """One training run in `work_dir/name` (deleted afterwards), with or without a dashboard."""
+    from agent.rundir import open_run_dir
+    from agent.train import _env_factory
+    from agent.trainer import Trainer
+    from metrics.sink import read_rows
+
+    cfg = bench_config(size, work_dir, name)
+    make_env, frames_per_step = _env_factory(cfg)  # exactly as `tempest-dqn train` does
+    paths = open_run_dir(cfg)
+    progress = CpuSamples()
+    trainer = Trainer(cfg, paths, make_env, frames_per_step, progress=progress)
+    extra: dict = {}
+    log_path = Path(work_dir) / f"{name}.dashboard.log"
+    with open(log_path, "wb") as log:
+        born = time.monotonic()
+        proc = start_dashboard(paths.root, log) if dashboard else None
+        progress.dashboard_pid = proc.pid if proc is not None else None
+        try:
+            trainer.run()
+            if proc is not None:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"the dashboard died during the run (exit code "
+                                       f"{proc.returncode}):\n"
+                                       f"{log_path.read_text(errors='replace')[-1500:]}")
+                extra = dict(dashboard_cpu_total_s=cpu_seconds(proc.pid),
+                             dashboard_lifetime_s=time.monotonic() - born)
+        finally:
+            if proc is not None:
+                stop_dashboard(proc)
+    result = window(read_rows(paths.metrics), progress.samples) | extra
+    del trainer
+    shutil.rmtree(paths.root, ignore_errors=True)
+    gc.collect()
+    return result
+
+
+def summary(values: list[float]) -> dict:
+    values = [v for v in values if math.isfinite(v)]
+    if not values:
+        return dict(median=None, min=None, max=None)
+    return dict(median=statistics.median(values), min=min(values), max=max(values))
+
+
+def contender_row(name: str, runs: list[dict]) -> dict:
+    rates = [r["frames_per_s"] for r in runs]
+    row = dict(name=name, **summary(rates), reps=len(runs), per_run=[round(v, 1) for v in rates])
+    row["whole_run_frames_per_s"] = summary([r["whole_run_frames_per_s"] for r in runs])["median"]
+    for key in ("trainer_cpu_per_s", "dashboard_cpu_per_s"):
+        row[key] = summary([r.get(key, math.nan) for r in runs])["median"]
+    if all("dashboard_cpu_total_s" in r for r in runs):
+        row["dashboard_cpu_per_s_incl_start"] = statistics.median(
+            r["dashboard_cpu_total_s"] / r["dashboard_lifetime_s"] for r in runs)
+    row["window_s"] = statistics.median(r["window_s"] for r in runs)
+    return row
+
+
+def case(size: dict, work_dir: str) -> dict:
+    """The rounds, A then B in each, and the ratio of the medians."""
+    runs: dict[str, list[dict]] = {WITHOUT: [], WITH: []}
+    if size["rounds"] > 1:  # numba's cache loads and torch's first steps land in no timed run
+        print("bench tui: warm-up run (not timed) ...", file=sys.stderr, flush=True)
+        one_run(SIZES[True], False, work_dir, "warm-up")
+    for r in range(size["rounds"]):
+        for name, dashboard in ((WITHOUT, False), (WITH, True)):
+            print(f"bench tui: round {r + 1}/{size['rounds']}, {name} ...", file=sys.stderr,
+                  flush=True)
+            runs[name].append(one_run(size, dashboard, work_dir, f"r{r}-{int(dashboard)}"))
+    rows = [contender_row(name, result) for name, result in runs.items()]
+    ratio = rows[1]["median"] / rows[0]["median"]
+    return dict(case=f"tempest preset, {size['frames']:,} frames, {NUM_ENVS} envs",
+                unit="frames/s", contenders=rows, ratios={"with / without": round(ratio, 4)},
+                targets=[dict(name=f"with dashboard >= {TARGET} of without (frames/s)",
+                              value=round(ratio, 4), threshold=TARGET,
+                              met=bool(ratio >= TARGET))])
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def markdown(report: dict) -> str:
+    lines = ["| contender | median | min | max | unit | trainer CPU s/s | dashboard CPU s/s |",
+             "| --- | ---: | ---: | ---: | --- | ---: | ---: |"]
+    for c in report["cases"]:
+        lines += [f"| {r['name']} | {r['median']:.0f} | {r['min']:.0f} | {r['max']:.0f} | "
+                  f"{c['unit']} | {_fmt(r.get('trainer_cpu_per_s'), '.2f')} | "
+                  f"{_fmt(r.get('dashboard_cpu_per_s'), '.3f')} |" for r in c["contenders"]]
+    lines += ["", "| target | value | threshold | met |", "| --- | ---: | ---: | --- |"]
+    lines += [f"| {t['name']} | {t['value']:.3f} | {t['threshold']} | "
+              f"{'yes' if t['met'] else 'NO'} |" for c in report["cases"] for t in c["targets"]]
+    return "\n".join(lines + [""] + [f"- {n}" for n in report["notes"]])
+
+
+def main(quick: bool = False) -> int:
+    started, size = time.perf_counter(), SIZES[bool(quick)]
+    omp = os.environ.get("OMP_WAIT_POLICY", "unset (active)")
+    with tempfile.TemporaryDirectory(prefix="bench-tui-") as work_dir:
+        cases = [case(size, work_dir)]
+    notes = [
+        "frames/s: the run's metrics.jsonl, from the first row after learning started to the "
+        "last row (the replay filling before learning_starts is left out); median over rounds",
+        f"with dashboard: `python -m tui RUN_DIR --headless --hz {DASHBOARD_HZ:g} --size "
+        f"{HEADLESS_SIZE}` in its own process, started before run() and given time to finish "
+        "starting, terminated after it; headless renders every widget but writes no frames "
+        "to a terminal, so the terminal's share of the cost is not in these numbers",
+        f"metrics rows every {INTERVAL_S} s (the preset: 2 s), so the dashboard redraws at "
+        "most of its polls; its charts hold a few hundred points here against up to ~4,000 "
+        "(History's caps) late in a long run",
+        "CPU s/s: CPU seconds per second of the measured window (trainer: all its threads; "
+        f"dashboard: its process), via {'psutil' if psutil else '/proc/<pid>/stat'}; "
+        "dashboard_cpu_per_s_incl_start also counts its start-up",
+        f"OMP_WAIT_POLICY {omp}: left as the caller set it, as `tempest-dqn train` does",
+        "the refresh rate is the configured poll rate (4 Hz >= 2 Hz asked); it is not "
+        "measured here",
+    ]
+    if quick:
+        notes.append("quick: one round of a tiny run and no warm-up run (the first run pays "
+                     "the process's numba and torch start-up before learning starts); the "
+                     "ratio is noise, not a verdict")
+    params = dict(size, num_envs=NUM_ENVS, preset="tempest", metrics_interval_s=INTERVAL_S,
+                  dashboard_hz=DASHBOARD_HZ, dashboard_size=HEADLESS_SIZE,
+                  omp_wait_policy=omp, order="A then B in every round")
+    return bc.publish("tui", quick, params, cases, notes, started, markdown)
