@@ -48,17 +48,17 @@ def evaluate(greedy: Callable[[np.ndarray], np.ndarray], env, episodes: int, eps
     actor = Actor(env, None, greedy, frames_per_step, seed=seed)
     actor.reset(seed=seed)
     done = np.zeros(env.num_envs, np.int64)
-    scores, returns = [], []
+    played: list[tuple[int, int, float, float]] = []
     try:
         while (done < quota).any():
             for env_id, episode in actor.step(epsilon).finished_by_env():
                 if done[env_id] < quota:
+                    played.append((int(done[env_id]), env_id, episode.score, episode.reward))
                     done[env_id] += 1
-                    scores.append(episode.score)
-                    returns.append(episode.reward)
     finally:
         env.close()
-    return EvalResult(scores[:episodes], returns[:episodes])
+    chosen = sorted(played)[:episodes]  # by (round, env), never by finishing time
+    return EvalResult([p[2] for p in chosen], [p[3] for p in chosen])
 
 
 def evaluate_checkpoint(target: str, episodes: int, seed: int) -> dict:

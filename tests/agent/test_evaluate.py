@@ -1,0 +1,54 @@
+"""`evaluate`: which episodes count when the envs outnumber the episodes asked for."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode
+
+from agent.evaluate import evaluate
+
+
+class LongerIsBetterVectorEnv(gym.vector.VectorEnv):
+    """Env i's episodes last N - i steps and pay 1 per step, so short episodes score low and
+    finish first: an evaluation that keeps the first episodes to finish is biased low."""
+
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(self, num_envs: int):
+        self.num_envs = num_envs
+        self.single_observation_space = gym.spaces.Box(0.0, 1.0, (1,), np.float32)
+        self.single_action_space = gym.spaces.Discrete(2)
+        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space,
+                                                              num_envs)
+        self.action_space = gym.vector.utils.batch_space(self.single_action_space, num_envs)
+        self.length = num_envs - np.arange(num_envs)
+        self.elapsed = np.zeros(num_envs, np.int64)
+        self.needs_reset = np.zeros(num_envs, bool)
+
+    def reset(self, *, seed=None, options=None):
+        self.elapsed[:] = 0
+        self.needs_reset[:] = False
+        return np.zeros((self.num_envs, 1), np.float32), self._info()
+
+    def step(self, actions):
+        resetting = self.needs_reset.copy()
+        self.elapsed = np.where(resetting, 0, self.elapsed + 1)
+        terminated = ~resetting & (self.elapsed >= self.length)
+        self.needs_reset = terminated
+        reward = np.where(resetting, 0.0, 1.0).astype(np.float32)
+        truncated = np.zeros(self.num_envs, bool)
+        return np.zeros((self.num_envs, 1), np.float32), reward, terminated, truncated, \
+            self._info()
+
+    def _info(self) -> dict:
+        return {"lives": np.ones(self.num_envs, np.int32),
+                "score": self.elapsed.astype(np.float64)}
+
+
+def test_episodes_are_chosen_by_env_not_by_who_finishes_first() -> None:
+    def greedy(obs: np.ndarray) -> np.ndarray:
+        return np.zeros(len(obs), np.int64)
+
+    result = evaluate(greedy, LongerIsBetterVectorEnv(8), episodes=3, epsilon=0.0, seed=0)
+    assert result.scores == [8.0, 7.0, 6.0]  # envs 0, 1, 2 (not the short envs 7, 6, 5)
