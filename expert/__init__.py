@@ -1,8 +1,10 @@
 """Experts and the curriculum (no torch): who may act besides the network, and how often.
 
-`Expert` is the protocol scripted policies implement (the Tempest expert and the ALE RAM experts
-arrive with issue #4); `expert_ratio_at` is the annealed share of expert actions; `mix` chooses,
-per environment and step, between the expert and the network's epsilon-greedy action.
+`Expert` is the protocol scripted policies implement: the Tempest expert and the arcade's
+attract-mode AI (`expert.tempest`), the Pong and Breakout screen experts (`expert.ale`);
+`expert.labels` puts an expert's proposal in every step's info; `expert_ratio_at` is the annealed
+share of expert actions; `mix` chooses, per environment and step, between the expert and the
+network's epsilon-greedy action.
 """
 
 from expert.mixer import DQN, EXPERT, RANDOM, MixerOverride, mix
