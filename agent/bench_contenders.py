@@ -291,6 +291,14 @@ def warm_numba() -> None:
         buf.update_priorities(batch.indices, np.ones(8))
 
 
+def targets_markdown(report: dict) -> list[str]:
+    """The report's targets as a markdown table (after a blank line), one row per target."""
+    lines = ["", "| target | value | threshold | met |", "| --- | ---: | ---: | --- |"]
+    return lines + [f"| {t['name']} | {t['value']:.3f} | {t['threshold']} | "
+                    f"{'yes' if t['met'] else 'NO'} |"
+                    for case in report["cases"] for t in case["targets"]]
+
+
 def publish(benchmark: str, quick: bool, params: dict, cases: list[dict], notes: list[str],
             started: float, render) -> int:
     """Print the report: one JSON document on stdout, `render(report)` (markdown) on stderr."""

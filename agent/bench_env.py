@@ -135,9 +135,7 @@ def markdown(report: dict) -> str:
     for case in report["cases"]:
         lines += [f"| {case['case']} | {r['name']} | {r['median']:.0f} | {r['min']:.0f} | "
                   f"{r['max']:.0f} | {case['unit']} |" for r in case["contenders"]]
-    lines += ["", "| target | value | threshold | met |", "| --- | ---: | ---: | --- |"]
-    lines += [f"| {t['name']} | {t['value']:.3f} | {t['threshold']} | "
-              f"{'yes' if t['met'] else 'NO'} |" for c in report["cases"] for t in c["targets"]]
+    lines += bc.targets_markdown(report)
     return "\n".join(lines + [""] + [f"- {n}" for n in report["notes"]])
 
 

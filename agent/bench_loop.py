@@ -438,10 +438,8 @@ def markdown(report: dict) -> str:
                          f" {r['min']:.1f} | {r['max']:.1f} | {r['unit']} | "
                          f"{'' if ratio is None else f'{ratio:.2f}'} |")
     lines += ["", "ratio: learning = / SB3 DQN; learner step = / ours; acting = / bare "
-              "AtariVectorEnv with the same num_envs", "",
-              "| target | value | threshold | met |", "| --- | ---: | ---: | --- |"]
-    lines += [f"| {t['name']} | {t['value']:.3f} | {t['threshold']} | "
-              f"{'yes' if t['met'] else 'NO'} |" for c in report["cases"] for t in c["targets"]]
+              "AtariVectorEnv with the same num_envs"]
+    lines += bc.targets_markdown(report)
     lines += [""] + [f"- {note}" for note in report["notes"]]
     return "\n".join(lines)
 

@@ -266,10 +266,7 @@ def markdown(report: dict) -> str:
             lines.append(f"| {case['case']} | {row['name']} | {row.get('batch', '')} | "
                          f"{row['median']:.3f} | {row['min']:.3f} | {row['max']:.3f} | "
                          f"{case['unit']} | {row['median'] / mine['median']:.2f} |")
-    lines += ["", "| target | value | threshold | met |", "| --- | ---: | ---: | --- |"]
-    for case in report["cases"]:
-        lines += [f"| {t['name']} | {t['value']:.3f} | {t['threshold']} | "
-                  f"{'yes' if t['met'] else 'NO'} |" for t in case["targets"]]
+    lines += bc.targets_markdown(report)
     for case in report["cases"]:
         for who, mem in case["memory"].items():
             lines.append(f"\n{case['case']} memory, {who}: " + ", ".join(

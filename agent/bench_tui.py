@@ -233,9 +233,7 @@ def markdown(report: dict) -> str:
         lines += [f"| {r['name']} | {r['median']:.0f} | {r['min']:.0f} | {r['max']:.0f} | "
                   f"{c['unit']} | {_fmt(r.get('trainer_cpu_per_s'), '.2f')} | "
                   f"{_fmt(r.get('dashboard_cpu_per_s'), '.3f')} |" for r in c["contenders"]]
-    lines += ["", "| target | value | threshold | met |", "| --- | ---: | ---: | --- |"]
-    lines += [f"| {t['name']} | {t['value']:.3f} | {t['threshold']} | "
-              f"{'yes' if t['met'] else 'NO'} |" for c in report["cases"] for t in c["targets"]]
+    lines += bc.targets_markdown(report)
     return "\n".join(lines + [""] + [f"- {n}" for n in report["notes"]])
 
 
