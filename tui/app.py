@@ -36,6 +36,10 @@ STALE_AFTER_INTERVALS = 5
 """A run is called stale after this many metrics intervals without a new row."""
 
 
+CHART_REDRAW_S = 2.0
+"""Seconds between two redraws of the charts (new rows arrive every metrics.interval_s)."""
+
+
 class DashboardApp(App[None]):
     """The dashboard of one run directory.
 
@@ -78,6 +82,8 @@ class DashboardApp(App[None]):
         self._override_file = ""
         self._override_since: float | None = None
         self._poll_lock = asyncio.Lock()
+        self._charts_stale = False
+        self._charts_drawn_at = float("-inf")
 
     # ---- layout ------------------------------------------------------------------------------
 
@@ -162,6 +168,7 @@ class DashboardApp(App[None]):
             self._show_header()
         if poll.game_read:
             self._show_game(poll.game)
+        self._redraw_charts_when_due()
         self._show_status()
 
     def _take_events(self, events: list[dict[str, Any]]) -> None:
@@ -212,9 +219,18 @@ class DashboardApp(App[None]):
         self._show_header()
         for tile in model.tiles(self.history, self._capacity()):
             self.tile_views[tile.key].show(tile)
-        rows = self.history.chart_rows()
-        for panel in self.chart_panels:
-            panel.show(rows)
+        self._charts_stale = True
+
+    def _redraw_charts_when_due(self) -> None:
+        """Charts are the dashboard's costliest drawing (plotext, four panels at large sizes):
+        they follow new rows at most every CHART_REDRAW_S, which keeps the dashboard's CPU (it
+        shares the machine with the trainer) low; tiles and header still follow every poll."""
+        now = time.monotonic()
+        if self._charts_stale and now - self._charts_drawn_at >= CHART_REDRAW_S:
+            rows = self.history.chart_rows()
+            for panel in self.chart_panels:
+                panel.show(rows)
+            self._charts_stale, self._charts_drawn_at = False, now
 
     def _show_game(self, view: dict[str, Any] | None) -> None:
         env_id = model.config_value(self.config, "env", "id")
