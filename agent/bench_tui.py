@@ -38,13 +38,13 @@ import config
 from agent import bench_contenders as bc
 
 SIZES = {  # frames per run (all 32 envs together); full: ~20-40 s of training per run
-    False: dict(frames=200_000, learning_starts=20_000, capacity=200_000, rounds=3),
-    True: dict(frames=12_288, learning_starts=4_096, capacity=16_384, rounds=1),
+    False: dict(frames=200_000, learning_starts=20_000, capacity=200_000, rounds=3,
+                interval_s=0.5),
+    True: dict(frames=32_768, learning_starts=4_096, capacity=32_768, rounds=1, interval_s=0.1),
 }
+"""quick: a few seconds per run, so rows come every 0.1 s to leave the window enough of them
+however fast the machine is."""
 NUM_ENVS = 32
-INTERVAL_S = 0.5
-"""Metrics rows every half second (the preset writes one every 2 s): the dashboard has new rows
-to draw at most of its polls, which is its busiest case."""
 DASHBOARD_HZ = 4.0
 HEADLESS_SIZE = "160x48"
 TARGET = 0.97
@@ -74,7 +74,7 @@ def bench_config(size: dict, work_dir: str, name: str) -> config.Config:
         "replay.capacity": size["capacity"],
         "learner.learning_starts": size["learning_starts"],
         "run.frames": size["frames"],
-        "metrics.interval_s": INTERVAL_S,
+        "metrics.interval_s": size["interval_s"],
         "tui.enabled": False,  # the trainer's own dashboard: the contender starts its own
         "actor.eval_every_frames": 0,  # no evaluation pauses inside the measured window
         "run.checkpoint_every_s": 0.0,  # the one save, at the end, falls after the last row
@@ -249,9 +249,9 @@ def main(quick: bool = False) -> int:
         f"{HEADLESS_SIZE}` in its own process, started before run() and given time to finish "
         "starting, terminated after it; headless renders every widget but writes no frames "
         "to a terminal, so the terminal's share of the cost is not in these numbers",
-        f"metrics rows every {INTERVAL_S} s (the preset: 2 s), so the dashboard redraws at "
-        "most of its polls; its charts hold a few hundred points here against up to ~4,000 "
-        "(History's caps) late in a long run",
+        f"metrics rows every {size['interval_s']} s (the preset: 2 s), so the dashboard has "
+        "new rows at most of its polls; its charts hold a few hundred points here against "
+        "up to ~4,000 (History's caps) late in a long run",
         "CPU s/s: CPU seconds per second of the measured window (trainer: all its threads; "
         f"dashboard: its process), via {'psutil' if psutil else '/proc/<pid>/stat'}; "
         "dashboard_cpu_per_s_incl_start also counts its start-up",
@@ -263,7 +263,7 @@ def main(quick: bool = False) -> int:
         notes.append("quick: one round of a tiny run and no warm-up run (the first run pays "
                      "the process's numba and torch start-up before learning starts); the "
                      "ratio is noise, not a verdict")
-    params = dict(size, num_envs=NUM_ENVS, preset="tempest", metrics_interval_s=INTERVAL_S,
+    params = dict(size, num_envs=NUM_ENVS, preset="tempest", metrics_interval_s=size["interval_s"],
                   dashboard_hz=DASHBOARD_HZ, dashboard_size=HEADLESS_SIZE,
                   omp_wait_policy=omp, order="A then B in every round")
     return bc.publish("tui", quick, params, cases, notes, started, markdown)
