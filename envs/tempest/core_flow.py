@@ -19,7 +19,7 @@ from envs.tempest.core_base import (
     player_depth,
     player_lane,
 )
-from envs.tempest.core_shots import clear_shots
+from envs.tempest.core_shots import OPEN_MAX_POS, clear_shots
 from envs.tempest.core_slots import clear_slot, kill_enemy
 from envs.tempest.core_spawn import init_pending
 from envs.tempest.state import (
@@ -41,7 +41,6 @@ ZAP_LENGTH = (0, 19, 5)
 ZAP_FIRST_KILL = 3
 START_POS = 0xF0
 """INICUR's CURSPO: lane 15 (lane 14 once clamped on an open tube)."""
-OPEN_MAX_POS = 0xEF
 LEVEL_END_DEPTH = 0x11
 """The wave ends once every active enemy is nearer than this (on the rim)."""
 DROP_START_SPEED = 0x200

@@ -323,12 +323,13 @@ def _game_and_player(state: GameState, g: int, o: np.ndarray) -> None:
 
 
 @numba.njit(cache=True)
-def _player_shots(state: GameState, g: int, lane: int, is_open: bool, o: np.ndarray) -> None:
-    for s in range(PLAYER_SHOTS):
-        y = state.shot_y[g, s]
-        o[_SHOT_DEPTH + s] = _depth(y) if y > 0 else 0.0
-        o[_SHOT_LANE + s] = rel_lane(lane, state.shot_lane[g, s], is_open) * _REL_SCALE \
-            if y > 0 else 0.0
+def _shots(ys: np.ndarray, lanes: np.ndarray, lane: int, is_open: bool, depth_at: int,
+           lane_at: int, o: np.ndarray) -> None:
+    """Depth and relative lane of each shot slot (player's or enemies'); 0 for a free slot."""
+    for s in range(ys.shape[0]):
+        y = ys[s]
+        o[depth_at + s] = _depth(y) if y > 0 else 0.0
+        o[lane_at + s] = rel_lane(lane, lanes[s], is_open) * _REL_SCALE if y > 0 else 0.0
 
 
 @numba.njit(cache=True)
@@ -412,15 +413,6 @@ def _enemies(state: GameState, g: int, lane: int, is_open: bool, o: np.ndarray) 
 
 
 @numba.njit(cache=True)
-def _enemy_shots(state: GameState, g: int, lane: int, is_open: bool, o: np.ndarray) -> None:
-    for j in range(ENEMY_SHOTS):
-        y = state.eshot_y[g, j]
-        o[_ESHOT_DEPTH + j] = _depth(y) if y > 0 else 0.0
-        o[_ESHOT_LANE + j] = rel_lane(lane, state.eshot_lane[g, j], is_open) * _REL_SCALE \
-            if y > 0 else 0.0
-
-
-@numba.njit(cache=True)
 def nearest_threat(state: GameState, g: int, target: int) -> float:
     """Integer depth of the nearest spike tip, enemy or enemy shot in lane `target`, 255 if none.
     A flipping enemy (not a fuseball) counts in both lanes it straddles."""
@@ -479,10 +471,11 @@ def observe_games(state: GameState, out: np.ndarray, tables: _Tables) -> None:
         lane = state.player_pos[g] >> 4
         is_open = state.is_open[g] != 0
         _game_and_player(state, g, o)
-        _player_shots(state, g, lane, is_open, o)
+        _shots(state.shot_y[g], state.shot_lane[g], lane, is_open, _SHOT_DEPTH, _SHOT_LANE, o)
         _level(state, g, is_open, tables, o)
         _counts_and_skill(state, g, tables, o)
         _enemies(state, g, lane, is_open, o)
-        _enemy_shots(state, g, lane, is_open, o)
+        _shots(state.eshot_y[g], state.eshot_lane[g], lane, is_open, _ESHOT_DEPTH, _ESHOT_LANE,
+               o)
         _threats(state, g, lane, is_open, o)
         _velocities(state, g, lane, is_open, o)
