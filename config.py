@@ -189,6 +189,12 @@ class LearnerConfig:
     """Emulator frames collected before the first learner step."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     """Where the networks live: "auto" takes CUDA when available, else the CPU."""
+    cnn_precision: Literal["auto", "float32", "bfloat16"] = "auto"
+    """Arithmetic of the Nature CNN's convolutions and hidden layers (frames only). Its Q head,
+    the targets, the loss, the weights and Adam stay float32. "auto": bfloat16 where the
+    hardware computes it natively (CUDA with bf16, CPUs with AVX512-BF16 or AMX), float32
+    elsewhere. (On a CUDA device with bf16 every forward pass runs under mixed precision
+    whatever this says, the feature-vector MLP included.)"""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from aimodel import inference_threads
+
 
 class ActingCopy:
     """The network the actor uses: a copy of the learner's online network, synced on demand."""
@@ -30,7 +32,7 @@ class ActingCopy:
     def greedy(self, obs: np.ndarray) -> np.ndarray:
         """(B,) argmax_a Q(obs, a) on the copy."""
         tensor = torch.from_numpy(np.ascontiguousarray(obs)).to(self.device)
-        with self._lock:
+        with self._lock, inference_threads(len(tensor)):
             return self.net(tensor).float().argmax(dim=1).cpu().numpy()
 
     @torch.no_grad()

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 import config
 from agent import bench_contenders as bc
 from agent.bench_replay import interleave, summarise, target
-from aimodel import Learner, build_q_network
+from aimodel import Learner, build_q_network, cnn_bf16
 from replay import ReplayBuffer, Source
 
 TORCH_THREADS = 2
@@ -154,7 +154,8 @@ def bare(case: Case) -> Thunk:
     shape, actions, size = fam["obs_shape"], fam["num_actions"], case.batch
     gen = torch.Generator().manual_seed(1)
     torch.manual_seed(0)
-    online = build_q_network(shape, actions, cfg)
+    online = build_q_network(shape, actions, cfg,  # the Learner's conv precision: same arithmetic
+                             cnn_bf16(cfg.cnn_precision, torch.device("cpu")))
     target_net = copy.deepcopy(online).requires_grad_(False)
     optimizer = torch.optim.Adam(online.parameters(), lr=cfg.lr, eps=cfg.adam_eps,
                                  fused=True)  # as the Learner: the ratio measures overhead only

@@ -96,13 +96,15 @@ def target(name: str, value: float, threshold: float) -> dict:
 # -- ours ----------------------------------------------------------------------------------------
 
 def our_config(num_envs: int, run_dir: str, name: str, learn: bool,
-               learning_starts_frames: int, learner_thread: bool = True) -> config.Config:
+               learning_starts_frames: int, learner_thread: bool = True,
+               cnn_precision: str = "auto") -> config.Config:
     """The `pong` preset on the Nature-DQN settings: batch 32 every 4 agent steps, 100k replay."""
     cfg = config.apply_overrides(config.get_preset("pong"), {
         "actor.learner_thread": learner_thread,
         "env.id": ENV_ID, "env.num_envs": num_envs, "env.frame_skip": FRAME_SKIP,
         "learner.batch_size": BATCH, "learner.micro_batches": 1,
         "learner.replay_ratio": REPLAY_RATIO, "learner.device": "cpu",
+        "learner.cnn_precision": cnn_precision,
         # learning off: a start that is never reached (replay_ratio must stay > 0)
         "learner.learning_starts": learning_starts_frames if learn else 10**15,
         "replay.capacity": CAPACITY,
@@ -278,11 +280,14 @@ class Sb3:
 
 # -- cases ---------------------------------------------------------------------------------------
 
-LEARNING = (  # (row name, num_envs, learner thread)
-    ("ours, learner thread, num_envs 1", 1, True),
-    ("ours, inline learner, num_envs 1", 1, False),
-    ("ours, learner thread, num_envs 8", 8, True),
+LEARNING = (  # (row name, num_envs, learner thread, learner.cnn_precision)
+    ("ours, learner thread, num_envs 1", 1, True, "auto"),
+    ("ours, inline learner, num_envs 1", 1, False, "auto"),
+    ("ours, learner thread, float32 CNN, num_envs 1", 1, True, "float32"),
+    ("ours, learner thread, num_envs 8", 8, True, "auto"),
 )
+""""auto": the CNN computes in bfloat16 where the CPU does so natively (`aimodel.native_bf16`);
+the float32 row shows what the same loop makes without it, in SB3's own precision."""
 OURS_TARGET = LEARNING[0][0]
 """The target row: the product's default (the preset's learner thread) on SB3's single env."""
 SB3_ROW = "SB3 DQN, 1 env"
@@ -291,8 +296,9 @@ SB3_ROW = "SB3 DQN, 1 env"
 def case_learning(size: dict, run_dir: str, notes: list[str]) -> dict:
     """Training at one learner step per 4 agent steps; then the learner step alone."""
     starts = size["learning_starts"] * FRAME_SKIP
-    ours = {name: Ours(our_config(n, run_dir, f"learn-{n}-{int(thread)}", True, starts,
-                                  learner_thread=thread)) for name, n, thread in LEARNING}
+    ours = {name: Ours(our_config(n, run_dir, f"learn-{n}-{int(thread)}-{precision}", True,
+                                  starts, learner_thread=thread, cnn_precision=precision))
+            for name, n, thread, precision in LEARNING}
     for o in ours.values():  # fill past learning_starts, compile numba, warm the optimiser
         o.steps(size["warmup"])
     logs = {name: [] for name in [*ours, SB3_ROW]}

@@ -267,7 +267,8 @@ class Trainer:
         self.last_epsilon = epsilon
         owed = self.pacer.owed(self.actor.frame)
         if self.background is not None:
-            self.background.give(owed)
+            if owed:  # nothing owed: not even the condition's lock (3% of a random-policy step)
+                self.background.give(owed)
             return
         for _ in range(owed):
             self._learn()

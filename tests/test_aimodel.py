@@ -16,10 +16,14 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from aimodel import (
+    SMALL_BATCH,
     Learner,
     NatureTorso,
     ReturnScaler,
     build_q_network,
+    cnn_bf16,
+    inference_threads,
+    native_bf16,
     scheduled_lr,
     select_device,
     td_loss,
@@ -110,6 +114,56 @@ def test_nature_cnn_takes_uint8_frames_and_scales_them_inside() -> None:
     frames = torch.randint(0, 256, (2, 4, 84, 84), dtype=torch.uint8)
     expected = net.head(net.body(net.torso.conv(frames.float() / 255.0)))
     torch.testing.assert_close(net(frames), expected)
+
+
+def test_cnn_precision_setting_resolves_per_device() -> None:
+    cpu = torch.device("cpu")
+    assert cnn_bf16("float32", cpu) is False
+    assert cnn_bf16("bfloat16", cpu) is True
+    assert cnn_bf16("auto", cpu) is native_bf16(cpu)
+    with open("/proc/cpuinfo") as cpuinfo:  # the test's own oracle: every flag of the CPU
+        flags = cpuinfo.read().split()
+    assert native_bf16(cpu) is ("avx512_bf16" in flags or "amx_bf16" in flags)
+
+
+def test_bf16_cnn_computes_learner_batches_in_bfloat16_and_actor_batches_in_float32() -> None:
+    cfg = make_cfg(hidden_sizes=(64,), dueling=True)
+    torch.manual_seed(0)
+    mixed = build_q_network((4, 84, 84), 6, cfg, bf16_cnn=True)
+    exact = build_q_network((4, 84, 84), 6, cfg, bf16_cnn=False)
+    exact.load_state_dict(mixed.state_dict())
+    frames = torch.randint(0, 256, (SMALL_BATCH + 4, 4, 84, 84), dtype=torch.uint8)
+    with torch.no_grad():
+        big_mixed, big_exact = mixed(frames), exact(frames)
+        small_mixed, small_exact = mixed(frames[:SMALL_BATCH]), exact(frames[:SMALL_BATCH])
+    assert big_mixed.dtype == torch.float32  # the head always answers in float32
+    assert not torch.equal(big_mixed, big_exact)  # bfloat16 really ran ...
+    torch.testing.assert_close(big_mixed, big_exact, atol=0.05, rtol=0.05)  # ... and is close
+    torch.testing.assert_close(small_mixed, small_exact, atol=0, rtol=0)
+
+
+def test_small_inference_batches_run_on_one_thread_then_restore_the_count() -> None:
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with inference_threads(SMALL_BATCH):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with inference_threads(SMALL_BATCH + 1):
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_channels_last_cnn_state_saves_as_contiguous_safetensors(tmp_path) -> None:
+    learner = Learner((4, 84, 84), 3, make_cfg(hidden_sizes=(8,)))
+    conv = learner.online.torso.conv[0].weight
+    assert conv.is_contiguous(memory_format=torch.channels_last)
+    tensors, _ = learner.state()
+    assert all(t.is_contiguous() for t in tensors.values())
+    save_file(tensors, tmp_path / "m.safetensors")
+    torch.testing.assert_close(load_file(tmp_path / "m.safetensors")["online.torso.conv.0.weight"],
+                               conv.detach())
 
 
 def test_cnn_learner_steps_on_uint8_frame_batches() -> None:
