@@ -205,7 +205,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
         return _usage_error("watch needs a terminal (stdout is not one)",
                             "run it in a terminal, or read metrics.jsonl directly")
     from tui.app import DashboardApp
+    from tui.priority import yield_cpu_to_training
 
+    yield_cpu_to_training()
     DashboardApp(str(run_dir), refresh_hz=args.hz).run()
     return EXIT_OK
 

@@ -12,6 +12,7 @@ import argparse
 import re
 
 from tui.app import DashboardApp
+from tui.priority import yield_cpu_to_training
 
 HEADLESS_SIZE = (160, 48)
 """Large enough for the widest layout (-w150, -h40): every tile and chart does real work."""
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=terminal_size, default=None, metavar="COLSxROWS",
                         help="screen size (default: the terminal's; 160x48 with --headless)")
     args = parser.parse_args(argv)
+    yield_cpu_to_training()
     size = args.size or (HEADLESS_SIZE if args.headless else None)
     DashboardApp(args.run_dir, refresh_hz=args.hz).run(headless=args.headless, size=size)
 

@@ -114,14 +114,26 @@ def _event_line(event: Event, width: int) -> Content:
     return text.truncate(max(1, width), ellipsis=True)
 
 
-class StatusLine(Static):
-    """Where the dashboard says what it is reading, or why it has nothing to show."""
+class StatusLine(Widget):
+    """Where the dashboard says what it is reading, or why it has nothing to show.
 
-    DEFAULT_CSS = "StatusLine { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }"
+    A plain widget redrawn only when its text changes: a `Static.update` would reflow the
+    whole screen's layout on every poll, the dashboard's largest cost after the charts."""
+
+    DEFAULT_CSS = "StatusLine { height: 1; }"
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.text, self.tone = "", ""
 
     def show(self, text: str, tone: str) -> None:
-        self.text = text
-        self.update(Content.styled(text, TONE_STYLE[tone]))
+        if (text, tone) != (self.text, self.tone):
+            self.text, self.tone = text, tone
+            self.refresh()
+
+    def render(self) -> RenderResult:
+        line = Content.styled(self.text, TONE_STYLE[self.tone])
+        return line.truncate(max(1, self.size.width), ellipsis=True)
 
 
 class DoctorPanel(VerticalScroll):
