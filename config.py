@@ -256,6 +256,97 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class DoctorConfig:
+    """The training doctor (metrics/doctor.py): which patterns of seeds/ it flags, and when.
+
+    Thresholds count in rows (one every metrics.interval_s, 2 s by default) and compare a row with
+    the median of the rows before it, so they hold for any game's reward and loss scale. Each
+    default sits between the worst a healthy 20M-frame Tempest run showed and what a failure
+    report in seeds/ recorded (tests/metrics/test_doctor.py replays both)."""
+
+    enabled: bool = True
+    """Run the doctor live on every row; findings go to events.jsonl and the dashboard."""
+    guard: bool = False
+    """Guard mode: on q_divergence, loss_explosion or nonfinite the trainer rolls back to the last
+    checkpoint saved before the onset and applies the finding's first remedy."""
+    max_rollbacks: int = 3
+    """Guard mode gives up (keeps training, keeps reporting) after this many rollbacks."""
+    rearm_rows: int = 30
+    """Rows a condition must stay absent before its code may fire again (30 rows = 1 min), so a
+    live run reports a problem once instead of every 2 s."""
+    baseline_rows: int = 30
+    """Rows before the current one whose median is the baseline of Q, loss and gradient norms (1
+    min: long enough that one bad row does not move it, short enough to follow slow drift)."""
+    min_baseline_rows: int = 5
+    """Rows needed before a baseline exists; right after the start or a guard rollback nothing is
+    compared until then."""
+    q_divergence_factor: float = 4.0
+    """q_divergence: the largest |Q| reached this multiple of its baseline. The healthy run never
+    passed 3.5x (2.6x once |Q| >= 10); seed 003's Q max went 324 -> 1308 -> 1779 (4x, 5.5x). Q above
+    the largest return the rewards allow (reward clip / (1 - gamma)) also counts."""
+    q_divergence_floor: float = 10.0
+    """q_divergence ignores |Q| below this: early learning moves Q from ~0 to a few units fast (3.5x
+    a minute in the healthy run); the seeds' divergences were in the hundreds and thousands."""
+    q_collapse_factor: float = 10.0
+    """q_collapse: the Q range (max - min) shrank to 1/this of its baseline. Seed 003's range fell
+    2001 -> 19 (100x) in one row; the healthy run never went below 0.65x."""
+    loss_explosion_factor: float = 4.0
+    """loss_explosion: the loss reached this multiple of its baseline. The healthy run stayed below
+    1.41x; seed 000 went 36k -> 159k (4.4x), seed 004 0.126 -> 5194, seed 002 1.0 -> 998,830."""
+    grad_spike_factor: float = 10.0
+    """A gradient spike: a row's largest gradient norm is this multiple of its baseline (the
+    healthy run reached 4.6x; seed 004 speaks of gradients 100x normal). With clipping off or never
+    engaged it is clip_inactive, otherwise grad_instability."""
+    grad_swing_rows: int = 6
+    """grad_instability: rows searched for a swing (clipped hard, then not, then hard again)."""
+    clip_swing: float = 0.3
+    """A swing row's ClipΔ is at least this much below the window's highest ClipΔ (seed 003: ClipΔ
+    0.569 to 1.000, "sometimes clipping 43%, sometimes not at all")."""
+    grad_swing_ratio: float = 1.5
+    """...and the gradient norm's max/min over those rows is at least this (seed 003: 4.764 to
+    8.787, 1.84x)."""
+    clip_saturated_frac: float = 0.95
+    """clip_saturated: the share of learner steps clipped is at least this (nearly every step)..."""
+    clip_saturated_delta: float = 0.8
+    """...and ClipΔ (post/pre-clip norm) is at most this: seed 003 reads ClipΔ "frequently < 0.8"
+    as clipping, not the learning rate, setting the step size..."""
+    clip_saturated_rows: int = 5
+    """...for this many rows in a row (10 s); single clipped rows are what clipping is for."""
+    agreement_peak_min: float = 0.5
+    """agreement_collapse is judged only after agreement reached this within the window: an agent
+    that outgrows its expert sits at 0.2-0.3 (the healthy run peaked at 0.33) and that is fine."""
+    agreement_collapse_fraction: float = 0.6
+    """agreement_collapse: agreement fell to this fraction of its peak in the window (seed 004:
+    90% -> 50% -> 31% -> 10%; its 79-76% drift before that was not yet the collapse)."""
+    agreement_window_rows: int = 150
+    """Rows (5 min) the agreement peak is taken over: seed 004 fell from 90% to 50% in ~600
+    learner steps, while outgrowing the expert takes millions of frames."""
+    reversal_rise_pct: float = 3.0
+    """performance_reversal needs the median DQN5M slope of the lookback, before the slope turned
+    negative, to be at least this many % of the DQN5M level per million frames: it was learning
+    (seed 003: +1.131/M at ~7.4, 15%/M)..."""
+    reversal_fall_pct: float = 1.5
+    """...and now a slope of at most minus this %/M (seed 003: -0.190/M, -2.6%/M), while the loss
+    fell. The healthy run's plateau dipped to -1.07%/M (about -50/M at 5,400)."""
+    reversal_rows: int = 3
+    """performance_reversal: rows the slope must have stayed negative (the DQN5M slope is already
+    smoothed over 5M frames, so a few rows are enough to rule out one odd episode)."""
+    reversal_lookback_frames: int = 5_000_000
+    """Frames back in which the rising slope is looked for (the DQN5M window)."""
+    lr_high: float = 0.001
+    """lr_too_high when Q diverges or the loss explodes with the learning rate above this: seed 003
+    diverged at 0.003 and recovered at 0.001. Also the rate its advice never goes above."""
+    lr_raise_factor: float = 1.5
+    """An lr raise: the rate went up at least this much from a flat value (the dashboard's "lr x2";
+    warm-up is never flat)..."""
+    lr_raise_window_rows: int = 150
+    """...and divergence, an explosion or non-finite steps began within this many rows (5 min)."""
+    lr_loss_rise_factor: float = 2.0
+    """lr_too_high also when clipping stays saturated while the loss grows this much from the
+    saturation's onset: the steps are as large as clipping allows and still make things worse."""
+
+
+@dataclass(frozen=True)
 class TuiConfig:
     """The live terminal dashboard."""
 
@@ -306,6 +397,8 @@ class Config:
     """The expert curriculum."""
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     """Recorded metrics."""
+    doctor: DoctorConfig = field(default_factory=DoctorConfig)
+    """The training doctor."""
     tui: TuiConfig = field(default_factory=TuiConfig)
     """The dashboard."""
     run: RunConfig = field(default_factory=RunConfig)
@@ -788,11 +881,15 @@ _POSITIVE_INT = (
     "env.num_envs env.frame_skip env.frame_stack replay.capacity replay.n_step "
     "replay.sample_threads "
     "learner.batch_size learner.micro_batches actor.eval_episodes expert.interval_frames "
-    "run.frames run.keep_checkpoints"
+    "run.frames run.keep_checkpoints "
+    "doctor.rearm_rows doctor.baseline_rows doctor.min_baseline_rows doctor.grad_swing_rows "
+    "doctor.clip_saturated_rows doctor.agreement_window_rows doctor.reversal_rows "
+    "doctor.reversal_lookback_frames doctor.lr_raise_window_rows"
 ).split()
 _POSITIVE = (
     "learner.lr learner.adam_eps learner.huber_delta learner.replay_ratio replay.priority_eps "
-    "metrics.interval_s tui.refresh_hz tui.progress_every_s"
+    "metrics.interval_s tui.refresh_hz tui.progress_every_s "
+    "doctor.reversal_rise_pct doctor.reversal_fall_pct doctor.lr_high"
 ).split()
 _NON_NEGATIVE = (
     "env.seed env.noop_max env.max_episode_frames env.reward_death_penalty "
@@ -800,13 +897,22 @@ _NON_NEGATIVE = (
     "replay.seed replay.beta_frames learner.lr_end "
     "learner.lr_warmup_steps learner.hard_update_every learner.max_grad_norm "
     "learner.td_target_clamp learner.learning_starts actor.epsilon_decay_frames "
-    "actor.eval_every_frames expert.anneal_frames run.checkpoint_every_s"
+    "actor.eval_every_frames expert.anneal_frames run.checkpoint_every_s "
+    "doctor.max_rollbacks doctor.q_divergence_floor"
 ).split()
 _UNIT_INTERVAL = (
     "env.sticky_action_prob replay.alpha replay.beta_start replay.beta_end "
     "actor.epsilon_start actor.epsilon_end actor.eval_epsilon expert.ratio_start expert.ratio_floor"
+    " doctor.clip_swing doctor.clip_saturated_frac doctor.clip_saturated_delta "
+    "doctor.agreement_peak_min doctor.agreement_collapse_fraction"
 ).split()
 _HALF_OPEN = ("learner.gamma", "learner.tau", "expert.decay_per_interval")
+_ABOVE_ONE = (
+    "doctor.q_divergence_factor doctor.q_collapse_factor doctor.loss_explosion_factor "
+    "doctor.grad_spike_factor doctor.grad_swing_ratio doctor.lr_raise_factor "
+    "doctor.lr_loss_rise_factor"
+).split()
+"""Multiples that define "grew" or "shrank": 1 or less would flag every row."""
 
 
 def _range_errors(v: Mapping[str, Any]) -> list[str]:
@@ -816,6 +922,7 @@ def _range_errors(v: Mapping[str, Any]) -> list[str]:
     errors += [f"{k} must be 0 or more, got {v[k]}" for k in _NON_NEGATIVE if v[k] < 0]
     errors += [f"{k} must be in [0, 1], got {v[k]}" for k in _UNIT_INTERVAL if not 0 <= v[k] <= 1]
     errors += [f"{k} must be in (0, 1], got {v[k]}" for k in _HALF_OPEN if not 0 < v[k] <= 1]
+    errors += [f"{k} must be greater than 1, got {v[k]}" for k in _ABOVE_ONE if v[k] <= 1]
     if not 1 <= v["env.start_wave"] <= 99:
         errors.append(f"env.start_wave must be a wave from 1 to 99, got {v['env.start_wave']}")
     if not v["learner.hidden_sizes"] or min(v["learner.hidden_sizes"]) < 1:
@@ -865,6 +972,11 @@ def _relation_errors(v: Mapping[str, Any]) -> list[str]:
         )
     if v["learner.lr_end"] > v["learner.lr"] and v["learner.lr_decay"] != "none":
         errors.append(f"learner.lr_end ({v['learner.lr_end']}) must not exceed learner.lr")
+    if v["doctor.min_baseline_rows"] > v["doctor.baseline_rows"]:
+        errors.append(
+            f"doctor.min_baseline_rows ({v['doctor.min_baseline_rows']}) must not exceed "
+            f"doctor.baseline_rows ({v['doctor.baseline_rows']})"
+        )
     name = v["run.name"]
     if "/" in name or "\\" in name or name in (".", ".."):
         errors.append(f"run.name must be a plain directory name, got {name!r}")

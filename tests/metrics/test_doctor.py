@@ -1,0 +1,491 @@
+"""The training doctor: each seed's symptoms found at their onset, no false alarm on healthy runs
+(synthetic noise and a real 20M-frame Tempest run), fire-once, nulls, advice, serialisation.
+
+tests/metrics/data/healthy_tempest_20m.jsonl.gz is the metrics.jsonl of a real, healthy Tempest-v0
+run (20.3M frames, 1,820 rows, DQN5M ~5,400 = 1.7x the expert): every row, only the §5 keys,
+floats rounded to 5 significant digits, gzipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import config
+from config import Config, ConfigError, DoctorConfig
+from metrics.doctor import (
+    CODES,
+    GUARD_CODES,
+    SEVERITIES,
+    Doctor,
+    Finding,
+    diagnose,
+    format_report,
+)
+from metrics.schema import REQUIRED_KEYS, validate_row
+from tests.metrics import doctor_traces as traces
+
+REAL_RUN = Path(__file__).parent / "data" / "healthy_tempest_20m.jsonl.gz"
+
+REAL_RUN_SETTINGS = {
+    "env.id": "Tempest-v0",
+    "env.reward_clip": 10.0,
+    "env.clip_rewards": False,
+    "replay.n_step": 8,
+    "learner.lr": 3e-4,
+    "learner.gamma": 0.99,
+    "learner.batch_size": 4096,
+    "learner.micro_batches": 1,
+    "learner.tau": 0.005,
+    "learner.hard_update_every": 0,
+    "learner.max_grad_norm": 10.0,
+    "learner.loss": "huber",
+    "learner.td_target_clamp": 0.0,
+    "learner.normalize_rewards": False,
+    "expert.enabled": True,
+    "expert.ratio_start": 0.5,
+    "expert.ratio_floor": 0.05,
+}
+"""The real run's resolved settings that the doctor reads (its config.json)."""
+
+ALL_TRACES = [
+    *traces.SEED_TRACES,
+    traces.lr_raise_then_divergence,
+    traces.clip_saturation,
+    lambda: traces.clip_saturation(loss_rises=True),
+]
+
+
+def _real_rows() -> list[dict]:
+    with gzip.open(REAL_RUN, "rt", encoding="utf-8") as file:
+        return [json.loads(line) for line in file]
+
+
+def _codes(findings: list[Finding]) -> list[str]:
+    return [f.code for f in findings]
+
+
+# ------------------------------------------------------------------------------------ the API
+
+
+def test_codes_severities_and_guard_codes() -> None:
+    assert len(CODES) == 11 and CODES[-1] == "healthy" and len(set(CODES)) == 11
+    assert GUARD_CODES == {"q_divergence", "loss_explosion", "nonfinite"} <= set(CODES)
+    assert SEVERITIES == ("info", "warning", "critical")
+
+
+@pytest.mark.parametrize("build", ALL_TRACES)
+def test_every_trace_row_is_a_complete_valid_row(build) -> None:
+    for row in build().rows:
+        assert validate_row(row) == []
+
+
+# ------------------------------------------------------------------------------------- seeds
+
+
+@pytest.mark.parametrize("build", ALL_TRACES)
+def test_each_trace_is_found_at_its_onset_within_3_rows(build) -> None:
+    """The right codes, nothing else, onset frames exact, detected within 3 rows of the onset
+    (later only where the rule needs more rows by definition: saturation, a raise's blow-up)."""
+    trace = build()
+    findings = diagnose(trace.rows, settings=trace.settings)
+    assert sorted(_codes(findings)) == sorted(trace.expected), trace.name
+    for finding in findings:
+        onset = trace.expected[finding.code]
+        assert finding.frame == trace.onset_frame(finding.code), (trace.name, finding.code)
+        assert onset <= finding.row <= trace.detected_by(finding.code), (trace.name, finding)
+        assert finding.detected_frame == trace.rows[finding.row]["frame"]
+
+
+@pytest.mark.parametrize("build", ALL_TRACES)
+def test_the_same_codes_are_found_without_settings(build) -> None:
+    """Settings only sharpen the advice (and add the Q bound); the rows carry the evidence."""
+    trace = build()
+    assert set(_codes(diagnose(trace.rows))) == set(trace.expected)
+
+
+def test_seed_003_numbers_are_quoted() -> None:
+    trace = traces.seed_003_divergence()
+    found = {f.code: f for f in diagnose(trace.rows, settings=trace.settings)}
+    divergence = found["q_divergence"]  # 1308.56 is 4.04x the ~324 before: one row after onset
+    assert divergence.evidence["q_max"] == 1308.56 and divergence.evidence["rows"] == 2
+    assert "Q max rose 324.2 → 1309 in 2 rows" in divergence.message
+    assert "[-3.37, 15.95]" in found["q_collapse"].message
+    reversal = found["performance_reversal"]
+    assert reversal.evidence["slope"] == pytest.approx(-0.190)
+    assert reversal.evidence["loss_now"] == pytest.approx(0.367)
+    assert "-0.19/M" in reversal.message and "0.367" in reversal.message
+    swing = found["grad_instability"]
+    evidence = swing.evidence
+    assert (evidence["grad_norm_min"], evidence["grad_norm_max"]) == (4.764, 8.787)
+    assert (evidence["clip_delta_min"], evidence["clip_delta_max"]) == (0.569, 1.0)
+    assert "swings 4.764 to 8.787 and ClipΔ 0.569 to 1 within 3 rows" in swing.message
+    assert "0.003" in found["lr_too_high"].message
+
+
+def test_seed_004_numbers_are_quoted() -> None:
+    trace = traces.seed_004_agreement_and_loss()
+    found = {f.code: f for f in diagnose(trace.rows, settings=trace.settings)}
+    assert found["loss_explosion"].evidence["loss"] == 5193.607
+    assert "→ 5194 in 1 row " in found["loss_explosion"].message
+    agreement = found["agreement_collapse"]
+    assert agreement.evidence["agreement"] == 0.5 and agreement.evidence["agreement_peak"] >= 0.84
+    assert "switched from 2 to 3" in agreement.message
+    assert "clipping off" in found["clip_inactive"].message
+
+
+# -------------------------------------------------------------------------- no false alarms
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_healthy_noisy_traces_are_healthy(seed: int) -> None:
+    rows = traces.healthy_rows(rows=600, seed=seed)
+    findings = diagnose(rows, settings=REAL_RUN_SETTINGS)
+    assert _codes(findings) == ["healthy"], [f.message for f in findings]
+
+
+def test_the_real_healthy_20m_frame_run_is_healthy() -> None:
+    rows = _real_rows()
+    assert len(rows) == 1820 and rows[-1]["frame"] > 20_000_000
+    assert all(set(row) == set(REQUIRED_KEYS) and validate_row(row) == [] for row in rows)
+    for settings in (None, REAL_RUN_SETTINGS):
+        findings = diagnose(rows, settings=settings)
+        assert _codes(findings) == ["healthy"], [f.message for f in findings]
+    healthy = findings[0]
+    assert healthy.evidence == {"rows": 1820, "judged_rows": 1819}
+    assert healthy.frame == rows[-1]["frame"] and healthy.row == 1819
+
+
+def test_the_real_runs_plateau_is_close_but_below_the_reversal_threshold() -> None:
+    """The plateau of the real run: DQN5M ~5,400 with a slope down to about -1%/M of it."""
+    rows = [r for r in _real_rows() if r["frame"] > 10_000_000]
+    worst = min(100 * r["dqn5m_slope"] / r["dqn_return_5m"] for r in rows)
+    assert -1.5 < worst < -0.9  # the threshold (reversal_fall_pct 1.5) is not far above it
+
+
+def test_agreement_drifting_down_from_0_7_as_the_agent_outgrows_the_expert_is_healthy() -> None:
+    rows = traces.healthy_rows(rows=600, seed=7)
+    rng = np.random.default_rng(70)
+    for i, row in enumerate(rows):
+        row["agreement"] = float(0.7 - 0.4 * i / 599 + rng.normal(0, 0.01))
+    assert _codes(diagnose(rows)) == ["healthy"]
+
+
+def test_a_plateau_after_learning_is_not_a_reversal() -> None:
+    """DQN5M rising 5%/M, then a plateau at 5,400 dipping to -50/M (-0.93%/M), loss tiny."""
+    rows = traces.healthy_rows(rows=400, seed=8, loss=1e-4, loss_end=5e-5)
+    for i, row in enumerate(rows):
+        row["dqn_return_5m"] = 5_400.0
+        row["dqn5m_slope"] = 270.0 if i < 200 else -50.0
+    assert _codes(diagnose(rows)) == ["healthy"]
+    for row in rows[200:]:  # the same shape falling twice as fast is a reversal
+        row["dqn5m_slope"] = -100.0
+    assert _codes(diagnose(rows)) == ["performance_reversal"]
+
+
+# ------------------------------------------------------------------------- rules in detail
+
+
+def test_q_above_the_largest_possible_return_is_divergence_even_when_slow() -> None:
+    """Tempest rewards are clipped to ±10 per step; with gamma 0.99 no return exceeds 1,000.
+    Q creeping up 2% a row never trips the 4x rule, the bound does at the first row above it."""
+    rows = traces.healthy_rows(rows=200, seed=9)
+    for i, row in enumerate(rows):
+        row["q_max"] = 500.0 * 1.02**i
+    first_above = next(i for i, row in enumerate(rows) if row["q_max"] > 1000.0)
+    findings = diagnose(rows, settings=REAL_RUN_SETTINGS)
+    assert _codes(findings) == ["q_divergence"]
+    assert findings[0].row == first_above
+    assert findings[0].evidence["q_bound"] == pytest.approx(1000.0)
+    assert "above 1000" in findings[0].message
+    assert _codes(diagnose(rows)) == ["healthy"]  # without settings the bound is unknown
+
+
+def test_a_gradient_spike_clipping_never_touches_is_clip_inactive() -> None:
+    """Clipping at 10 with gradients ~0.02: a 20x spike stays under it (ClipΔ 1.0)."""
+    rows = traces.healthy_rows(rows=60, seed=10)
+    rows[50]["grad_norm_max"] = 20 * rows[49]["grad_norm_max"]
+    findings = diagnose(rows, settings=REAL_RUN_SETTINGS)
+    assert _codes(findings) == ["clip_inactive"] and findings[0].row == 50
+    clip = findings[0].remedy["learner.max_grad_norm"]
+    assert 0 < clip < 1 and "--learner.max-grad-norm 10 never engages" in findings[0].advice
+
+
+def test_a_clipped_gradient_spike_is_grad_instability() -> None:
+    rows = traces.healthy_rows(rows=60, seed=11)
+    rows[50].update(grad_norm_max=20 * rows[49]["grad_norm_max"], clip_frac=0.1, clip_delta=0.9)
+    findings = diagnose(rows, settings=REAL_RUN_SETTINGS)
+    assert _codes(findings) == ["grad_instability"] and findings[0].row == 50
+
+
+def test_a_single_hard_clipped_row_is_not_a_swing() -> None:
+    trace = traces.seed_003_divergence()
+    rows = trace.rows[:32]  # baseline, then one row clipped hard and one not
+    assert "grad_instability" not in _codes(diagnose(rows, settings=trace.settings))
+
+
+def test_agreement_collapse_needs_a_high_peak() -> None:
+    """The same 60% drop from a 0.3 peak (the healthy run's level) is no collapse."""
+    trace = traces.seed_004_agreement_and_loss()
+    for row in trace.rows:
+        row["agreement"] = row["agreement"] / 3
+    assert "agreement_collapse" not in _codes(diagnose(trace.rows, settings=trace.settings))
+
+
+# ------------------------------------------------------------------------ fire once, re-arm
+
+
+def _with_nonfinite_increments(rows: list[dict], at: list[int]) -> list[dict]:
+    total = 0
+    for i, row in enumerate(rows):
+        total += 3 if i in at else 0
+        row["nonfinite_steps"] = total
+    return rows
+
+
+def test_a_condition_fires_once_and_again_only_after_rearm_rows_absent() -> None:
+    rearm = DoctorConfig().rearm_rows
+    again = 70 + rearm + 1  # back at 70 before re-arming; rows 71 .. 70 + rearm absent: re-armed
+    rows = _with_nonfinite_increments(traces.healthy_rows(rows=120), [50, 51, 52, 70, again])
+    findings = diagnose(rows)
+    assert [(f.code, f.row) for f in findings] == [("nonfinite", 50), ("nonfinite", again)]
+    assert findings[0].evidence["skipped_steps"] == 3 and findings[0].severity == "critical"
+    shorter = dataclasses.replace(DoctorConfig(), rearm_rows=10)
+    assert [f.row for f in diagnose(rows, cfg=shorter)] == [50, 70, again]
+
+
+def test_live_observe_returns_only_new_findings_and_restart_keeps_them() -> None:
+    rows = _with_nonfinite_increments(traces.healthy_rows(rows=60), [20, 21, 40])
+    doctor = Doctor()
+    new_per_row = [doctor.observe(row) for row in rows[:30]]
+    assert [i for i, new in enumerate(new_per_row) if new] == [20]
+    assert _codes(doctor.findings) == ["nonfinite"]
+    doctor.restart()  # a guard rollback: the same problem must be reported again
+    assert [doctor.observe(row) != [] for row in rows[30:]].count(True) == 1
+    assert [f.row for f in doctor.findings] == [20, 40]
+
+
+def test_restart_forgets_baselines() -> None:
+    rows = traces.seed_002_loss_explosion().rows
+    doctor = Doctor()
+    for row in rows[:30]:
+        doctor.observe(row)
+    doctor.restart()
+    assert doctor.observe(rows[30]) == []  # no baseline yet: a jump cannot be judged
+    assert doctor.findings == []
+
+
+# -------------------------------------------------------------------------------------- nulls
+
+
+def test_nulls_and_rows_before_learning_are_tolerated() -> None:
+    rows = traces.before_learning(5) + traces.healthy_rows(rows=400, seed=12)
+    rng = np.random.default_rng(120)
+    nullable = [
+        "loss",
+        "grad_norm",
+        "grad_norm_max",
+        "clip_delta",
+        "clip_frac",
+        "agreement",
+        "dqn_return_5m",
+        "dqn5m_slope",
+        "lr",
+        "greedy_top_action",
+        "q_mean",
+        "fps",
+    ]
+    for row in rows[5:]:
+        for key in nullable:
+            if rng.random() < 0.1:
+                row[key] = None
+    rows[100].update(q_min=None, q_max=None)  # learner stats missing: not judged
+    assert all(validate_row(row) == [] for row in rows)
+    findings = diagnose(rows)
+    assert _codes(findings) == ["healthy"]
+    assert findings[0].evidence == {"rows": 405, "judged_rows": 399}
+
+
+def test_only_rows_before_learning_give_nothing_to_judge() -> None:
+    findings = diagnose(traces.before_learning(4))
+    assert _codes(findings) == ["healthy"] and "nothing to judge" in findings[0].message
+    assert _codes(diagnose([])) == ["healthy"]
+
+
+def test_seed_traces_with_agreement_and_dqn_unknown_still_find_the_q_problems() -> None:
+    trace = traces.seed_003_divergence()
+    for row in trace.rows:
+        row.update(agreement=None, dqn_return_5m=None, dqn5m_slope=None)
+    codes = set(_codes(diagnose(trace.rows, settings=trace.settings)))
+    assert codes == set(trace.expected) - {"performance_reversal"}
+
+
+def test_nan_in_a_row_read_leniently_is_nonfinite() -> None:
+    rows = traces.healthy_rows(rows=40, seed=13)
+    rows[30]["loss"] = math.nan
+    findings = diagnose(rows)
+    assert _codes(findings) == ["nonfinite"] and "non-finite loss" in findings[0].message
+
+
+# ------------------------------------------------------------------------------------- advice
+
+
+def _flags(advice: str) -> set[str]:
+    return {m.replace("-", "_") for m in re.findall(r"--([a-z_]+\.[a-z_-]+)", advice)}
+
+
+def test_advice_uses_the_runs_own_settings_seed_003() -> None:
+    trace = traces.seed_003_divergence()
+    found = {f.code: f for f in diagnose(trace.rows, settings=trace.settings)}
+    advice = found["q_divergence"].advice
+    assert advice.startswith("1) lower --learner.lr from 0.003 to 0.001")
+    assert "--learner.tau 0.012 → 0.005" in advice and "--replay.n-step 8 → 5" in advice
+    assert "--learner.batch-size 16384 → 65536" in advice
+    assert "--learner.micro-batches 1 → 4" in advice
+    assert "--learner.td-target-clamp 650" in advice  # 2x the pre-divergence |Q| of ~325
+    assert "--fresh" in advice and "--doctor.guard true" in advice
+    assert found["q_divergence"].remedy == {"learner.lr": 0.001}
+    assert "--expert.ratio-floor 0.05 → 0.1" in found["performance_reversal"].advice
+    assert found["lr_too_high"].remedy == {"learner.lr": 0.001}
+
+
+def test_advice_uses_the_runs_own_settings_seed_004() -> None:
+    trace = traces.seed_004_agreement_and_loss()
+    found = {f.code: f for f in diagnose(trace.rows, settings=trace.settings)}
+    explosion = found["loss_explosion"]
+    assert explosion.advice.startswith("1) enable --learner.max-grad-norm 10")
+    assert explosion.remedy == {"learner.max_grad_norm": 10.0}
+    assert "--learner.td-target-clamp" not in explosion.advice  # already clamped at 50
+    assert "--fresh" in found["agreement_collapse"].advice
+
+
+def test_advice_without_settings_is_generic_but_uses_the_rows_lr() -> None:
+    trace = traces.seed_003_divergence()
+    divergence = next(f for f in diagnose(trace.rows) if f.code == "q_divergence")
+    assert "lower --learner.lr from 0.003 to 0.001" in divergence.advice  # rows carry lr
+    assert "--learner.tau 0.012 →" not in divergence.advice
+    assert "--learner.tau 0.005 or less" in divergence.advice
+
+
+def test_advice_with_the_real_runs_settings_halves_its_lr() -> None:
+    trace = traces.lr_raise_then_divergence()
+    found = {f.code: f for f in diagnose(trace.rows, settings=REAL_RUN_SETTINGS)}
+    assert "lower --learner.lr from 0.0006 to 0.0003" in found["q_divergence"].advice
+    assert found["lr_too_high"].remedy == {"learner.lr": 3e-4}
+    assert "--learner.lr 0.0003" in found["lr_too_high"].advice
+    assert "--learner.tau" not in found["q_divergence"].advice  # 0.005 already
+    assert "--replay.n-step 8 → 5" in found["q_divergence"].advice
+
+
+def test_settings_may_be_a_config_json_document() -> None:
+    """What `tempest-dqn doctor RUN_DIR` has at hand: config.json, sections nested."""
+    trace = traces.seed_004_agreement_and_loss()
+    resolved = config.apply_overrides(Config(), trace.settings)
+    document = {"product": "tempest-dqn", "config": config.to_dict(resolved)}
+    flat = {info.key: info.default for info in config.describe_fields(resolved)}
+    assert diagnose(trace.rows, settings=document) == diagnose(trace.rows, settings=flat)
+    explosion = next(
+        f for f in diagnose(trace.rows, settings=document) if f.code == "loss_explosion"
+    )
+    assert explosion.remedy == {"learner.max_grad_norm": 10.0}
+
+
+@pytest.mark.parametrize("build", ALL_TRACES)
+def test_every_flag_and_remedy_is_a_real_setting(build) -> None:
+    trace = build()
+    keys = {info.key for info in config.describe_fields()}
+    for settings in (trace.settings, {}):
+        for finding in diagnose(trace.rows, settings=settings):
+            assert _flags(finding.advice) <= keys, finding.advice
+            cfg = config.apply_overrides(Config(), finding.remedy)
+            config.validate(cfg)
+
+
+# ------------------------------------------------------------------------------ serialisation
+
+
+def test_to_dict_is_json_and_round_trips() -> None:
+    trace = traces.seed_003_divergence()
+    findings = diagnose(trace.rows, settings=trace.settings) + diagnose([])
+    for finding in findings:
+        data = finding.to_dict()
+        assert {
+            "code",
+            "frame",
+            "severity",
+            "message",
+            "advice",
+            "evidence",
+            "row",
+            "detected_frame",
+        } <= set(data)
+        text = json.dumps(data, allow_nan=False)
+        assert json.loads(text) == data and Finding.from_dict(json.loads(text)) == finding
+        assert finding.severity in SEVERITIES and finding.code in CODES
+        numbers = [v for v in data["evidence"].values() if v is not None]
+        assert all(isinstance(v, int | float) and math.isfinite(v) for v in numbers)
+
+
+def test_format_report_lists_codes_frames_and_advice() -> None:
+    trace = traces.seed_004_agreement_and_loss()
+    findings = diagnose(trace.rows, settings=trace.settings)
+    report = format_report(findings, source="runs/seed-004/metrics.jsonl", rows=len(trace.rows))
+    assert report.splitlines()[0] == "Training doctor: runs/seed-004/metrics.jsonl (35 rows)"
+    assert "3 findings: 1 critical, 2 warnings" in report
+    for finding in findings:
+        assert finding.code in report and f"from frame {finding.frame:,}" in report
+    assert "advice: 1) enable --learner.max-grad-norm 10" in report
+    healthy = format_report(diagnose([]), source="x", rows=0)
+    assert "healthy: nothing to judge" in healthy
+
+
+# ------------------------------------------------------------------------------ configuration
+
+
+def test_doctor_section_defaults_overrides_and_old_config_files() -> None:
+    assert Config().doctor == DoctorConfig() and config.SECTIONS.index("doctor") == (
+        config.SECTIONS.index("metrics") + 1
+    )
+    old = json.loads(json.dumps(config.to_dict(Config())))
+    del old["doctor"]  # a config.json written before the doctor existed
+    assert config.from_dict(old) == Config()
+    cfg = config.resolve(
+        overrides={
+            "doctor.guard": "true",
+            "doctor.max-rollbacks": "5",
+            "doctor.q_divergence_factor": "6",
+        },
+        environ={},
+    )
+    assert cfg.doctor.guard is True and cfg.doctor.max_rollbacks == 5
+    assert cfg.doctor.q_divergence_factor == 6.0
+    keys = {info.key for info in config.describe_fields()}
+    assert {"doctor.enabled", "doctor.guard", "doctor.max_rollbacks", "doctor.lr_high"} <= keys
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"doctor.loss_explosion_factor": 1.0}, r"doctor.loss_explosion_factor must be greater"),
+        ({"doctor.rearm_rows": 0}, r"doctor.rearm_rows must be a positive integer"),
+        ({"doctor.agreement_peak_min": 1.5}, r"doctor.agreement_peak_min must be in \[0, 1\]"),
+        ({"doctor.max_rollbacks": -1}, r"doctor.max_rollbacks must be 0 or more"),
+        ({"doctor.min_baseline_rows": 40}, r"doctor.min_baseline_rows \(40\) must not exceed"),
+    ],
+)
+def test_doctor_validation_errors(overrides: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config.validate(config.apply_overrides(Config(), overrides))
+
+
+def test_thresholds_come_from_the_config() -> None:
+    trace = traces.seed_000_loss_explosion()  # 159k is 4.4x its baseline, 212k 5.9x
+    strict = dataclasses.replace(DoctorConfig(), loss_explosion_factor=8.0)
+    assert _codes(diagnose(trace.rows, cfg=strict)) == ["healthy"]
