@@ -287,6 +287,12 @@ class DoctorConfig:
     q_divergence_floor: float = 10.0
     """q_divergence ignores |Q| below this: early learning moves Q from ~0 to a few units fast (3.5x
     a minute in the healthy run); the seeds' divergences were in the hundreds and thousands."""
+    q_divergence_bound_share: float = 0.05
+    """...and, where the run's settings give the largest return the rewards allow (reward clip /
+    (1 - gamma)), below this share of it (Tempest: 0.05 x 1000 = 50; Pong's clipped rewards: 5).
+    Early learning takes |Q| from ~0 to the scale of a few rewards within a minute, faster at a
+    high lr (a real Tempest run at lr 0.01: Q min -0.96 -> -13.4 in 3 rows): learning, not the
+    hundreds-to-thousands of seed 003."""
     q_collapse_factor: float = 10.0
     """q_collapse: the Q range (max - min) shrank to 1/this of its baseline. Seed 003's range fell
     2001 -> 19 (100x) in one row; the healthy run never went below 0.65x."""
@@ -904,7 +910,7 @@ _UNIT_INTERVAL = (
     "env.sticky_action_prob replay.alpha replay.beta_start replay.beta_end "
     "actor.epsilon_start actor.epsilon_end actor.eval_epsilon expert.ratio_start expert.ratio_floor"
     " doctor.clip_swing doctor.clip_saturated_frac doctor.clip_saturated_delta "
-    "doctor.agreement_peak_min doctor.agreement_collapse_fraction"
+    "doctor.agreement_peak_min doctor.agreement_collapse_fraction doctor.q_divergence_bound_share"
 ).split()
 _HALF_OPEN = ("learner.gamma", "learner.tau", "expert.decay_per_interval")
 _ABOVE_ONE = (

@@ -1,8 +1,9 @@
 """The `tempest-dqn` command line (also `python -m agent`).
 
-Exit codes: 0 success; 1 the command is not built yet (or the work it ran failed); 2 a user error
-(bad flag, unknown field, invalid value, unreadable config file). User errors print
-`error: <message>` and, where useful, a `hint:` line on stderr; never a traceback.
+Exit codes: 0 success; 1 the command is not built yet (or the work it ran failed; for `doctor`:
+it has findings); 2 a user error (bad flag, unknown field, invalid value, unreadable config or
+metrics file). User errors print `error: <message>` and, where useful, a `hint:` line on stderr;
+never a traceback.
 
 Subcommands that have no machinery behind them yet say so and exit 1 instead of pretending.
 """
@@ -22,10 +23,6 @@ from agent.cli_help import TrainHelpAction, train_epilog
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
-NOT_BUILT = {
-    "doctor": "the training doctor is not built yet: it arrives with the doctor issue "
-    "(metrics/doctor.py)",
-}
 FIELD_HINT = "'tempest-dqn train --help' lists every field with its type and default"
 
 
@@ -100,6 +97,12 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--reset-metrics", action="store_true", help="keep weights; restart schedules and windows"
     )
+    train.add_argument(
+        "--guard",
+        action="store_true",
+        help="on a blow-up, roll back to the last checkpoint and apply the doctor's remedy "
+        "(doctor.guard=true)",
+    )
     train.add_argument("--config", metavar="FILE", help="a .toml or .yaml file of overrides")
     train.add_argument(
         "--print-config", action="store_true", help="print the resolved configuration as JSON"
@@ -123,9 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     watch = sub.add_parser("watch", help="the dashboard, attached to a run started elsewhere")
     watch.add_argument("run_dir", metavar="RUN_DIR")
     watch.add_argument("--hz", type=float, default=4.0, help="screen updates per second")
-    doctor = sub.add_parser("doctor", help="diagnose a recorded run")
+    doctor = sub.add_parser(
+        "doctor", help="diagnose a recorded run (exit 0 healthy, 1 findings, 2 bad input)"
+    )
     doctor.add_argument("target", metavar="RUN_DIR_OR_METRICS_JSONL")
-    doctor.add_argument("--json", action="store_true", help="findings as JSON lines")
+    doctor.add_argument("--json", action="store_true", help="one JSON finding per line")
     bench = sub.add_parser("bench", help="benchmarks; JSON on stdout")
     bench.add_argument("which", choices=("replay", "env", "learner", "loop", "tui", "all"))
     bench.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
@@ -155,6 +160,7 @@ def _flag_overrides(args: argparse.Namespace) -> dict[str, object]:
     pairs["tui.enabled"] = False if args.no_tui else None
     pairs["run.force_fresh_model"] = True if args.fresh else None
     pairs["run.reset_metrics"] = True if args.reset_metrics else None
+    pairs["doctor.guard"] = True if args.guard else None
     return {key: value for key, value in pairs.items() if value is not None}
 
 
@@ -212,6 +218,23 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """The training doctor over a recorded run: 0 healthy, 1 findings, 2 bad input."""
+    from agent.doctor_report import DoctorInputError, examine, render_json, render_text
+
+    try:
+        report = examine(args.target)
+    except DoctorInputError as err:
+        return _usage_error(str(err), err.hint)
+    if args.json:
+        if report.tail_note:
+            print(f"note: {report.tail_note}", file=sys.stderr)
+        print(render_json(report.findings))
+    else:
+        print(render_text(report))
+    return EXIT_OK if report.healthy else EXIT_FAILED
+
+
 def _run_bench(name: str, quick: bool) -> int:
     """Imports `agent.bench_<name>` lazily (torch and numba load only here) and runs it."""
     module = f"agent.bench_{name}"
@@ -257,7 +280,7 @@ def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
         "train": lambda: cmd_train(args, overrides, environ),
         "eval": lambda: cmd_eval(args),
         "watch": lambda: cmd_watch(args),
-        "doctor": lambda: _not_built(NOT_BUILT["doctor"]),
+        "doctor": lambda: cmd_doctor(args),
         "bench": lambda: cmd_bench(args),
     }
     return handlers[args.command]()
@@ -290,3 +313,15 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `tempest-dqn doctor RUN --json | head -1`: the reader left early
+        _silence_stdout()
+        return 141  # what a shell reports for a command ended by SIGPIPE
+
+
+def _silence_stdout() -> None:
+    """Points stdout at /dev/null so the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor behind stdout (captured in tests)
+        pass

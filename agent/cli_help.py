@@ -18,7 +18,8 @@ configuration is resolved in this order, later wins:
   preset (--preset, or `preset = "..."` in the config file; default: {default})
   -> config file (--config FILE, .toml or .yaml: one table per section)
   -> environment (FORCE_FRESH_MODEL=1, RESET_METRICS=1)
-  -> command line (--env, --frames, --run-dir, --no-tui, --fresh, --reset-metrics, --section.field)
+  -> command line (--env, --frames, --run-dir, --no-tui, --fresh, --reset-metrics, --guard,
+     --section.field)
 presets: {presets}
 """
 

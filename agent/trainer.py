@@ -16,10 +16,12 @@ is deterministic.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import config
 from agent.actor import Actor
@@ -28,6 +30,7 @@ from agent.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
 from agent.controls import Overrides, apply_commands
 from agent.evaluate import EvalResult, evaluate
 from agent.gameview import GameViewPublisher
+from agent.guard import DoctorOnDuty
 from agent.rundir import RunPaths
 from agent.schedules import LearnerPacer, beta_at, epsilon_at
 from agent.tensorboard_sink import TensorBoardSink
@@ -102,6 +105,8 @@ class Trainer:
         self.tensorboard = (TensorBoardSink(paths.root / "tensorboard")
                             if cfg.metrics.tensorboard else None)
         self.batch = self.replay.empty_batch(cfg.learner.batch_size)
+        self.duty = DoctorOnDuty(cfg, self.events, paths.checkpoints, self._roll_back_learner)
+        """The doctor on every row; guard mode's rollbacks (agent.guard)."""
 
     def _make_replay(self, obs_shape) -> ReplayBuffer:
         """The replay buffer, its memory checked against what the machine has, then committed."""
@@ -166,6 +171,22 @@ class Trainer:
                                          self.cfg.run.keep_checkpoints)
         self.events.log("checkpoint", f"saved {generation.name} ({reason})",
                         frame=self.actor.frame, path=str(generation))
+
+    def _roll_back_learner(self, generation: Path | None,
+                           changes: dict[str, object]) -> config.LearnerConfig:
+        """Guard mode: the learner state of `generation` (None: keep the weights) with the
+        learner config `changes` applied, taken between two learner steps."""
+        loaded = load_checkpoint(generation) if generation is not None else None
+        hold = self.background.step_lock if self.background else contextlib.nullcontext()
+        with hold:
+            if loaded is not None:
+                tensors, state = loaded
+                self.learner.load_state(tensors, state["learner"])
+            self.learner.cfg = dataclasses.replace(self.learner.cfg, **changes)
+            self.cfg = dataclasses.replace(self.cfg, learner=self.learner.cfg)
+            if self.acting is not None:
+                self.acting.sync(self.learner.online)
+        return self.learner.cfg
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -308,6 +329,7 @@ class Trainer:
         self.pending_eval = None
         row.update(state=state, driver=self.overrides.driver(), device=str(self.learner.device))
         writer.write(row)
+        self.duty.examine(row)
         if self.tensorboard is not None:
             self.tensorboard.write(row)
         if self.progress is not None:

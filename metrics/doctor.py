@@ -424,7 +424,7 @@ class _Advisor:
         if code not in GUARD_CODES or self.cfg.guard:
             return None
         return _Remedy(
-            "--doctor.guard true rolls back to the last checkpoint before the onset "
+            "--guard (--doctor.guard true) rolls back to the last checkpoint before the onset "
             "and applies the first remedy by itself"
         )
 
@@ -640,9 +640,11 @@ class Doctor:
     def _q_divergence(self, current: _Row) -> _Condition | None:
         cfg, advisor = self.cfg, self._advisor
         rise = self._ratio_rise(current, lambda r: r.q_abs, cfg.q_divergence_factor)
-        if rise and rise[0] < cfg.q_divergence_floor:
-            rise = None
         bound = advisor.q_bound()
+        floor = max(cfg.q_divergence_floor,
+                    cfg.q_divergence_bound_share * bound[0] if bound else 0.0)
+        if rise and rise[0] < floor:
+            rise = None
         above = bound is not None and (current.q_abs or 0.0) > bound[0]
         if not rise and not above:
             return None

@@ -176,19 +176,6 @@ def test_a_corrupt_checkpoint_is_a_clear_error_and_stays_untouched(tmp_path) -> 
     assert model.read_bytes() == b"garbage"
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ("doctor", "runs/x"),
-        ("doctor", "m.jsonl", "--json"),
-    ],
-)
-def test_unbuilt_commands_say_so(args: tuple[str, ...]) -> None:
-    result = run(*args)
-    assert result.returncode == 1
-    assert "not built yet" in result.stderr and "Traceback" not in result.stderr
-
-
 def test_watch_refuses_a_missing_run_directory(tmp_path) -> None:
     result = run("watch", str(tmp_path / "nowhere"))
     assert_user_error(result, "no run directory at")
@@ -211,6 +198,25 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
     assert main(argv, environ={}) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
+
+
+def test_unbuilt_commands_say_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A benchmark whose module is missing says so and exits 1 (the doctor is built: its tests
+    are in tests/agent/test_doctor_report.py)."""
+    monkeypatch.setitem(sys.modules, "agent.bench_tui", None)  # makes its import fail
+    assert main(["bench", "tui"], environ={}) == 1
+    err = capsys.readouterr().err
+    assert "bench tui is not available" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("flags", "guard"), [((), False), (("--guard",), True)])
+def test_guard_flag_sets_doctor_guard(
+    flags: tuple[str, ...], guard: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["train", "--preset", "smoke", *flags, "--print-config"], environ={}) == 0
+    assert json.loads(capsys.readouterr().out)["doctor"]["guard"] is guard
 
 
 def test_train_help_lists_every_field(capsys: pytest.CaptureFixture[str]) -> None:

@@ -489,3 +489,13 @@ def test_thresholds_come_from_the_config() -> None:
     trace = traces.seed_000_loss_explosion()  # 159k is 4.4x its baseline, 212k 5.9x
     strict = dataclasses.replace(DoctorConfig(), loss_explosion_factor=8.0)
     assert _codes(diagnose(trace.rows, cfg=strict)) == ["healthy"]
+
+
+def test_early_learning_growth_of_q_is_not_divergence_where_the_return_scale_is_known() -> None:
+    """A real Tempest run at lr 0.01: Q min -0.96 -> -13.4 in 3 rows right after learning began.
+    Ratio-wise that is 14x, but |Q| is far below the 1,000 Tempest's rewards allow (5% of it: 50);
+    seed 003's 324 -> 1,779 is far above.  Without settings the plain floor (10) applies."""
+    rows = traces.healthy_rows(rows=40, q_min=-0.9, q_max=0.8, q_growth=0.0)
+    traces.splice(rows, 35, q_min=[-4.1, -9.0, -13.4])
+    assert "q_divergence" not in _codes(diagnose(rows, settings=REAL_RUN_SETTINGS))
+    assert "q_divergence" in _codes(diagnose(rows))

@@ -1,0 +1,267 @@
+"""`tempest-dqn doctor TARGET`: the training doctor over a recorded run, from the files on disk.
+
+Why a module of its own: `metrics.doctor` judges rows it is given; this module decides which rows
+and which settings those are, refuses bad input with the file, the line and the key at fault,
+and renders the findings for a person (`render_text`) or a script (`render_json`).  The CLI stays
+a thin dispatcher.
+
+Decisions a user can rely on:
+- TARGET is a run directory (its `metrics.jsonl`, and its `config.json` when there is one) or a
+  metrics file; a file named `metrics.jsonl` brings the `config.json` next to it along, so
+  `doctor runs/x` and `doctor runs/x/metrics.jsonl` give the same report.  Any other file name is
+  judged with default thresholds and generic advice; the report says which settings it used.
+- Strict: every complete line must be one §5 row.  The one exception is a last line without a
+  newline that does not parse: a live run is writing it, so it is skipped and the report says so.
+- A file with no rows yet (or only that half-written line) is not bad input: there is nothing to
+  judge, the report says "no rows yet" and the exit code is 0, as for a run that has not started
+  learning.  Exit 0 means "no finding", never "this run is good".
+- Thresholds come from the run's config.json `doctor` section (validated like `train` validates
+  it); an older config.json without that section uses the defaults.
+- Read only: nothing is written anywhere.  Torch is never imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import config
+from config import DoctorConfig
+from metrics.doctor import Finding, diagnose, format_report
+from metrics.schema import REQUIRED_KEYS, validate_row
+
+METRICS_FILE = "metrics.jsonl"
+CONFIG_FILE = "config.json"
+TARGET_HINT = "give a run directory (e.g. runs/tempest-v0) or the path of its metrics.jsonl"
+_MISSING = "missing required key "
+_NOT_A_ROW = "not a metrics row"
+
+
+class DoctorInputError(Exception):
+    """Input the doctor cannot judge; the message names the file (and line and key), `hint` says
+    what to do instead."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class DoctorTarget:
+    """The files a doctor TARGET stands for."""
+
+    metrics: Path
+    config: Path | None
+    """The run's config.json, or None when there is none to read."""
+
+
+@dataclass(frozen=True)
+class MetricsRead:
+    """The complete rows of a metrics file, and the bytes of a half-written last line skipped."""
+
+    rows: list[dict[str, Any]]
+    partial_tail_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    """What `tempest-dqn doctor` found in one run."""
+
+    metrics: Path
+    config: Path | None
+    rows: int
+    findings: list[Finding]
+    partial_tail_bytes: int = 0
+
+    @property
+    def healthy(self) -> bool:
+        """True when the doctor found nothing (only the `healthy` finding)."""
+        return all(finding.code == "healthy" for finding in self.findings)
+
+    @property
+    def tail_note(self) -> str | None:
+        """Says that a half-written last line was skipped, or None."""
+        if not self.partial_tail_bytes:
+            return None
+        return (
+            f"skipped the last line ({self.partial_tail_bytes:,} bytes without a newline): "
+            "a row the run is still writing"
+        )
+
+
+# ------------------------------------------------------------------------------------ reading
+
+
+def locate(target: str | os.PathLike[str]) -> DoctorTarget:
+    """The metrics file and config.json that TARGET stands for.
+
+    Raises:
+        DoctorInputError: TARGET does not exist, or is a directory without metrics.jsonl.
+    """
+    path = Path(target)
+    if path.is_dir():
+        metrics = path / METRICS_FILE
+        if not metrics.is_file():
+            raise DoctorInputError(f"no {METRICS_FILE} in {path}", TARGET_HINT)
+        return DoctorTarget(metrics, _config_beside(metrics))
+    if not path.exists():
+        raise DoctorInputError(f"no such file or directory: {path}", TARGET_HINT)
+    return DoctorTarget(path, _config_beside(path) if path.name == METRICS_FILE else None)
+
+
+def _config_beside(metrics: Path) -> Path | None:
+    candidate = metrics.parent / CONFIG_FILE
+    return candidate if candidate.exists() else None
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DoctorInputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _json_problem(exc: ValueError) -> str:
+    """A parse error in words, without the decoder's own 'line 1' (we count file lines)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not JSON ({exc.msg} at column {exc.colno})"
+    return f"not UTF-8 text ({exc})"
+
+
+def _row_problem(obj: object) -> str | None:
+    """Why `obj` is not a §5 row (the missing keys by name first), or None."""
+    if not isinstance(obj, dict):
+        return f"not a JSON object but {type(obj).__name__}"
+    problems = validate_row(obj)
+    missing = [p.removeprefix(_MISSING) for p in problems if p.startswith(_MISSING)]
+    if len(missing) > len(REQUIRED_KEYS) // 2:  # e.g. events.jsonl given by mistake
+        named = ", ".join(missing[:3])
+        return (
+            f"{_NOT_A_ROW}: {len(missing)} of the {len(REQUIRED_KEYS)} required keys are "
+            f"missing ({named}, ...)"
+        )
+    others = [p for p in problems if not p.startswith(_MISSING)]
+    if len(missing) > 1:
+        others.insert(0, "missing required keys " + ", ".join(missing))
+    elif missing:
+        others.insert(0, _MISSING + missing[0])
+    return "; ".join(others) or None
+
+
+def _parse_row(text: bytes, path: Path, line: int) -> dict[str, Any]:
+    try:
+        obj = json.loads(text)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise DoctorInputError(f"{path}:{line}: {_json_problem(exc)}") from None
+    problem = _row_problem(obj)
+    if problem:
+        hint = TARGET_HINT if problem.startswith(_NOT_A_ROW) else None
+        raise DoctorInputError(f"{path}:{line}: {problem}", hint)
+    return obj
+
+
+def read_metrics(path: str | os.PathLike[str]) -> MetricsRead:
+    """Every row of a metrics.jsonl, strictly; blank lines are skipped.
+
+    A last line without a newline that is not JSON is a row being written (a live run): it is
+    skipped and counted in `partial_tail_bytes`.  A last line without a newline that is JSON is a
+    complete row and must be a valid one.
+
+    Raises:
+        DoctorInputError: "<path>:<line>: not JSON (...)", "<path>:<line>: missing required key
+            'loss'" and the like, for the first bad line; or the file cannot be read.
+    """
+    path = Path(path)
+    lines = _read_bytes(path).split(b"\n")
+    tail = lines.pop()  # b"" when the file ends with a newline
+    rows = [
+        _parse_row(text, path, number) for number, text in enumerate(lines, start=1) if text.strip()
+    ]
+    if not tail.strip():
+        return MetricsRead(rows)
+    try:
+        json.loads(tail)
+    except ValueError:
+        return MetricsRead(rows, partial_tail_bytes=len(tail))
+    rows.append(_parse_row(tail, path, len(lines) + 1))
+    return MetricsRead(rows)
+
+
+def load_settings(path: str | os.PathLike[str]) -> tuple[dict[str, Any], DoctorConfig]:
+    """A run's config.json: the whole document (the doctor's `settings`) and its doctor section.
+
+    Accepts what `agent.rundir` writes ({"product", "version", "config": {sections}}) and a bare
+    {sections} document.  Without a `doctor` section (older versions) the thresholds are the
+    defaults.
+
+    Raises:
+        DoctorInputError: the file is not JSON, not an object, or its doctor section has an unknown
+            field or a value `train` would refuse (the message names the field).
+    """
+    path = Path(path)
+    hint = "repair it, or move it aside to use the default thresholds and generic advice"
+    try:
+        document = json.loads(_read_bytes(path))
+    except ValueError as exc:
+        line = f":{exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise DoctorInputError(f"{path}{line}: {_json_problem(exc)}", hint) from None
+    sections = document.get("config", document) if isinstance(document, dict) else None
+    if not isinstance(sections, dict):
+        raise DoctorInputError(f"{path}: not a configuration (a JSON object of sections)", hint)
+    doctor = sections.get("doctor", {})
+    if not isinstance(doctor, dict):
+        raise DoctorInputError(f"{path}: the doctor section must be an object of fields", hint)
+    try:
+        cfg = config.from_dict({"doctor": doctor})
+        config.validate(cfg)
+    except config.ConfigError as exc:
+        raise DoctorInputError(f"{path}: {exc}".replace("\n", f"\n{path}: "), hint) from None
+    return document, cfg.doctor
+
+
+# ------------------------------------------------------------------------------------ judging
+
+
+def examine(target: str | os.PathLike[str]) -> DoctorReport:
+    """Reads TARGET (run directory or metrics file) and diagnoses every row.
+
+    Raises:
+        DoctorInputError: anything that makes the input unjudgeable (see `locate`, `read_metrics`,
+            `load_settings`).
+    """
+    where = locate(target)
+    settings, cfg = load_settings(where.config) if where.config else ({}, DoctorConfig())
+    read = read_metrics(where.metrics)
+    findings = diagnose(read.rows, cfg, settings)
+    return DoctorReport(
+        where.metrics, where.config, len(read.rows), findings, read.partial_tail_bytes
+    )
+
+
+# ----------------------------------------------------------------------------------- rendering
+
+
+def render_text(report: DoctorReport) -> str:
+    """The readable report: `format_report`'s summary line, which settings were used, a note on a
+    skipped half-written line, then the findings (or "no rows yet")."""
+    header, *body = format_report(
+        report.findings, source=str(report.metrics), rows=report.rows
+    ).splitlines()
+    if report.config:
+        notes = [f"settings: {report.config}"]
+    else:
+        notes = [f"settings: no {CONFIG_FILE} (default thresholds, generic advice)"]
+    if report.tail_note:
+        notes.append(f"note: {report.tail_note}")
+    if not report.rows:
+        body = ["no rows yet: nothing to judge until the run writes its first metrics row"]
+    return "\n".join([header, *notes, *body])
+
+
+def render_json(findings: Sequence[Finding]) -> str:
+    """One JSON object per finding per line (`Finding.to_dict`), the healthy finding included."""
+    return "\n".join(json.dumps(finding.to_dict()) for finding in findings)

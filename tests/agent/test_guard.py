@@ -1,0 +1,122 @@
+"""Guard mode and the live doctor (agent.guard): findings logged, rollbacks, giving up."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import torch
+
+import config
+from agent.guard import DoctorOnDuty, checkpoint_before, live_changes
+from agent.rundir import open_run_dir
+from agent.trainer import Trainer
+from metrics import EventLog, read_events
+from tests.fakes import ChainVectorEnv
+from tests.metrics.doctor_traces import seed_004_agreement_and_loss
+
+
+def _generation(checkpoints, number: int, frame: int | None) -> None:
+    generation = checkpoints / f"gen-{number:06d}"
+    generation.mkdir(parents=True)
+    if frame is not None:
+        (generation / "state.json").write_text(json.dumps({"counters": {"frame": frame}}))
+
+
+def test_the_rollback_target_is_the_newest_generation_saved_before_the_onset(tmp_path):
+    _generation(tmp_path, 1, 1_000)
+    _generation(tmp_path, 2, 5_000)
+    _generation(tmp_path, 3, None)  # incomplete: no state.json
+    _generation(tmp_path, 4, 9_000)
+    assert checkpoint_before(tmp_path, 9_500).name == "gen-000004"
+    assert checkpoint_before(tmp_path, 9_000).name == "gen-000002"  # saved at the onset: after
+    assert checkpoint_before(tmp_path, 1_000) is None
+    assert checkpoint_before(tmp_path / "none", 10**9) is None
+
+
+def test_only_live_learner_fields_are_applied_else_the_lr_is_halved():
+    learner = config.LearnerConfig(lr=0.004)
+    assert live_changes({"learner.lr": 0.001}, learner) == {"lr": 0.001}
+    assert live_changes({"learner.max_grad_norm": 10.0}, learner) == {"max_grad_norm": 10.0}
+    assert live_changes({"replay.n_step": 5}, learner) == {"lr": 0.002}
+    assert live_changes({"learner.batch_size": 4, "learner.micro_batches": 4}, learner) == \
+        {"lr": 0.002}
+    assert live_changes({}, learner) == {"lr": 0.002}
+
+
+def _duty(tmp_path, guard: bool, max_rollbacks: int = 3):
+    cfg = config.apply_overrides(config.get_preset("tempest"),
+                                 {"doctor.guard": guard, "doctor.max_rollbacks": max_rollbacks})
+    calls = []
+
+    def restore(generation, changes):
+        calls.append((generation, changes))
+        return dataclasses.replace(cfg.learner, **changes)
+
+    events = EventLog(tmp_path / "events.jsonl")
+    return DoctorOnDuty(cfg, events, tmp_path / "checkpoints", restore), calls, events
+
+
+def test_findings_are_logged_live_and_without_guard_nothing_is_rolled_back(tmp_path):
+    duty, calls, events = _duty(tmp_path, guard=False)
+    trace = seed_004_agreement_and_loss()
+    found = [f for row in trace.rows for f in duty.examine(row)]
+    events.close()
+    logged = [e for e in read_events(tmp_path / "events.jsonl") if e["kind"] == "finding"]
+    assert {f.code for f in found} >= {"loss_explosion", "agreement_collapse"}
+    assert [e["code"] for e in logged] == [f.code for f in found]
+    explosion = next(e for e in logged if e["code"] == "loss_explosion")
+    assert explosion["frame"] == trace.onset_frame("loss_explosion")
+    assert explosion["advice"] and explosion["severity"] == "critical"
+    assert calls == []
+
+
+def test_guard_rolls_back_once_per_alarm_and_gives_up_after_max_rollbacks(tmp_path):
+    _generation(tmp_path / "checkpoints", 1, 1_000)
+    duty, calls, events = _duty(tmp_path, guard=True, max_rollbacks=1)
+    trace = seed_004_agreement_and_loss()
+    for row in trace.rows:
+        duty.examine(row)
+    assert len(calls) == 1 and calls[0][0].name == "gen-000001"
+    first_changes = calls[0][1]
+    assert duty.cfg.learner == dataclasses.replace(duty.cfg.learner, **first_changes)
+    for row in trace.rows:  # the same collapse again, after the rollback
+        duty.examine(row)
+    events.close()
+    guard = [e for e in read_events(tmp_path / "events.jsonl") if "guard" in e]
+    assert [e["guard"] for e in guard] == ["rollback", "gave_up"]
+    assert "gen-000001" in guard[0]["message"] and "rollback 1 of 1" in guard[0]["message"]
+    assert "gave up after 1 rollbacks" in guard[1]["message"]
+    assert len(calls) == 1 and not duty.guarding
+
+
+def _chain_trainer(tmp_path) -> Trainer:
+    cfg = config.apply_overrides(config.get_preset("smoke"), {
+        "env.num_envs": 4, "replay.capacity": 2000, "replay.sample_threads": 1,
+        "learner.batch_size": 32, "learner.hidden_sizes": "32", "learner.learning_starts": 100,
+        "learner.lr": 3e-3, "run.frames": 400, "run.run_dir": str(tmp_path),
+        "run.name": "chain", "metrics.interval_s": 0.0, "doctor.guard": True})
+    torch.manual_seed(0)
+    return Trainer(cfg, open_run_dir(cfg), lambda: ChainVectorEnv(cfg.env.num_envs, 6))
+
+
+def test_a_trainer_in_guard_mode_restores_the_checkpoint_weights_and_applies_the_remedy(
+        tmp_path):
+    trainer = _chain_trainer(tmp_path)
+    trainer.run()  # ends with a checkpoint at frame 400
+    saved = [p.detach().clone() for p in trainer.learner.online.parameters()]
+    steps, original = trainer.learner.learner_steps, trainer.learner.cfg
+    with torch.no_grad():  # the divergence the rows below report
+        for p in trainer.learner.online.parameters():
+            p.mul_(3.0)
+    trainer.learner.learner_steps += 50
+    for row in seed_004_agreement_and_loss().rows:  # frames from 2M on: after the checkpoint
+        trainer.duty.examine(row)
+    for now, before in zip(trainer.learner.online.parameters(), saved, strict=True):
+        assert torch.equal(now, before)
+    assert trainer.learner.learner_steps == steps
+    rollback = next(e for e in read_events(trainer.paths.events) if e.get("guard") == "rollback")
+    assert rollback["changes"]
+    for key, value in rollback["changes"].items():
+        assert getattr(trainer.learner.cfg, key.split(".", 1)[1]) == value
+    assert trainer.learner.cfg != original and trainer.cfg.learner == trainer.learner.cfg
