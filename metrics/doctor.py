@@ -258,7 +258,9 @@ class _Advisor:
         return None if reward is None else (reward / (1 - gamma), reward, gamma)
 
     def lower_lr(self, lr_now: float | None) -> _Remedy:
-        lr = lr_now if lr_now else self.number("learner.lr")
+        # the larger of the configured lr and the row's: the row's is lower during warm-up and
+        # decay, higher after a live raise (the dashboard's L)
+        lr = max((v for v in (self.number("learner.lr"), lr_now) if v), default=None)
         if not lr:
             return _Remedy("lower the learning rate, --learner.lr (seed 003: 0.003 → 0.001)")
         new = self.cfg.lr_high if lr > self.cfg.lr_high else _round_sig(lr / 2)

@@ -499,3 +499,14 @@ def test_early_learning_growth_of_q_is_not_divergence_where_the_return_scale_is_
     traces.splice(rows, 35, q_min=[-4.1, -9.0, -13.4])
     assert "q_divergence" not in _codes(diagnose(rows, settings=REAL_RUN_SETTINGS))
     assert "q_divergence" in _codes(diagnose(rows))
+
+
+def test_during_warm_up_the_lr_remedy_starts_from_the_configured_lr() -> None:
+    """A run configured at lr 0.01 diverges while its warm-up has the row's lr at 0.0005: the
+    advice lowers what the user set (0.01 → 0.001), not the warm-up value."""
+    trace = traces.seed_003_divergence()
+    for row in trace.rows:
+        row["lr"] = 0.0005
+    found = {f.code: f for f in diagnose(trace.rows, settings={"learner.lr": 0.01})}
+    assert found["q_divergence"].remedy == {"learner.lr": 0.001}
+    assert "lower --learner.lr from 0.01 to 0.001" in found["q_divergence"].advice
