@@ -7,6 +7,9 @@ what the seed reports did by hand hours later: on `q_divergence`, `loss_explosio
 `nonfinite` it takes the model back to the last checkpoint saved before the onset, applies the
 finding's first remedy that can change in a running learner (else halves the learning rate),
 logs what it did, and goes on; after `doctor.max_rollbacks` it stops guarding and says so.
+A problem that comes back after a rollback goes back to before its first onset (the checkpoints
+saved in between hold the same trouble), and in guard mode the trainer saves the weights before
+its first learner step, so a divergence right after learning starts has somewhere to go back to.
 
 What a rollback restores: the learner (online and target networks, Adam, learner counters and
 its random state).  Frames, episodes, metric windows and the replay go on: the transitions
@@ -80,6 +83,11 @@ class DoctorOnDuty:
         self.doctor = self._new_doctor()
         self.rollbacks = 0
         self.guarding = cfg.doctor.guard
+        self.trouble_onset: int | None = None
+        """Onset of the first alarm of the current episode of trouble: a problem that comes back
+        after a rollback goes back to before it began, not to a checkpoint saved meanwhile
+        (after a rollback the doctor starts over, and sees only the new onset)."""
+        self.clean_rows = 0
 
     def _new_doctor(self) -> Doctor:
         return Doctor(self.cfg.doctor, settings=config.to_dict(self.cfg))
@@ -96,6 +104,10 @@ class DoctorOnDuty:
         alarm = next((f for f in findings if f.code in GUARD_CODES), None)
         if alarm is not None and self.guarding:
             self._roll_back(alarm)
+        elif self.trouble_onset is not None:
+            self.clean_rows += 1
+            if self.clean_rows >= 2 * self.cfg.doctor.baseline_rows:
+                self.trouble_onset = None  # recovered: the next problem is a new one
         return findings
 
     def _roll_back(self, finding: Finding) -> None:
@@ -107,7 +119,9 @@ class DoctorOnDuty:
                             guard="gave_up", code=finding.code, rollbacks=self.rollbacks)
             return
         self.rollbacks += 1
-        generation = checkpoint_before(self.checkpoints, finding.frame)
+        onset = min(finding.frame, self.trouble_onset or finding.frame)
+        self.trouble_onset, self.clean_rows = onset, 0
+        generation = checkpoint_before(self.checkpoints, onset)
         changes = live_changes(finding.remedy, self.cfg.learner)
         before = self.cfg.learner
         try:
@@ -120,8 +134,8 @@ class DoctorOnDuty:
         self.cfg = dataclasses.replace(self.cfg, learner=learner_cfg)
         self.doctor = self._new_doctor()  # fresh baselines, advice with the new settings
         where = (f"rolled back to {generation.name} (frame {generation_frame(generation):,}, "
-                 f"before the onset at frame {finding.frame:,})" if generation is not None
-                 else f"no checkpoint before frame {finding.frame:,} to roll back to; kept "
+                 f"before the onset at frame {onset:,})" if generation is not None
+                 else f"no checkpoint before frame {onset:,} to roll back to; kept "
                  "the current weights")
         self.events.log("warning", f"guard: {finding.code}: {where}; applied "
                         f"{describe_changes(before, changes)} (rollback {self.rollbacks} of "

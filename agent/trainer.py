@@ -287,6 +287,8 @@ class Trainer:
         self.counters.episodes += len(report.episodes)
         self.last_epsilon = epsilon
         owed = self.pacer.owed(self.actor.frame)
+        if owed and self.learner.learner_steps == 0 and self.duty.guarding:
+            self.save("guard mode: the weights before the first learner step")
         if self.background is not None:
             if owed:  # nothing owed: not even the condition's lock (3% of a random-policy step)
                 self.background.give(owed)

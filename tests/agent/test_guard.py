@@ -120,3 +120,27 @@ def test_a_trainer_in_guard_mode_restores_the_checkpoint_weights_and_applies_the
     for key, value in rollback["changes"].items():
         assert getattr(trainer.learner.cfg, key.split(".", 1)[1]) == value
     assert trainer.learner.cfg != original and trainer.cfg.learner == trainer.learner.cfg
+
+
+def test_a_problem_that_comes_back_goes_back_to_before_its_first_onset(tmp_path):
+    trace = seed_004_agreement_and_loss()
+    onset = trace.onset_frame("loss_explosion")
+    _generation(tmp_path / "checkpoints", 1, onset - 50_000)  # before the trouble
+    duty, calls, events = _duty(tmp_path, guard=True)
+    for row in trace.rows:
+        duty.examine(row)
+    _generation(tmp_path / "checkpoints", 2, onset + 10_000_000)  # saved during the trouble
+    later = [dict(row, frame=row["frame"] + 20_000_000) for row in trace.rows]
+    for row in later:  # the same collapse, later: the doctor, restarted, sees a new onset
+        duty.examine(row)
+    assert [generation.name for generation, _ in calls] == ["gen-000001", "gen-000001"]
+
+
+def test_guard_mode_saves_the_weights_before_the_first_learner_step(tmp_path):
+    trainer = _chain_trainer(tmp_path)
+    trainer.run()
+    saves = [e for e in read_events(trainer.paths.events) if e["kind"] == "checkpoint"]
+    assert "before the first learner step" in saves[0]["message"]
+    state = json.loads((tmp_path / "chain" / "checkpoints" / "gen-000001" / "state.json")
+                       .read_text())
+    assert state["learner"]["learner_steps"] == 0 and saves[0]["frame"] >= 100  # learning_starts
