@@ -339,6 +339,11 @@ class DoctorConfig:
     smoothed over 5M frames, so a few rows are enough to rule out one odd episode)."""
     reversal_lookback_frames: int = 5_000_000
     """Frames back in which the rising slope is looked for (the DQN5M window)."""
+    reversal_min_frames: int = 1_000_000
+    """performance_reversal is judged from this frame on, and on a lookback of at least
+    min_baseline_rows rows: earlier, DQN5M averages a few dozen short episodes and its slope
+    swings by thousands of % per M (a real healthy smoke run: +41,000%/M, then -4,200%/M, within
+    10k frames). Seed 003 reversed at 17-20M frames."""
     lr_high: float = 0.001
     """lr_too_high when Q diverges or the loss explodes with the learning rate above this: seed 003
     diverged at 0.003 and recovered at 0.001. Also the rate its advice never goes above."""
@@ -890,7 +895,7 @@ _POSITIVE_INT = (
     "run.frames run.keep_checkpoints "
     "doctor.rearm_rows doctor.baseline_rows doctor.min_baseline_rows doctor.grad_swing_rows "
     "doctor.clip_saturated_rows doctor.agreement_window_rows doctor.reversal_rows "
-    "doctor.reversal_lookback_frames doctor.lr_raise_window_rows"
+    "doctor.reversal_lookback_frames doctor.lr_raise_window_rows doctor.reversal_min_frames"
 ).split()
 _POSITIVE = (
     "learner.lr learner.adam_eps learner.huber_delta learner.replay_ratio replay.priority_eps "

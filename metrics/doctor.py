@@ -904,6 +904,8 @@ class Doctor:
         slope = current.get("dqn5m_slope")
         if slope is None or slope >= 0 or current.get("dqn_return_5m") is None:
             return None
+        if current.frame < cfg.reversal_min_frames:
+            return None
         negative = itertools.takewhile(
             lambda r: (r.get("dqn5m_slope") or 0.0) < 0, reversed(self._slopes)
         )
@@ -915,7 +917,7 @@ class Doctor:
         if scale <= 0 or 100 * slope / scale > -cfg.reversal_fall_pct:
             return None
         before, onset = points[:-falling], points[-falling]
-        if not before:
+        if len(before) < cfg.min_baseline_rows:
             return None
         rising = _median(r.get("dqn5m_slope") for r in before) or 0.0
         if 100 * rising / scale < cfg.reversal_rise_pct:

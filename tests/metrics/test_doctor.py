@@ -510,3 +510,14 @@ def test_during_warm_up_the_lr_remedy_starts_from_the_configured_lr() -> None:
     found = {f.code: f for f in diagnose(trace.rows, settings={"learner.lr": 0.01})}
     assert found["q_divergence"].remedy == {"learner.lr": 0.001}
     assert "lower --learner.lr from 0.01 to 0.001" in found["q_divergence"].advice
+
+
+def test_the_dqn5m_slope_of_the_first_few_episodes_is_not_a_reversal() -> None:
+    """A real healthy smoke run: within 10k frames of the start the DQN5M slope went +1,059,391/M
+    then -109,151/M while the loss fell, a handful of episodes, not a trend."""
+    rows = traces.healthy_rows(rows=12, start_frame=3_000, frames_per_row=1_000)
+    traces.splice(rows, 2, dqn5m_slope=[1_059_391.0] * 6 + [-109_151.0] * 4,
+                  loss=[0.016] * 6 + [0.0012] * 4)
+    assert _codes(diagnose(rows)) == ["healthy"]
+    late = [dict(row, frame=row["frame"] + 20_000_000) for row in rows]
+    assert "performance_reversal" in _codes(diagnose(late))  # the same numbers at 20M frames
