@@ -107,6 +107,8 @@ class Trainer:
         self.batch = self.replay.empty_batch(cfg.learner.batch_size)
         self.duty = DoctorOnDuty(cfg, self.events, paths.checkpoints, self._roll_back_learner)
         """The doctor on every row; guard mode's rollbacks (agent.guard)."""
+        self.guard_floor_saved = False
+        """Guard mode saved (or had no need to save: a resumed run) its first checkpoint."""
 
     def _make_replay(self, obs_shape) -> ReplayBuffer:
         """The replay buffer, its memory checked against what the machine has, then committed."""
@@ -287,8 +289,10 @@ class Trainer:
         self.counters.episodes += len(report.episodes)
         self.last_epsilon = epsilon
         owed = self.pacer.owed(self.actor.frame)
-        if owed and self.learner.learner_steps == 0 and self.duty.guarding:
-            self.save("guard mode: the weights before the first learner step")
+        if owed and self.duty.guarding and not self.guard_floor_saved:
+            self.guard_floor_saved = True
+            if self.learner.learner_steps == 0:  # not a resumed run: it has checkpoints
+                self.save("guard mode: the weights before the first learner step")
         if self.background is not None:
             if owed:  # nothing owed: not even the condition's lock (3% of a random-policy step)
                 self.background.give(owed)

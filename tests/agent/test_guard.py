@@ -141,6 +141,7 @@ def test_guard_mode_saves_the_weights_before_the_first_learner_step(tmp_path):
     trainer.run()
     saves = [e for e in read_events(trainer.paths.events) if e["kind"] == "checkpoint"]
     assert "before the first learner step" in saves[0]["message"]
+    assert sum("before the first learner step" in e["message"] for e in saves) == 1
     state = json.loads((tmp_path / "chain" / "checkpoints" / "gen-000001" / "state.json")
                        .read_text())
     assert state["learner"]["learner_steps"] == 0 and saves[0]["frame"] >= 100  # learning_starts
