@@ -39,8 +39,10 @@ class CheckpointError(Exception):
 
 
 def save_checkpoint(checkpoints: Path, tensors: dict[str, torch.Tensor], state: dict,
-                    replay: ReplayBuffer | None, keep: int) -> Path:
-    """Write a new generation, point `latest` at it, and drop generations beyond `keep`.
+                    replay: ReplayBuffer | None, keep: int,
+                    pinned: frozenset[str] = frozenset()) -> Path:
+    """Write a new generation, point `latest` at it, and drop generations beyond `keep`
+    (never those named in `pinned`: guard mode's rollback targets).
 
     Returns:
         The new generation's directory.
@@ -66,7 +68,7 @@ def save_checkpoint(checkpoints: Path, tensors: dict[str, torch.Tensor], state: 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _point_latest(checkpoints, generation)
-    _drop_old_generations(checkpoints, keep)
+    _drop_old_generations(checkpoints, keep, pinned)
     return generation
 
 
@@ -126,9 +128,12 @@ def _point_latest(checkpoints: Path, generation: Path) -> None:
     fsync_path(checkpoints)
 
 
-def _drop_old_generations(checkpoints: Path, keep: int) -> None:
-    """Keep the newest `keep` generations (never the one `latest` names)."""
-    generations = sorted(p for p in checkpoints.glob(f"{PREFIX}*") if p.is_dir())
+def _drop_old_generations(checkpoints: Path, keep: int,
+                          pinned: frozenset[str] = frozenset()) -> None:
+    """Keep the newest `keep` generations besides the pinned ones (and never the one `latest`
+    names)."""
+    generations = sorted(p for p in checkpoints.glob(f"{PREFIX}*")
+                         if p.is_dir() and p.name not in pinned)
     current = latest_checkpoint(checkpoints)
     for old in generations[: max(len(generations) - max(keep, 1), 0)]:
         if current is None or old.resolve() != current.resolve():

@@ -88,9 +88,20 @@ class DoctorOnDuty:
         after a rollback goes back to before it began, not to a checkpoint saved meanwhile
         (after a rollback the doctor starts over, and sees only the new onset)."""
         self.clean_rows = 0
+        self.floor: Path | None = None
+        """The checkpoint of the weights before the first learner step (the trainer sets it)."""
+        self.target: Path | None = None
+        """The generation the current episode of trouble rolled back to."""
 
     def _new_doctor(self) -> Doctor:
         return Doctor(self.cfg.doctor, settings=config.to_dict(self.cfg))
+
+    def pinned(self) -> frozenset[str]:
+        """Generations the checkpoint rotation must keep: the floor, always, and the current
+        rollback target while the trouble lasts (a save every few seconds would otherwise
+        rotate out the only weights from before the onset)."""
+        keep = [self.floor] + ([self.target] if self.trouble_onset is not None else [])
+        return frozenset(p.name for p in keep if p is not None)
 
     def examine(self, row: Mapping[str, Any]) -> list[Finding]:
         """The findings new at `row`, logged; a guard code triggers a rollback."""
@@ -122,6 +133,7 @@ class DoctorOnDuty:
         onset = min(finding.frame, self.trouble_onset or finding.frame)
         self.trouble_onset, self.clean_rows = onset, 0
         generation = checkpoint_before(self.checkpoints, onset)
+        self.target = generation
         changes = live_changes(finding.remedy, self.cfg.learner)
         before = self.cfg.learner
         try:

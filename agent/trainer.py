@@ -170,7 +170,7 @@ class Trainer:
                      "pacer": self.pacer.state(), "windows": self.windows.state(),
                      "learner": learner_meta, "config": config.to_dict(self.cfg)}
             generation = save_checkpoint(self.paths.checkpoints, tensors, state, self.replay,
-                                         self.cfg.run.keep_checkpoints)
+                                         self.cfg.run.keep_checkpoints, self.duty.pinned())
         self.events.log("checkpoint", f"saved {generation.name} ({reason})",
                         frame=self.actor.frame, path=str(generation))
 
@@ -293,6 +293,7 @@ class Trainer:
             self.guard_floor_saved = True
             if self.learner.learner_steps == 0:  # not a resumed run: it has checkpoints
                 self.save("guard mode: the weights before the first learner step")
+                self.duty.floor = latest_checkpoint(self.paths.checkpoints)
         if self.background is not None:
             if owed:  # nothing owed: not even the condition's lock (3% of a random-policy step)
                 self.background.give(owed)

@@ -73,3 +73,12 @@ def test_a_dangling_latest_says_how_to_recover(tmp_path):
     gen.rename(tmp_path / "moved")
     with pytest.raises(CheckpointError, match="--fresh"):
         latest_checkpoint(tmp_path)
+
+
+def test_rotation_keeps_pinned_generations(tmp_path):
+    first = save_checkpoint(tmp_path, _tensors(0.0), {}, None, keep=2)
+    for value in (1.0, 2.0, 3.0):
+        save_checkpoint(tmp_path, _tensors(value), {}, None, keep=2,
+                        pinned=frozenset({first.name}))
+    names = sorted(p.name for p in tmp_path.glob("gen-*"))
+    assert names == [first.name, "gen-000003", "gen-000004"]

@@ -145,3 +145,15 @@ def test_guard_mode_saves_the_weights_before_the_first_learner_step(tmp_path):
     state = json.loads((tmp_path / "chain" / "checkpoints" / "gen-000001" / "state.json")
                        .read_text())
     assert state["learner"]["learner_steps"] == 0 and saves[0]["frame"] >= 100  # learning_starts
+
+
+def test_the_floor_and_the_rollback_target_are_pinned_while_the_trouble_lasts(tmp_path):
+    trace = seed_004_agreement_and_loss()
+    _generation(tmp_path / "checkpoints", 1, 50)
+    _generation(tmp_path / "checkpoints", 2, trace.onset_frame("loss_explosion") - 1)
+    duty, _, _ = _duty(tmp_path, guard=True)
+    duty.floor = tmp_path / "checkpoints" / "gen-000001"
+    assert duty.pinned() == {"gen-000001"}
+    for row in trace.rows:
+        duty.examine(row)
+    assert duty.pinned() == {"gen-000001", "gen-000002"}
