@@ -405,11 +405,11 @@ class Learner:
         return _Pass(total, torch.cat(qs), torch.cat(tds))
 
     def _grad_norm(self) -> float:
+        """Total L2 norm of the gradients (one fused multi-tensor kernel per group)."""
         grads = [p.grad for p in self.online.parameters() if p.grad is not None]
         if not grads:
             return 0.0
-        return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g)
-                                                      for g in grads])).item()
+        return torch.nn.utils.get_total_norm(grads).item()
 
     @torch.no_grad()
     def _clip(self, norm: float) -> tuple[float, bool]:
@@ -418,9 +418,8 @@ class Learner:
         if limit <= 0 or norm <= limit:
             return 1.0, False
         coef = limit / norm
-        for p in self.online.parameters():
-            if p.grad is not None:
-                p.grad.mul_(coef)
+        torch._foreach_mul_([p.grad for p in self.online.parameters() if p.grad is not None],
+                            coef)
         return coef, True
 
     def step(self, batch: Batch) -> LearnerStats:
@@ -454,10 +453,9 @@ class Learner:
         """Soft update tau*online + (1-tau)*target (tau < 1), then a hard copy every N steps."""
         self.target_age += 1
         tau = self.cfg.tau
-        if tau < 1.0:
-            for target, online in zip(self.target.parameters(), self.online.parameters(),
-                                      strict=True):
-                target.mul_(1.0 - tau).add_(online, alpha=tau)
+        if tau < 1.0:  # target + tau (online - target), all tensors in one fused kernel
+            torch._foreach_lerp_(list(self.target.parameters()), list(self.online.parameters()),
+                                 tau)
         every = self.cfg.hard_update_every
         if every > 0 and self.learner_steps % every == 0:
             self.hard_update()
