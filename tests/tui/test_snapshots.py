@@ -1,12 +1,14 @@
-"""Screen snapshots of the dashboard at 80x24 and 160x48, as plain text.
+"""Screen snapshots of the dashboard at 80x24 and 160x48, twice: SVG and plain text.
 
-Why text and not pytest-textual-snapshot's SVG: that plugin pins syrupy 4.8, which requires
-pytest < 9 (this project runs pytest 9).  A text snapshot still pins the whole layout (what is
-shown where, what is cut at 80 columns) and reads as a diff in review.  The run is frozen: fixed
-rows and events, a relative run directory, a frozen clock, no wall-clock time on screen.
+The SVG snapshots (pytest-textual-snapshot, in `__snapshots__/`) pin every cell with its colour
+and style; the text snapshots (`snapshots/*.txt`) pin the same screens as characters only, which
+read as a diff in review.  The run is frozen: fixed rows and events, a relative run directory, a
+frozen clock, no wall-clock time on screen.
 
 After a deliberate layout change, look at the new screens and accept them with
-`TUI_SNAPSHOT_UPDATE=1 python -m pytest tests/tui/test_snapshots.py`.
+`python -m pytest tests/tui/test_snapshots.py --snapshot-update` (SVG; `snapshot_report.html`
+shows old and new side by side when they differ) and `TUI_SNAPSHOT_UPDATE=1 python -m pytest
+tests/tui/test_snapshots.py` (text).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.tui.helpers import LARGE, SMALL, drive, make_row, screen_lines, write_run
+from tui.app import DashboardApp
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE = os.environ.get("TUI_SNAPSHOT_UPDATE") == "1"
@@ -66,12 +69,28 @@ def snapshot(tmp_path, monkeypatch, size, keys=()) -> str:
     return drive(run_dir, size, shoot)
 
 
-@pytest.mark.parametrize(("name", "size", "keys"), [
+SCREENS = [
     ("dashboard_80x24", SMALL, ()),
     ("dashboard_160x48", LARGE, ()),
     ("doctor_80x24", SMALL, ("d",)),
     ("help_80x24", SMALL, ("question_mark",)),
-])  # fmt: skip
+]
+
+
+@pytest.mark.parametrize(("name", "size", "keys"), SCREENS, ids=[s[0] for s in SCREENS])
+def test_screen_matches_its_svg_snapshot(tmp_path, monkeypatch, snap_compare, name, size, keys):
+    monkeypatch.chdir(tmp_path)
+    run_dir = write_run(Path("runs/demo"), frozen_rows(), events=EVENTS)
+
+    async def first_poll(pilot) -> None:
+        await pilot.app.poll_once()
+        await pilot.pause()
+
+    app = DashboardApp(run_dir, clock=lambda: 100.0)
+    assert snap_compare(app, press=keys, terminal_size=size, run_before=first_poll)
+
+
+@pytest.mark.parametrize(("name", "size", "keys"), SCREENS, ids=[s[0] for s in SCREENS])
 def test_screen_matches_its_snapshot(tmp_path, monkeypatch, name, size, keys):
     shown = snapshot(tmp_path, monkeypatch, size, keys)
     path = SNAPSHOTS / f"{name}.txt"
