@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
-from tui.model import Row, series
+from tui.model import Row, band_points, series
 
 
 class Line(NamedTuple):
@@ -27,10 +27,20 @@ class Line(NamedTuple):
     """A plotext marker; a bold character for a few points (evaluations), braille for lines."""
 
 
+class Band(NamedTuple):
+    """A filled band between two row keys, drawn under a chart's lines."""
+
+    low: str
+    high: str
+    label: str
+    color: str
+
+
 class ChartSpec(NamedTuple):
     key: str
     title: str
     lines: tuple[Line, ...]
+    band: Band | None = None
 
 
 CHARTS: tuple[ChartSpec, ...] = (
@@ -43,8 +53,8 @@ CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec("q_range", "Q-range", (
         Line("q_max", "max", "cyan+"),
         Line("q_mean", "mean", "white"),
-        Line("q_min", "min", "cyan"),
-    )),
+        Line("q_min", "min", "cyan+"),
+    ), band=Band("q_min", "q_max", "min…max", "blue")),
     ChartSpec("grad", "gradient norm", (
         Line("grad_norm", "mean", "magenta+"),
         Line("grad_norm_max", "max", "yellow+"),
@@ -71,6 +81,8 @@ class ChartPanel(PlotextPlot):
         plt.clear_data()
         plt.clear_figure()
         self.points = 0
+        if self.spec.band is not None:
+            self._draw_band(rows, self.spec.band)
         for line in self.spec.lines:
             xs, ys = series(rows, line.key)
             if not xs:
@@ -81,6 +93,14 @@ class ChartPanel(PlotextPlot):
             draw(xs, ys, label=line.label, color=line.color, marker=line.marker)
         plt.title(self.spec.title if self.points else f"{self.spec.title}: no data yet")
         plt.xlabel("frames (M)")
+
+    def _draw_band(self, rows: Sequence[Row], band: Band) -> None:
+        """The band as shaded cells from low to high in every column, under the lines (plotext
+        fills only down to an axis, not between two curves)."""
+        width, height = self.size.width or 80, self.size.height or 20
+        xs, ys = band_points(rows, band.low, band.high, columns=2 * width, cells=2 * height)
+        if xs:
+            self.plt.scatter(xs, ys, label=band.label, color=band.color, marker="░")
 
     def render(self) -> RenderResult:
         """The plot; a chart that plotext cannot draw says why instead of stopping the app."""

@@ -12,6 +12,8 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from tui import format as fmt
 
 Row = dict[str, Any]
@@ -103,6 +105,28 @@ def series(rows: Sequence[Row], key: str, x_scale: float = 1e-6) -> tuple[list[f
         if isinstance(value, int | float) and isinstance(frame, int | float):
             xs.append(frame * x_scale)
             ys.append(float(value))
+    return xs, ys
+
+
+def band_points(rows: Sequence[Row], low: str, high: str, columns: int, cells: int,
+                x_scale: float = 1e-6) -> tuple[list[float], list[float]]:
+    """Points that fill the band between `low` and `high` over frames on a chart `columns`
+    cells wide and `cells` high: at `columns` evenly spaced x positions (low and high
+    interpolated between rows), a column of points from low to high, one cell apart."""
+    spans = [(row["frame"] * x_scale, float(row[low]), float(row[high])) for row in rows
+             if all(isinstance(row.get(k), int | float) for k in ("frame", low, high))]
+    if not spans:
+        return [], []
+    frames, lows, highs = (np.array(column) for column in zip(*spans, strict=True))
+    xs_grid = np.linspace(frames[0], frames[-1], max(1, columns)) if len(spans) > 1 else frames
+    lo_grid, hi_grid = np.interp(xs_grid, frames, lows), np.interp(xs_grid, frames, highs)
+    step = (highs.max() - lows.min()) / max(1, cells) or 1.0
+    xs: list[float] = []
+    ys: list[float] = []
+    for x, lo, hi in zip(xs_grid.tolist(), lo_grid.tolist(), hi_grid.tolist(), strict=True):
+        column = np.arange(lo, hi, step).tolist() + [hi]
+        xs += [x] * len(column)
+        ys += column
     return xs, ys
 
 

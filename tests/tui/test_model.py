@@ -178,3 +178,13 @@ def test_header_reads_config_and_the_latest_row():
         "run-a", "Tempest-v0", "cpu", "1.57M", "6,428", "3m52s", "evaluating", "greedy")
     assert model.header("run-a", None, None).state == "waiting"
     assert model.header("run-a", CONFIG, row, pending="pausing…").state == "pausing…"
+
+
+def test_band_points_fill_each_column_from_low_to_high_one_cell_apart() -> None:
+    rows = [{"frame": 0, "q_min": 0.0, "q_max": 4.0}, {"frame": 1_000_000, "q_min": None},
+            {"frame": 2_000_000, "q_min": 2.0, "q_max": 4.0}]
+    xs, ys = model.band_points(rows, "q_min", "q_max", columns=3, cells=4)
+    # x grid 0, 1, 2 (M frames); low interpolated 0, 1, 2; high 4; one cell = (4 - 0) / 4
+    assert xs == [0.0] * 5 + [1.0] * 4 + [2.0] * 3
+    assert ys == [0.0, 1.0, 2.0, 3.0, 4.0, 1.0, 2.0, 3.0, 4.0, 2.0, 3.0, 4.0]
+    assert model.band_points([{"frame": 5, "q_min": None}], "q_min", "q_max", 3, 4) == ([], [])
