@@ -36,7 +36,6 @@ from pathlib import Path
 
 import config
 from agent import bench_contenders as bc
-from tui.priority import DASHBOARD_NICE
 
 SIZES = {  # frames per run (all 32 envs together); full: ~20-40 s of training per run
     False: dict(frames=200_000, learning_starts=20_000, capacity=200_000, rounds=3,
@@ -250,7 +249,7 @@ def main(quick: bool = False) -> int:
         f"{HEADLESS_SIZE}` in its own process, started before run() and given time to finish "
         "starting, terminated after it; headless renders every widget but writes no frames "
         "to a terminal, so the terminal's share of the cost is not in these numbers; it runs "
-        f"at nice +{DASHBOARD_NICE} as every dashboard does (`tui.priority`)",
+        "at SCHED_IDLE priority (nice +19 where there is none) as every dashboard (`tui.priority`)",
         f"metrics rows every {size['interval_s']} s (the preset: 2 s), so the dashboard has "
         "new rows at most of its polls; its charts hold a few hundred points here against "
         "up to ~4,000 (History's caps) late in a long run",
