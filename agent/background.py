@@ -47,8 +47,11 @@ class ActingCopy:
 class BackgroundLearner:
     """Runs `learn_one()` on its own thread, once per step of credit given by the actor."""
 
-    def __init__(self, learn_one: Callable[[], None], max_pending: int = 2):
+    def __init__(self, learn_one: Callable[[], None], max_pending: int = 2,
+                 torch_threads: int | None = None):
         self.learn_one, self.max_pending = learn_one, max_pending
+        self.torch_threads = torch.get_num_threads() if torch_threads is None else torch_threads
+        """The learner thread's intra-op threads, pinned when it starts (see `_loop`)."""
         self._cond = threading.Condition()
         self._pending = 0
         self._stopping = False
@@ -84,6 +87,17 @@ class BackgroundLearner:
         self._raise_if_failed()
 
     def _loop(self) -> None:
+        """Takes owed steps until stopped.
+
+        The thread count is set first: torch gives a new thread the process's count *at the
+        moment of its first op*, for good, and the actor's small forward passes lower that count
+        to 1 for a fraction of a millisecond (`aimodel.inference_threads`).  Left to chance,
+        a learner thread that started inside one of those moments ran every learner step on
+        one core for the whole run (seen in bench loop: the learner thread at 0.98 of a core,
+        no OpenMP worker beside it; a test pins the fix).
+        """
+        torch.get_num_threads()  # the thread's one-time lazy init happens here, not after the set
+        torch.set_num_threads(self.torch_threads)
         while True:
             with self._cond:
                 while self._pending == 0 and not self._stopping:
