@@ -3,6 +3,7 @@
     # per vector step
     actor.step(epsilon)                      # act, store transitions, close episodes
     for _ in pacer.owed(frame):              # keep samples per new frame at replay_ratio
+                                             # (while the envs step, where they can)
         batch = replay.sample(B, beta)       # n-step windows, importance weights
         stats = learner.step(batch)          # one optimiser step, statistics
         replay.update_priorities(...)
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import config
-from agent.actor import Actor
+from agent.actor import Actor, StepReport
 from agent.background import ActingCopy, BackgroundLearner
 from agent.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
 from agent.controls import Overrides, apply_commands
@@ -161,7 +162,9 @@ class Trainer:
             self.events.log("info", "RESET_METRICS: schedules and metric windows restart here")
 
     def save(self, reason: str) -> None:
-        """A checkpoint of everything, taken between two learner steps."""
+        """A checkpoint of everything, taken between two learner steps, with the step in
+        flight booked first (its transitions belong in the saved replay)."""
+        self._count(self.actor.flush())
         hold = self.background.step_lock if self.background else contextlib.nullcontext()
         with hold:
             tensors, learner_meta = self.learner.state()
@@ -203,7 +206,7 @@ class Trainer:
         if self.cfg.actor.learner_thread:
             self._start_background()
         with JsonlWriter(self.paths.metrics) as writer, stop.installed(), self._background():
-            while self.actor.frame < self.cfg.run.frames and not stop.set:
+            while self.actor.frames_taken < self.cfg.run.frames and not stop.set:
                 apply_commands(self.inbox, self.events, self.overrides)
                 if self.overrides.quit_requested:
                     break
@@ -228,6 +231,7 @@ class Trainer:
                 if self._save_due(now - last_save):
                     self.save("periodic" if not self.overrides.save_requested else "requested")
                     self.overrides.save_requested, last_save = False, now
+            self._count(self.actor.flush())
             self._emit(acc, writer, time.monotonic() - started)
         reason = "signal" if stop.set else "quit" if self.overrides.quit_requested else "end of run"
         self.save(reason)
@@ -280,14 +284,14 @@ class Trainer:
         scheduled = expert_ratio_at(schedule_frame, self.cfg.expert)
         self.overrides.scheduled_expert_ratio = scheduled
         expert_ratio = self.overrides.expert.ratio(scheduled)
-        report = self.actor.step(epsilon, expert_ratio)
+        self.actor.step(epsilon, expert_ratio, meanwhile=self._take)
         self.last_expert_ratio = expert_ratio if self.actor.has_expert else None
-        acc.add_frames(report.frames)
-        for episode in report.episodes:
-            acc.add_episode(episode.score)
-            self.windows.add(episode.end_frame, episode.dqn_return)
-        self.counters.episodes += len(report.episodes)
         self.last_epsilon = epsilon
+
+    def _take(self, report: StepReport) -> None:
+        """A booked step into the interval, then the learner steps it makes owed: inline, or
+        handed to the learner thread.  With a pipelined env this runs while the envs step."""
+        self._count(report)
         owed = self.pacer.owed(self.actor.frame)
         if owed and self.duty.guarding and not self.guard_floor_saved:
             self.guard_floor_saved = True
@@ -300,6 +304,16 @@ class Trainer:
             return
         for _ in range(owed):
             self._learn()
+
+    def _count(self, report: StepReport) -> None:
+        """A booked step's frames and finished episodes into the interval and the windows."""
+        if not report.frames:
+            return
+        self.acc.add_frames(report.frames)
+        for episode in report.episodes:
+            self.acc.add_episode(episode.score)
+            self.windows.add(episode.end_frame, episode.dqn_return)
+        self.counters.episodes += len(report.episodes)
 
     def _learn(self) -> None:
         """One learner step: sample, learn, new priorities, statistics into the interval."""

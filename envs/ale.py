@@ -241,9 +241,22 @@ class AleVectorEnv(VectorWrapper):
         `reward` is float32: the sign of the game points when `cfg.clip_rewards`, else the
         points themselves; `info["raw_reward"]` always holds the points.
         """
+        self.step_async(actions)
+        return self.step_wait()
+
+    def step_async(self, actions: np.ndarray) -> None:
+        """Starts one agent step of every env on ALE's threads; `step_wait()` collects it.
+
+        The caller may work in between (agent.actor books the previous step meanwhile)."""
         if not self._ready:
             raise RuntimeError("AleVectorEnv.step() called before reset()")
-        obs, reward, terminated, truncated, info = self.env.step(self._checked(actions))
+        self.env.send(self._checked(actions))
+
+    def step_wait(
+        self,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """The step started by `step_async`, as `step` returns it."""
+        obs, reward, terminated, truncated, info = self.env.recv()
         raw = reward.astype(np.float32)
         info = dict(info)
         info.update(self._book.update(raw, terminated, truncated, info))

@@ -45,6 +45,9 @@ class ExpertLabels(VectorWrapper):
     def __init__(self, env: VectorEnv, expert: Expert):
         super().__init__(env)
         self.expert = expert
+        if callable(getattr(env, "step_async", None)):  # keep the env pipelined (agent.actor)
+            self.step_async = env.step_async
+            self.step_wait = self._labelled_wait
 
     def reset(self, **kwargs: Any) -> tuple[np.ndarray, dict[str, Any]]:
         obs, info = self.env.reset(**kwargs)
@@ -54,7 +57,13 @@ class ExpertLabels(VectorWrapper):
         return obs, info
 
     def step(self, actions: np.ndarray):
-        obs, reward, terminated, truncated, info = self.env.step(actions)
+        return self._labelled(*self.env.step(actions))
+
+    def _labelled_wait(self):
+        return self._labelled(*self.env.step_wait())
+
+    def _labelled(self, obs, reward, terminated, truncated, info):
+        """One step's answer with the expert's proposal for the states it returns."""
         reset_step = np.asarray(info.get("reset_step", self._ended), bool)  # NEXT_STEP autoreset
         self._ended = np.asarray(terminated, bool) | np.asarray(truncated, bool)
         if reset_step.any():

@@ -65,3 +65,30 @@ class ChainVectorEnv(gym.vector.VectorEnv):
     def _info(self) -> dict:
         return {"lives": np.ones(self.num_envs, np.int32), "score": self.score.copy(),
                 "expert_action": np.ones(self.num_envs, np.int64)}
+
+
+class PipelinedChainVectorEnv(ChainVectorEnv):
+    """The chain with gymnasium's step_async/step_wait pair, as ALE's adapter has it: the step
+    happens in `step_wait`, so a caller that books between the two is seen doing so."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._actions: np.ndarray | None = None
+        self.calls: list[str] = []
+
+    def step_async(self, actions) -> None:
+        if self._actions is not None:
+            raise RuntimeError("step_async twice without step_wait")
+        self._actions = np.asarray(actions).copy()
+        self.calls.append("async")
+
+    def step_wait(self):
+        if self._actions is None:
+            raise RuntimeError("step_wait without step_async")
+        actions, self._actions = self._actions, None
+        self.calls.append("wait")
+        return ChainVectorEnv.step(self, actions)
+
+    def step(self, actions):
+        self.step_async(actions)
+        return self.step_wait()

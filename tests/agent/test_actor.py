@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from agent.actor import Actor
+from agent.actor import Actor, pipelined
 from replay import ReplayBuffer, Source
-from tests.fakes import ChainVectorEnv
+from tests.fakes import ChainVectorEnv, PipelinedChainVectorEnv
 
 
 def always(action: int):
@@ -54,3 +54,59 @@ def test_epsilon_one_acts_randomly_and_still_counts_as_the_network():
         for episode in actor.step(epsilon=1.0).episodes:
             assert episode.dqn_return == episode.score  # epsilon actions are the network's
     assert (replay.source_S[replay.flags_S != 8] == Source.RANDOM).all()  # the ring is full
+
+
+# ------------------------------------------------------------------------------- pipelining
+
+
+def _pair(num_envs=3, length=4):
+    """The same actor on the plain chain and on its step_async/step_wait twin."""
+    actors = []
+    for kind in (ChainVectorEnv, PipelinedChainVectorEnv):
+        env = kind(num_envs=num_envs, length=length, time_limit=6)
+        replay = ReplayBuffer(300, num_envs, (length,), n_step=2, gamma=0.5)
+        actors.append((Actor(env, replay, always(1), seed=5), replay))
+    return actors
+
+
+def test_only_envs_with_the_async_pair_are_pipelined():
+    assert not pipelined(ChainVectorEnv()) and pipelined(PipelinedChainVectorEnv())
+
+
+def test_a_pipelined_actor_books_each_step_one_step_later_and_flush_books_the_last():
+    (plain, plain_replay), (piped, piped_replay) = _pair()
+    plain.reset(seed=0)
+    piped.reset(seed=0)
+    plain_reports = [plain.step(epsilon=0.3) for _ in range(40)]
+    piped_reports = [piped.step(epsilon=0.3) for _ in range(40)] + [piped.flush()]
+    assert piped_reports[0].frames == 0  # nothing booked yet: the first step is in flight
+    assert [r.frames for r in piped_reports[1:]] == [r.frames for r in plain_reports]
+    assert [r.episodes for r in piped_reports[1:]] == [r.episodes for r in plain_reports]
+    assert [r.env_ids for r in piped_reports[1:]] == [r.env_ids for r in plain_reports]
+    assert piped.frame == plain.frame and piped.flush().frames == 0
+    for column in ("obs_SF", "action_S", "reward_S", "flags_S", "source_S", "expert_S",
+                   "write_count_N"):
+        np.testing.assert_array_equal(getattr(piped_replay, column),
+                                      getattr(plain_replay, column), err_msg=column)
+
+
+def test_meanwhile_runs_between_starting_and_collecting_the_step():
+    (_, _), (actor, _) = _pair()
+    env, seen = actor.env, []
+
+    def meanwhile(report):
+        seen.append((report.frames, list(env.calls[-1:])))
+
+    actor.reset(seed=0)
+    actor.step(epsilon=0.0, meanwhile=meanwhile)
+    actor.step(epsilon=0.0, meanwhile=meanwhile)
+    assert seen == [(0, ["async"]), (3, ["async"])]  # the env's step is started, not collected
+    assert env.calls == ["async", "wait", "async", "wait"]
+
+
+def test_a_plain_actor_runs_meanwhile_after_the_step():
+    (actor, _), _ = _pair()
+    seen = []
+    actor.reset(seed=0)
+    actor.step(epsilon=0.0, meanwhile=lambda report: seen.append(report.frames))
+    assert seen == [3]

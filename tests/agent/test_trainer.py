@@ -14,7 +14,7 @@ from agent.rundir import open_run_dir
 from agent.trainer import Trainer
 from metrics import read_rows
 from metrics.control import send_command
-from tests.fakes import ChainVectorEnv
+from tests.fakes import ChainVectorEnv, PipelinedChainVectorEnv
 
 LENGTH = 6
 
@@ -30,9 +30,9 @@ def _cfg(tmp_path, **overrides) -> config.Config:
     return config.apply_overrides(config.get_preset("smoke"), settings)
 
 
-def _trainer(cfg) -> Trainer:
+def _trainer(cfg, env_kind=ChainVectorEnv) -> Trainer:
     torch.manual_seed(0)
-    return Trainer(cfg, open_run_dir(cfg), lambda: ChainVectorEnv(cfg.env.num_envs, LENGTH))
+    return Trainer(cfg, open_run_dir(cfg), lambda: env_kind(cfg.env.num_envs, LENGTH))
 
 
 def test_the_loop_learns_the_optimal_policy_and_records_metrics(tmp_path):
@@ -68,6 +68,24 @@ def test_resume_restores_parameters_schedules_and_replay_exactly(tmp_path):
     np.testing.assert_array_equal(resumed.replay.flags_S, first.replay.flags_S)
     np.testing.assert_array_equal(resumed.replay.tree.sum_T, first.replay.tree.sum_T)
     assert (resumed.actor.rng.bit_generator.state == first.actor.rng.bit_generator.state)
+
+
+def test_a_pipelined_env_learns_and_its_checkpoint_holds_the_step_in_flight(tmp_path):
+    """Learner steps run while the envs step; a save books the step in flight first, so the
+    saved replay and counters are the run's, and a resume restores them exactly."""
+    first = _trainer(_cfg(tmp_path, **{"run.frames": 2400}), PipelinedChainVectorEnv)
+    assert first.actor.pipelined
+    first.run()
+    states = np.eye(LENGTH, dtype=np.float32)[: LENGTH - 1]
+    assert (first.learner.greedy_actions(states) == 1).all()
+    assert first.actor.frame == 2400 and first.actor.flush().frames == 0
+    rows = read_rows(first.paths.metrics, strict=True)
+    assert rows[-1]["frame"] == 2400 and rows[-1]["episodes"] == first.counters.episodes
+    resumed = _trainer(_cfg(tmp_path, **{"run.frames": 2400}), PipelinedChainVectorEnv)
+    assert resumed.resume()
+    assert resumed.actor.frame == 2400 and resumed.counters.episodes == first.counters.episodes
+    np.testing.assert_array_equal(resumed.replay.obs_SF, first.replay.obs_SF)
+    np.testing.assert_array_equal(resumed.replay.write_count_N, first.replay.write_count_N)
 
 
 def test_a_corrupt_checkpoint_stops_the_run_and_is_left_alone(tmp_path):

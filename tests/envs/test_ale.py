@@ -119,6 +119,31 @@ def test_env_i_is_seeded_with_seed_plus_i() -> None:
     np.testing.assert_array_equal(pair[:, 1], single[:, 0])
 
 
+def test_step_async_then_step_wait_is_step() -> None:
+    """The pair the actor pipelines with answers exactly what step() answers."""
+    actions = random_actions(make(), 120)
+    whole, halves = make(seed=5, episodic_life=True), make(seed=5, episodic_life=True)
+    whole.reset(), halves.reset()
+    for row in actions:
+        expected = whole.step(row)
+        halves.step_async(row)
+        got = halves.step_wait()
+        for a, b in zip(expected[:4], got[:4], strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert expected[4].keys() == got[4].keys()
+        for key in expected[4]:
+            np.testing.assert_array_equal(expected[4][key], got[4][key], err_msg=key)
+
+
+def test_step_async_checks_actions_and_needs_a_reset() -> None:
+    env = make()
+    with pytest.raises(RuntimeError, match="before reset"):
+        env.step_async(np.zeros(2, np.int64))
+    env.reset()
+    with pytest.raises(ValueError, match="one action per env"):
+        env.step_async(np.zeros(3, np.int64))
+
+
 # --------------------------------------------------------------------------------- rewards
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from config import EnvConfig, ExpertConfig
 from expert.labels import ExpertLabels, make_expert, with_expert
-from tests.fakes import ChainVectorEnv
+from tests.fakes import ChainVectorEnv, PipelinedChainVectorEnv
 
 
 class CountingExpert:
@@ -33,6 +33,16 @@ def test_every_reset_and_step_carries_the_experts_label_for_the_returned_state()
     assert (info["expert_action"] == 1).all()
     _, _, _, _, info = env.step(np.ones(3, np.int64))
     assert (info["expert_action"] == 2).all()
+
+
+def test_a_pipelined_env_stays_pipelined_and_its_answers_are_labelled() -> None:
+    plain = ExpertLabels(ChainVectorEnv(num_envs=2), CountingExpert())
+    assert not hasattr(plain, "step_async")
+    env = ExpertLabels(PipelinedChainVectorEnv(num_envs=2), CountingExpert())
+    env.reset(seed=0)
+    env.step_async(np.ones(2, np.int64))
+    obs, _, _, _, info = env.step_wait()
+    assert (info["expert_action"] == 2).all() and obs.argmax(1).tolist() == [1, 1]
 
 
 def test_reset_steps_make_the_expert_forget_those_envs_only() -> None:
