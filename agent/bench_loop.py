@@ -4,9 +4,10 @@ The whole training loop is timed (env step, inference, replay add, sampling, lea
 one part of it: the issue's question is how many agent steps per second a user gets.  Three cases:
 
 * **learning**: the Nature-DQN settings (batch 32, one learner step per 4 agent steps, a 100k
-  replay, learning already started): our `Trainer` with its learner thread (the preset's
-  default) at 1 env (like for like with SB3's single env) and at 8 (the `pong` preset's count),
-  inline at 1 env (what the overlap buys), and Stable-Baselines3's `DQN` on the same settings.
+  replay, learning already started): our `Trainer` in the learner mode the `pong` preset gets
+  on this machine (`learning_rows`) at 1 env (like for like with SB3's single env) and at 8
+  (the preset's count), the other mode at 1 env, and Stable-Baselines3's `DQN` on the same
+  settings.
   Ours is timed through `Trainer._step` in a loop, not `run()`, so neither metrics rows nor the
   final checkpoint (the whole replay) land in a timing.
 * **learner step**: one learner step alone on a filled buffer: ours (`Trainer._learn`: sample,
@@ -100,7 +101,7 @@ def our_config(num_envs: int, run_dir: str, name: str, learn: bool,
                cnn_precision: str = "auto") -> config.Config:
     """The `pong` preset on the Nature-DQN settings: batch 32 every 4 agent steps, 100k replay."""
     cfg = config.apply_overrides(config.get_preset("pong"), {
-        "actor.learner_thread": learner_thread,
+        "actor.learner_thread": learner_thread, "actor.learner_thread_min_cpus": 0,
         "env.id": ENV_ID, "env.num_envs": num_envs, "env.frame_skip": FRAME_SKIP,
         "learner.batch_size": BATCH, "learner.micro_batches": 1,
         "learner.replay_ratio": REPLAY_RATIO, "learner.device": "cpu",
@@ -280,25 +281,37 @@ class Sb3:
 
 # -- cases ---------------------------------------------------------------------------------------
 
-LEARNING = (  # (row name, num_envs, learner thread, learner.cnn_precision)
-    ("ours, learner thread, num_envs 1", 1, True, "auto"),
-    ("ours, inline learner, num_envs 1", 1, False, "auto"),
-    ("ours, learner thread, float32 CNN, num_envs 1", 1, True, "float32"),
-    ("ours, learner thread, num_envs 8", 8, True, "auto"),
-)
-""""auto": the CNN computes in bfloat16 where the CPU does so natively (`aimodel.native_bf16`);
-the float32 row shows what the same loop makes without it, in SB3's own precision."""
-OURS_TARGET = LEARNING[0][0]
-"""The target row: the product's default (the preset's learner thread) on SB3's single env."""
+def learning_rows() -> tuple[tuple[str, int, bool, str], ...]:
+    """(row name, num_envs, learner thread, learner.cnn_precision) of the learning case.
+
+    The first row is the target: the `pong` preset as `tempest-dqn train` runs it on this
+    machine (the learner thread only from `actor.learner_thread_min_cpus` CPUs), on SB3's one
+    env; the second the other learner mode, for what it would give.  "auto" precision: the CNN
+    computes in bfloat16 where the CPU does so natively (`aimodel.native_bf16`); the float32 row
+    shows what the same loop makes without it, in SB3's own precision.
+    """
+    from agent.trainer import usable_cpus
+
+    actor = config.get_preset("pong").actor
+    default = actor.learner_thread and usable_cpus() >= actor.learner_thread_min_cpus
+    mode = {True: "learner thread", False: "inline learner"}
+    ours = f"ours, default here: {mode[default]} ({usable_cpus()} CPUs)"
+    return ((f"{ours}, num_envs 1", 1, default, "auto"),
+            (f"ours, {mode[not default]}, num_envs 1", 1, not default, "auto"),
+            (f"{ours}, float32 CNN, num_envs 1", 1, default, "float32"),
+            (f"{ours}, num_envs 8", 8, default, "auto"))
+
+
 SB3_ROW = "SB3 DQN, 1 env"
 
 
 def case_learning(size: dict, run_dir: str, notes: list[str]) -> dict:
     """Training at one learner step per 4 agent steps; then the learner step alone."""
-    starts = size["learning_starts"] * FRAME_SKIP
+    starts, rows_ = size["learning_starts"] * FRAME_SKIP, learning_rows()
+    target_row, other_row = rows_[0][0], rows_[1][0]
     ours = {name: Ours(our_config(n, run_dir, f"learn-{n}-{int(thread)}-{precision}", True,
                                   starts, learner_thread=thread, cnn_precision=precision))
-            for name, n, thread, precision in LEARNING}
+            for name, n, thread, precision in rows_}
     for o in ours.values():  # fill past learning_starts, compile numba, warm the optimiser
         o.steps(size["warmup"])
     logs = {name: [] for name in [*ours, SB3_ROW]}
@@ -319,14 +332,14 @@ def case_learning(size: dict, run_dir: str, notes: list[str]) -> dict:
     if sb3 is not None:
         theirs = median_of(rows, SB3_ROW)
         ratios = {f"{name} / SB3": round(median_of(rows, name) / theirs, 4) for name in ours}
-        targets.append(target(f"learning: {OURS_TARGET} >= {TARGET_VS_SB3}x SB3 DQN agent "
-                              "steps/s", ratios[f"{OURS_TARGET} / SB3"], TARGET_VS_SB3))
-    ratios["learner thread / inline, num_envs 1"] = round(
-        median_of(rows, LEARNING[0][0]) / median_of(rows, LEARNING[1][0]), 4)
+        targets.append(target(f"learning: {target_row} >= {TARGET_VS_SB3}x SB3 DQN agent "
+                              "steps/s", ratios[f"{target_row} / SB3"], TARGET_VS_SB3))
+    ratios["default / other learner mode, num_envs 1"] = round(
+        median_of(rows, target_row) / median_of(rows, other_row), 4)
     learning = dict(case="learning", title=f"{ENV_ID}, batch {BATCH}, one learner step per "
                     f"{TRAIN_FREQ} agent steps, replay {CAPACITY:,}, learning started",
                     unit="agent steps/s", contenders=rows, ratios=ratios, targets=targets)
-    learner = case_learner_step(ours, sb3, size)
+    learner = case_learner_step(ours, rows_, sb3, size)
     for o in ours.values():
         o.close()
     if sb3 is not None:
@@ -334,12 +347,14 @@ def case_learning(size: dict, run_dir: str, notes: list[str]) -> dict:
     return dict(learning=learning, learner_step=learner)
 
 
-def case_learner_step(ours: dict[str, Ours], sb3: Sb3 | None, size: dict) -> dict:
+def case_learner_step(ours: dict[str, Ours], rows_: tuple, sb3: Sb3 | None,
+                      size: dict) -> dict:
     """One learner step alone, on the buffers the learning case filled (ms per call)."""
+    by_mode = {thread: ours[name] for name, n, thread, precision in rows_[:2]}
     calls = {"ours Trainer._learn, inline (sample, step, priorities, stats)":
-             ours[LEARNING[1][0]].learn_call,
+             by_mode[False].learn_call,
              "ours Trainer._learn, learner thread's (+ acting-copy sync)":
-             ours[LEARNING[0][0]].learn_call}
+             by_mode[True].learn_call}
     if sb3 is not None:
         calls["SB3 model.train(gradient_steps=1)"] = sb3.train_call
     times = {name: [] for name in calls}

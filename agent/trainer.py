@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -56,6 +57,14 @@ def memory_available() -> int | None:
     except OSError:
         return None
     return None
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity where the OS tells, else the CPU count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 @dataclass
@@ -203,8 +212,9 @@ class Trainer:
                                   episodes=self.counters.episodes)
         started, last_row, last_save = time.monotonic(), 0.0, 0.0
         self.acc = acc
-        if self.cfg.actor.learner_thread:
+        if self.uses_learner_thread():
             self._start_background()
+        self.events.log("info", self.learner_mode())
         with JsonlWriter(self.paths.metrics) as writer, stop.installed(), self._background():
             while self.actor.frames_taken < self.cfg.run.frames and not stop.set:
                 apply_commands(self.inbox, self.events, self.overrides)
@@ -239,6 +249,21 @@ class Trainer:
         self.game_view.close()
         if self.tensorboard is not None:
             self.tensorboard.close()
+
+    def uses_learner_thread(self) -> bool:
+        """`actor.learner_thread`, where the machine has the CPUs for it (the field's doc)."""
+        a = self.cfg.actor
+        return a.learner_thread and usable_cpus() >= a.learner_thread_min_cpus
+
+    def learner_mode(self) -> str:
+        """Where the learner steps run, and why, in a sentence for the events log."""
+        a, cpus = self.cfg.actor, usable_cpus()
+        if self.uses_learner_thread():
+            return f"learner: its own thread beside the actor ({cpus} CPUs)"
+        if not a.learner_thread:
+            return "learner: inline (actor.learner_thread false)"
+        return (f"learner: inline, {cpus} CPUs < actor.learner_thread_min_cpus "
+                f"{a.learner_thread_min_cpus} (set it to 0 for the thread)")
 
     def _start_background(self) -> None:
         self.acting = ActingCopy(self.learner.online, self.learner.device)

@@ -84,7 +84,9 @@ def test_sb3_rows_and_ratios(report: dict) -> None:
     sb3 = [r for r in learning["contenders"] if r["name"].startswith("SB3")]
     assert sb3 and positive(sb3[0]["median"])
     assert sb3[0]["learner_steps_per_agent_step"] == pytest.approx(0.25, abs=0.05)
-    assert positive(learning["ratios"]["ours, learner thread, num_envs 1 / SB3"])
+    target_row = learning["contenders"][0]["name"]
+    assert target_row.startswith("ours, default here: ")
+    assert positive(learning["ratios"][f"{target_row} / SB3"])
     assert len(learning["targets"]) == 1
     train = [r for r in case(report, "learner step")["contenders"] if r["name"].startswith("SB3")]
     assert train and positive(train[0]["median"])

@@ -144,14 +144,28 @@ def test_a_paused_run_keeps_writing_rows_that_say_so(tmp_path):
 
 
 def test_the_learner_thread_learns_too_and_keeps_the_replay_ratio(tmp_path):
-    cfg = _cfg(tmp_path, **{"actor.learner_thread": True})
+    cfg = _cfg(tmp_path, **{"actor.learner_thread": True, "actor.learner_thread_min_cpus": 0})
     trainer = _trainer(cfg)
     trainer.run()
+    assert trainer.background is not None
     states = np.eye(LENGTH, dtype=np.float32)[: LENGTH - 1]
     assert (trainer.learner.greedy_actions(states) == 1).all()
     assert (trainer.acting.greedy(states) == 1).all()  # the actor's copy is in sync
     expected = (3000 - 200) * cfg.learner.replay_ratio / cfg.learner.batch_size
     assert abs(trainer.learner.learner_steps - expected) <= 1
+
+
+def test_the_learner_thread_needs_the_cpus_and_the_events_say_where_the_learner_ran(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr("agent.trainer.usable_cpus", lambda: 2)
+    trainer = _trainer(_cfg(tmp_path, **{"actor.learner_thread": True, "run.frames": 400}))
+    trainer.run()
+    assert trainer.background is None and trainer.learner.learner_steps > 0
+    messages = [json.loads(line)["message"] for line in trainer.paths.events.open()]
+    assert ("learner: inline, 2 CPUs < actor.learner_thread_min_cpus 3 (set it to 0 for the "
+            "thread)") in messages
+    monkeypatch.setattr("agent.trainer.usable_cpus", lambda: 3)
+    assert _trainer(_cfg(tmp_path, **{"actor.learner_thread": True})).uses_learner_thread()
 
 
 def test_reset_metrics_keeps_weights_and_replay_but_restarts_schedules(tmp_path):
