@@ -324,6 +324,10 @@ class Learner:
         self.scaler = ReturnScaler()
         bf16 = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
         self._amp = bf16  # fp16 would need a GradScaler; without bf16 we stay in float32
+        self._compiled = torch.compile(self.chunk_loss, dynamic=False) if cfg.compile else None
+        """`chunk_loss` compiled (learner.compile); compiles at its first call."""
+        self.compile_error: str | None = None
+        """Why `learner.compile` fell back to eager, if it did."""
 
     # ---------------------------------------------------------------------------- inference
 
@@ -390,19 +394,44 @@ class Learner:
             batch.obs, np.asarray(batch.action, np.int64), *floats, batch.next_obs,
             np.asarray(batch.terminated, bool))]
         chunks = max(1, min(self.cfg.micro_batches, size))
+        parts = list(zip(*(torch.tensor_split(t, chunks) for t in tensors), strict=True))
+        if self._compiled is not None:
+            try:
+                return self._backward_chunks(parts, size, self._compiled)
+            except Exception as error:  # noqa: BLE001 - any compiler failure: stay eager
+                self._give_up_compiling(error)
+        return self._backward_chunks(parts, size, self.chunk_loss)
+
+    def _backward_chunks(self, parts, size: int, chunk_loss) -> _Pass:
+        """Forward and backward of every micro-batch, gradients summed in `.grad`."""
         total, qs, tds = 0.0, [], []
-        for obs, action, reward, discount, weights, next_obs, terminated in zip(
-            *(torch.tensor_split(t, chunks) for t in tensors), strict=True
-        ):
-            y = self.compute_targets(reward, discount, next_obs, terminated)
-            q = self._forward(self.online, obs)
-            q_sa = q.gather(1, action.unsqueeze(1)).squeeze(1)
-            loss = (weights * td_loss(q_sa, y, self.cfg.loss, self.cfg.huber_delta)).sum() / size
+        for obs, action, reward, discount, weights, next_obs, terminated in parts:
+            loss, q, td = chunk_loss(obs, action, reward, discount, weights, next_obs,
+                                     terminated, size)
             loss.backward()
             total += loss.item()
-            qs.append(q.detach())
-            tds.append((y - q_sa.detach()).abs())
+            qs.append(q)
+            tds.append(td)
         return _Pass(total, torch.cat(qs), torch.cat(tds))
+
+    def chunk_loss(self, obs, action, reward, discount, weights, next_obs, terminated,
+                   size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One micro-batch: (sum(w * l) / size, Q(s, .) detached, |TD error|).
+
+        The part of a step that `learner.compile` compiles: targets, forward pass and loss."""
+        y = self.compute_targets(reward, discount, next_obs, terminated)
+        q = self._forward(self.online, obs)
+        q_sa = q.gather(1, action.unsqueeze(1)).squeeze(1)
+        loss = (weights * td_loss(q_sa, y, self.cfg.loss, self.cfg.huber_delta)).sum() / size
+        return loss, q.detach(), (y - q_sa.detach()).abs()
+
+    def _give_up_compiling(self, error: Exception) -> None:
+        """A compiler that fails (no C++ compiler, an unsupported op) leaves the learner eager;
+        `compile_error` says why (the trainer logs it).  Gradients of the failed try are
+        dropped: the step is taken again eagerly, from scratch."""
+        self._compiled = None
+        self.compile_error = f"{type(error).__name__}: {str(error).strip().splitlines()[0]}"
+        self.optimizer.zero_grad(set_to_none=True)
 
     def _grad_norm(self) -> float:
         """Total L2 norm of the gradients (one fused multi-tensor kernel per group)."""

@@ -195,6 +195,14 @@ class LearnerConfig:
     hardware computes it natively (CUDA with bf16, CPUs with AVX512-BF16 or AMX), float32
     elsewhere. (On a CUDA device with bf16 every forward pass runs under mixed precision
     whatever this says, the feature-vector MLP included.)"""
+    compile: bool = False
+    """Compile the learner's forward pass, targets and loss (and, through autograd, their
+    backward) with torch.compile: fewer, fused kernels.  A batch-32 Nature CNN step took 17.3 ms
+    instead of 24 ms on a 2-core CPU (the ALE presets turn it on); the Tempest MLP at batch
+    4,096 gained under 5% (134 against 139 ms), not worth its compile time.  The first learner
+    step of a process pays the compilation (10-25 s there; torch caches it on disk for later
+    runs) and needs a C++ compiler on the CPU; without one the learner says why in the events
+    log and stays eager."""
 
 
 @dataclass(frozen=True)
@@ -733,6 +741,7 @@ _ALE_COMMON: dict[str, object] = {
     "learner.lr_warmup_steps": 0,
     "learner.lr": 1e-4,
     "learner.adam_eps": 1.5e-4,
+    "learner.compile": True,  # the Nature CNN at batch 32: 17 ms a step instead of 24
     "learner.replay_ratio": 2.0,  # Nature DQN: batch 32 every 4 agent steps of 4 frames
     "learner.learning_starts": 200_000,
     "actor.epsilon_decay_frames": 4_000_000,

@@ -6,7 +6,8 @@ and clipping, Adam, target update, statistics), then `replay.update_priorities`.
 same arithmetic in plain torch on tensors already in memory: the same network
 (`aimodel.build_q_network`, a copy as target), online(s') and target(s') without gradients,
 online(s) with them, Huber loss, backward, Adam step; no sampling, conversion, statistics or
-clipping.  The issue's target: ours costs at most 1.15x the bare step.
+clipping; compiled with torch.compile wherever the preset compiles ours (`learner.compile`).
+The issue's target: ours costs at most 1.15x the bare step.
 
 The machine is shared and noisy (DESIGN.md §7), so both contenders of a case live in this one
 process, are warmed up first, then take turns rep by rep (`agent.bench_replay.interleave`); the
@@ -67,23 +68,25 @@ CASES = (Case("nature-32", "nature", 32), Case("nature-256", "nature", 256),
          Case("mlp-4096", "mlp", 4_096), Case("mlp-16384", "mlp", 16_384),
          Case("mlp-16384-acc4", "mlp", 16_384, micro_batches=4))
 
-SIZES = {  # quick: small replays and a few reps, so the whole run takes well under a minute
-    False: dict(nature_rows=50_000, mlp_rows=200_000, warmup=3,
+SIZES = {  # quick: small replays, a few reps and no compiling: well under a minute in all
+    False: dict(nature_rows=50_000, mlp_rows=200_000, warmup=3, compile=None,
                 reps={"nature-32": 100, "nature-256": 40, "mlp-4096": 40, "mlp-16384": 20,
                       "mlp-16384-acc4": 20}),
-    True: dict(nature_rows=8_000, mlp_rows=40_000, warmup=2,
+    True: dict(nature_rows=8_000, mlp_rows=40_000, warmup=2, compile=False,
                reps={"nature-32": 10, "nature-256": 4, "mlp-4096": 4, "mlp-16384": 2,
                      "mlp-16384-acc4": 2}),
 }
+"""compile: learner.compile for both contenders, None = the preset's."""
 FAMILIES = {  # obs shape, dtype, actions, envs writing the replay, n_step
     "nature": dict(obs_shape=(4, 84, 84), num_actions=6, num_envs=8, n_step=3),
     "mlp": dict(obs_shape=(195,), num_actions=44, num_envs=64, n_step=12),
 }
 
 
-def family_configs(family: str, micro_batches: int) -> tuple[config.ReplayConfig,
-                                                             config.LearnerConfig]:
-    """The preset's replay and learner settings with the benchmark's network and split."""
+def family_configs(family: str, micro_batches: int, compiled: bool | None = None
+                   ) -> tuple[config.ReplayConfig, config.LearnerConfig]:
+    """The preset's replay and learner settings with the benchmark's network and split
+    (`compiled`: learner.compile, None = the preset's)."""
     if family == "nature":
         preset = config.PRESETS["pong"]
         learner = dataclasses.replace(preset.learner, hidden_sizes=(512,))
@@ -91,7 +94,9 @@ def family_configs(family: str, micro_batches: int) -> tuple[config.ReplayConfig
         preset = config.PRESETS["tempest"]
         learner = dataclasses.replace(preset.learner, hidden_sizes=(512, 512))
     replay = dataclasses.replace(preset.replay, n_step=FAMILIES[family]["n_step"])
-    return replay, dataclasses.replace(learner, micro_batches=micro_batches, device="cpu")
+    compiled = learner.compile if compiled is None else compiled
+    return replay, dataclasses.replace(learner, micro_batches=micro_batches, device="cpu",
+                                       compile=compiled)
 
 
 # -- the replay ------------------------------------------------------------------------------
@@ -129,9 +134,11 @@ Thunk = Callable[[], object]
 PARTS = ("sample", "learner.step", "update_priorities")
 
 
-def ours(case: Case, replay: ReplayBuffer, parts: dict[str, list[float]]) -> Thunk:
+def ours(case: Case, replay: ReplayBuffer, parts: dict[str, list[float]],
+         compiled: bool | None = None) -> Thunk:
     """One full iteration; each part's seconds are appended to `parts` as it runs."""
-    fam, (_, cfg) = FAMILIES[case.family], family_configs(case.family, case.micro_batches)
+    fam = FAMILIES[case.family]
+    _, cfg = family_configs(case.family, case.micro_batches, compiled)
     learner = Learner(fam["obs_shape"], fam["num_actions"], cfg, seed=0, device="cpu")
     out = replay.empty_batch(case.batch)
 
@@ -148,9 +155,10 @@ def ours(case: Case, replay: ReplayBuffer, parts: dict[str, list[float]]) -> Thu
     return call
 
 
-def bare(case: Case) -> Thunk:
+def bare(case: Case, compiled: bool | None = None) -> Thunk:
     """The same arithmetic in plain torch on preallocated tensors: the floor ours is held to."""
-    fam, (_, cfg) = FAMILIES[case.family], family_configs(case.family, case.micro_batches)
+    fam = FAMILIES[case.family]
+    _, cfg = family_configs(case.family, case.micro_batches, compiled)
     shape, actions, size = fam["obs_shape"], fam["num_actions"], case.batch
     gen = torch.Generator().manual_seed(1)
     torch.manual_seed(0)
@@ -170,15 +178,20 @@ def bare(case: Case) -> Thunk:
                torch.full((size,), cfg.gamma ** fam["n_step"]), observations())
     chunks = list(zip(*(torch.tensor_split(t, case.micro_batches) for t in tensors), strict=True))
 
+    def chunk_loss(obs, action, reward, discount, next_obs) -> torch.Tensor:
+        with torch.no_grad():
+            best = online(next_obs).argmax(dim=1, keepdim=True)
+            y = reward + discount * target_net(next_obs).gather(1, best).squeeze(1)
+        q_sa = online(obs).gather(1, action.unsqueeze(1)).squeeze(1)
+        return F.huber_loss(q_sa, y, reduction="sum", delta=cfg.huber_delta) / size
+
+    if cfg.compile:  # compiled as the Learner compiles its own (learner.compile)
+        chunk_loss = torch.compile(chunk_loss, dynamic=False)
+
     def call() -> None:
         optimizer.zero_grad(set_to_none=True)
-        for obs, action, reward, discount, next_obs in chunks:
-            with torch.no_grad():
-                best = online(next_obs).argmax(dim=1, keepdim=True)
-                y = reward + discount * target_net(next_obs).gather(1, best).squeeze(1)
-            q_sa = online(obs).gather(1, action.unsqueeze(1)).squeeze(1)
-            loss = F.huber_loss(q_sa, y, reduction="sum", delta=cfg.huber_delta) / size
-            loss.backward()
+        for chunk in chunks:
+            chunk_loss(*chunk).backward()
         optimizer.step()
     return call
 
@@ -189,7 +202,8 @@ def run_case(case: Case, replay: ReplayBuffer, size: dict) -> dict:
     """Interleaved reps of ours and bare; ms per step, samples/s, the ratio and its target."""
     parts: dict[str, list[float]] = {name: [] for name in PARTS}
     reps = size["reps"][case.key]
-    contenders = {"ours": ours(case, replay, parts), "bare torch": bare(case)}
+    contenders = {"ours": ours(case, replay, parts, size["compile"]),
+                  "bare torch": bare(case, size["compile"])}
     times = interleave({name: (lambda c=call: c) for name, call in contenders.items()},
                        reps, size["warmup"])
     rows = summarise(times, 1e3)
@@ -260,7 +274,8 @@ def main(quick: bool = False) -> int:
              "replay.update_priorities; bare = online(s), online(s') and target(s') without "
              "grad, Huber, backward, Adam on tensors already in memory",
              "Nature CNN: pong preset (uniform replay, n_step 3, tau 1, hard update every 2,500 "
-             "steps; update_priorities is a no-op); Tempest MLP: tempest preset with "
+             "steps; update_priorities is a no-op; learner.compile on, so both contenders "
+             "compile their forward and loss); Tempest MLP: tempest preset with "
              "hidden_sizes (512, 512) (PER, LayerNorm, dueling, tau 0.005), n_step 12"]
     if quick:
         notes.append("quick: small replays and 2-10 reps (2 for the batch 16,384 cases); the "

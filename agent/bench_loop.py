@@ -53,10 +53,11 @@ TARGET_VS_BARE = 0.8
 
 SIZES = {  # agent steps (all envs together); quick: the test's sizes, < 60 s in all
     False: dict(learning_starts=1_000, warmup=1_500, learn_block=400, learn_rounds=6,
-                train_reps=40, act_block=2_000, act_rounds=7),
+                train_reps=40, act_block=2_000, act_rounds=7, compile=None),
     True: dict(learning_starts=100, warmup=150, learn_block=40, learn_rounds=2,
-               train_reps=5, act_block=200, act_rounds=2),
+               train_reps=5, act_block=200, act_rounds=2, compile=False),
 }
+"""compile: learner.compile for our learners, None = the preset's (quick skips compiling)."""
 NUM_ENVS = (1, 8)
 
 Block = Callable[[], tuple[int, float]]
@@ -98,7 +99,7 @@ def target(name: str, value: float, threshold: float) -> dict:
 
 def our_config(num_envs: int, run_dir: str, name: str, learn: bool,
                learning_starts_frames: int, learner_thread: bool = True,
-               cnn_precision: str = "auto") -> config.Config:
+               cnn_precision: str = "auto", compiled: bool | None = None) -> config.Config:
     """The `pong` preset on the Nature-DQN settings: batch 32 every 4 agent steps, 100k replay."""
     cfg = config.apply_overrides(config.get_preset("pong"), {
         "actor.learner_thread": learner_thread, "actor.learner_thread_min_cpus": 0,
@@ -106,6 +107,7 @@ def our_config(num_envs: int, run_dir: str, name: str, learn: bool,
         "learner.batch_size": BATCH, "learner.micro_batches": 1,
         "learner.replay_ratio": REPLAY_RATIO, "learner.device": "cpu",
         "learner.cnn_precision": cnn_precision,
+        **({} if compiled is None else {"learner.compile": compiled}),
         # learning off: a start that is never reached (replay_ratio must stay > 0)
         "learner.learning_starts": learning_starts_frames if learn else 10**15,
         "replay.capacity": CAPACITY,
@@ -310,7 +312,8 @@ def case_learning(size: dict, run_dir: str, notes: list[str]) -> dict:
     starts, rows_ = size["learning_starts"] * FRAME_SKIP, learning_rows()
     target_row, other_row = rows_[0][0], rows_[1][0]
     ours = {name: Ours(our_config(n, run_dir, f"learn-{n}-{int(thread)}-{precision}", True,
-                                  starts, learner_thread=thread, cnn_precision=precision))
+                                  starts, learner_thread=thread, cnn_precision=precision,
+                                  compiled=size["compile"]))
             for name, n, thread, precision in rows_}
     for o in ours.values():  # fill past learning_starts, compile numba, warm the optimiser
         o.steps(size["warmup"])
@@ -493,7 +496,7 @@ def main(quick: bool = False) -> int:
     started = time.perf_counter()
     if quick:
         notes.append("quick: tiny blocks and warm-ups (learning still started for both "
-                     "learners); the rates say nothing about the targets")
+                     "learners), learner.compile off; the rates say nothing about the targets")
     with tempfile.TemporaryDirectory(prefix="bench-loop-") as run_dir:
         print("bench loop: learning ...", file=sys.stderr, flush=True)
         learning = case_learning(size, run_dir, notes)

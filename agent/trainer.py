@@ -119,6 +119,7 @@ class Trainer:
         """The doctor on every row; guard mode's rollbacks (agent.guard)."""
         self.guard_floor_saved = False
         """Guard mode saved (or had no need to save: a resumed run) its first checkpoint."""
+        self.compile_error_told = False
 
     def _make_replay(self, obs_shape) -> ReplayBuffer:
         """The replay buffer, its memory checked against what the machine has, then committed."""
@@ -360,6 +361,14 @@ class Trainer:
                              agreement_count=stats.agreement[1],
                              greedy_counts=stats.greedy_hist)
 
+    def _report_compile_error(self) -> None:
+        """Once: learner.compile fell back to eager, and why (a missing C++ compiler, ...)."""
+        error = self.learner.compile_error
+        if error and not self.compile_error_told:
+            self.compile_error_told = True
+            self.events.log("warning", f"learner.compile failed, the learner runs eager: {error}"
+                            " (--learner.compile false silences this)")
+
     def _emit(self, acc: IntervalAccumulator, writer: JsonlWriter, now: float,
               state: str = "training") -> None:
         """Closes the interval into a row (§5 keys, plus `state` and `driver` for the
@@ -373,6 +382,7 @@ class Trainer:
                       eval_return=self.pending_eval.mean_return if self.pending_eval else None,
                       eval_score=self.pending_eval.mean_score if self.pending_eval else None)
         self.pending_eval = None
+        self._report_compile_error()
         row.update(state=state, driver=self.overrides.driver(), device=str(self.learner.device))
         writer.write(row)
         self.duty.examine(row)

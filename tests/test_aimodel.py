@@ -163,6 +163,56 @@ def test_a_bf16_cnn_step_takes_nearly_the_float32_gradient() -> None:
     assert losses["bfloat16"] == pytest.approx(losses["float32"], rel=0.01)
 
 
+def _frames_batch(size: int, seed: int = 0) -> Batch:
+    rng = np.random.default_rng(seed)
+    frames = rng.integers(0, 256, (size, 4, 84, 84), dtype=np.uint8)
+    batch = make_batch(np.zeros((size, 1)), rng.integers(0, 6, size), rng.normal(size=size),
+                       np.full(size, 0.99), np.zeros((size, 1)))
+    return batch._replace(obs=frames, next_obs=frames[::-1].copy())
+
+
+@pytest.mark.slow
+def test_a_compiled_step_takes_the_eager_steps_gradient_loss_and_statistics() -> None:
+    """learner.compile changes how the kernels run, not what they compute: the same weights
+    and batch give the eager gradient to float rounding, over micro-batches too, and the same
+    updated weights after a few steps."""
+    batch = _frames_batch(32)
+    learners, stats = {}, {}
+    for compiled in (False, True):
+        learners[compiled] = Learner((4, 84, 84), 6, make_cfg(
+            hidden_sizes=(64,), cnn_precision="float32", micro_batches=2, compile=compiled,
+            lr_warmup_steps=0), seed=3)
+        stats[compiled] = [learners[compiled].step(batch) for _ in range(3)]
+        learners[compiled].accumulate_gradients(batch)
+    eager, compiled = learners[False], learners[True]
+    assert compiled.compile_error is None and compiled._compiled is not None
+    for a, b in zip(eager.online.parameters(), compiled.online.parameters(), strict=True):
+        torch.testing.assert_close(a.grad, b.grad, atol=1e-5, rtol=1e-3)
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+    for mine, theirs in zip(stats[True], stats[False], strict=True):
+        assert mine.loss == pytest.approx(theirs.loss, rel=1e-4)
+        assert mine.grad_norm == pytest.approx(theirs.grad_norm, rel=1e-3)
+        np.testing.assert_allclose(mine.td_error, theirs.td_error, rtol=1e-3, atol=1e-5)
+        assert (mine.q_min, mine.q_max) == pytest.approx((theirs.q_min, theirs.q_max), rel=1e-4)
+
+
+def test_a_compiler_that_fails_leaves_the_learner_eager_and_says_why() -> None:
+    learner = Learner((4,), 3, make_cfg(hidden_sizes=(8,), compile=True, lr_warmup_steps=0))
+
+    def broken(*args):
+        raise RuntimeError("no C++ compiler found\n(details)")
+
+    learner._compiled = broken
+    reference = Learner((4,), 3, make_cfg(hidden_sizes=(8,), lr_warmup_steps=0))
+    batch = make_batch(np.eye(4)[:3], [0, 1, 2], [1.0, 0.0, -1.0], [0.9, 0.9, 0.0],
+                       np.eye(4)[1:4])
+    stats = learner.step(batch)
+    assert learner._compiled is None
+    assert learner.compile_error == "RuntimeError: no C++ compiler found"
+    assert stats.loss == pytest.approx(reference.step(batch).loss)  # the step was still taken
+    assert learner.learner_steps == 1
+
+
 def test_small_inference_batches_run_on_one_thread_then_restore_the_count() -> None:
     before = torch.get_num_threads()
     torch.set_num_threads(2)
