@@ -52,8 +52,8 @@ TARGET_VS_SB3 = 1.5
 TARGET_VS_BARE = 0.8
 
 SIZES = {  # agent steps (all envs together); quick: the test's sizes, < 60 s in all
-    False: dict(learning_starts=1_000, warmup=1_500, learn_block=400, learn_rounds=6,
-                train_reps=40, act_block=2_000, act_rounds=7, compile=None),
+    False: dict(learning_starts=1_000, warmup=1_500, learn_block=400, learn_rounds=10,
+                train_reps=40, act_block=2_000, act_rounds=11, compile=None),
     True: dict(learning_starts=100, warmup=150, learn_block=40, learn_rounds=2,
                train_reps=5, act_block=200, act_rounds=2, compile=False),
 }
