@@ -5,7 +5,7 @@ AtariVectorEnv steps its games on C++ threads and does the whole DQN preprocessi
 `noop_max` no-ops and FIRE after each reset, sticky actions through
 `repeat_action_probability`).  This module configures it from `EnvConfig` and adds what the
 training loop needs on top: the learning reward (clipped or not) next to the raw game points, and
-per-env game bookkeeping, all as numpy operations on the batch (no per-env Python loop).
+per-env game bookkeeping (`envs.game_book`, one numba kernel over the batch).
 
 What AtariVectorEnv does, measured on ale-py 0.12.1 and read from its C++ `PreprocessedEnv`:
 
@@ -68,6 +68,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
 from config import ConfigError, EnvConfig, check_env_id
 from envs.errors import UnknownEnvError
+from envs.game_book import GameBook
 
 ALE_DEFAULT_MAX_FRAMES = 108_000
 """ALE's own episode cap (30 minutes at 60 Hz), used when `cfg.max_episode_frames` is 0."""
@@ -108,92 +109,6 @@ def rom_id(env_id: str) -> str:
 def clip_reward(raw: np.ndarray) -> np.ndarray:
     """The learning reward of Nature DQN: the sign of the game points (-1, 0, +1), float32."""
     return np.sign(raw).astype(np.float32, copy=False)
-
-
-class GameBook:
-    """Per-env game bookkeeping over the batch arrays of ALE's steps (see the module docstring).
-
-    Args:
-        num_envs: environments in the batch.
-        life_loss_terminates: True when a lost life reports terminated=True while the game goes
-            on (the adapter's episodic_life); False when terminated always means game over.
-        max_frames: ALE's frame cap per game (frames acted by steps, reset frames excluded).
-    """
-
-    def __init__(self, num_envs: int, life_loss_terminates: bool, max_frames: int) -> None:
-        self.life_loss_terminates = life_loss_terminates
-        self.max_frames = max_frames
-        self._score = np.zeros(num_envs, np.float64)
-        self._length = np.zeros(num_envs, np.int64)
-        self._lives = np.zeros(num_envs, np.int64)
-        self._frame = np.zeros(num_envs, np.int64)
-        self._episode_frame = np.zeros(num_envs, np.int64)
-        self._start_frame = np.zeros(num_envs, np.int64)  # episode frame number after the reset
-        self._expect_reset = np.zeros(num_envs, bool)
-
-    def reset(self, info: dict[str, Any], mask: np.ndarray | None = None) -> None:
-        """Starts new games where `mask` (default: every env) after an explicit reset."""
-        mask = np.ones(len(self._score), bool) if mask is None else mask
-        self._score[mask] = 0.0
-        self._length[mask] = 0
-        self._expect_reset[mask] = False
-        self._lives[mask] = info["lives"][mask]
-        self._frame[mask] = info["frame_number"][mask]
-        self._episode_frame[mask] = info["episode_frame_number"][mask]
-        self._start_frame[mask] = info["episode_frame_number"][mask]
-
-    def update(
-        self,
-        raw_reward: np.ndarray,
-        terminated: np.ndarray,
-        truncated: np.ndarray,
-        info: dict[str, Any],
-    ) -> dict[str, np.ndarray]:
-        """Books one step of every env and returns the info keys of the module docstring."""
-        lives = info["lives"].astype(np.int64)
-        frame = info["frame_number"].astype(np.int64)
-        episode_frame = info["episode_frame_number"].astype(np.int64)
-
-        # An env that stepped advanced both counters by the frames it acted; one that reset
-        # restarted its episode counter, so that counter falls behind.  Exact, one step late.
-        reset_step = episode_frame < self._episode_frame + (frame - self._frame)
-        missed = reset_step & ~self._expect_reset
-        final_score = np.where(missed, self._score, np.nan)
-        final_length = np.where(missed, self._length, -1)
-        final_frames = np.where(missed, self._episode_frame, -1)
-
-        self._score[reset_step] = 0.0
-        self._length[reset_step] = 0
-        self._start_frame[reset_step] = episode_frame[reset_step]
-        self._score += raw_reward
-        self._length += ~reset_step
-
-        if self.life_loss_terminates:
-            life_lost = terminated & (lives < self._lives) & (lives > 0)
-        else:
-            life_lost = np.zeros_like(terminated)
-        game_over = terminated & ~life_lost
-        capped = episode_frame - self._start_frame >= self.max_frames
-        episode_end = game_over | truncated | (terminated & capped)
-        final_score = np.where(episode_end, self._score, final_score)
-        final_length = np.where(episode_end, self._length, final_length)
-        final_frames = np.where(episode_end, episode_frame, final_frames)
-
-        self._expect_reset = episode_end
-        self._lives, self._frame, self._episode_frame = lives, frame, episode_frame
-        score = self._score.copy()
-        return {
-            "score": score,
-            "episode_score": score,
-            "episode_length": self._length.copy(),
-            "life_lost": life_lost,
-            "game_over": game_over,
-            "episode_end": episode_end,
-            "reset_step": reset_step,
-            "final_score": final_score,
-            "final_length": final_length,
-            "final_frames": final_frames,
-        }
 
 
 class AleVectorEnv(VectorWrapper):

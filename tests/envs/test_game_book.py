@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.ale import GameBook, clip_reward
+from envs.ale import clip_reward
+from envs.game_book import GameBook
 
 
 def info(lives, frame, episode_frame):
