@@ -471,20 +471,20 @@ def markdown(report: dict) -> str:
 def passive_openmp(notes: list[str]) -> str:
     """Sets OMP_WAIT_POLICY=PASSIVE before torch loads OpenMP, unless the caller chose one.
 
-    With OpenMP's default active waiting, torch's two intra-op threads spin at every barrier; on
-    this shared 2-core machine, whenever another process holds a core, a batch-1 forward pass
-    measured 70 ms instead of 0.4 ms (batch 32: 144 ms instead of 6), for every contender alike.
-    The timings would then measure the neighbours, so the bench waits passively; both policies
-    are one environment variable away for a user, and the note says which one applied.
+    Waiting OpenMP threads then sleep instead of spinning, so one contender's idle threads do
+    not burn the core another contender's block runs on in this shared process.  It is no
+    shield against outside load: with another process spinning on one of the 2 cores, every
+    2-thread learner step took 3-5x longer under any policy (the barriers wait for the
+    preempted partner).  A run with libgomp's default gave the same ratios (inline 1.54x SB3,
+    before learner.compile); the note says which policy applied.
     """
     if "torch" in sys.modules:
-        policy = os.environ.get("OMP_WAIT_POLICY", "unset (active)")
+        policy = os.environ.get("OMP_WAIT_POLICY", "unset (libgomp's default)")
         notes.append(f"OMP_WAIT_POLICY: torch was loaded before the bench: {policy}")
         return policy
     chosen = "OMP_WAIT_POLICY" in os.environ
     policy = os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    why = ("set by the caller" if chosen else "set by the bench: active spinning collapses "
-           "under outside load on 2 shared cores")
+    why = "set by the caller" if chosen else "set by the bench: idle OpenMP threads sleep"
     notes.append(f"OMP_WAIT_POLICY={policy} ({why})")
     return policy
 
