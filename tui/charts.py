@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
-from tui.model import Row, band_points, series
+from tui.model import Row, band_points, decimate, series
 
 
 class Line(NamedTuple):
@@ -83,8 +83,9 @@ class ChartPanel(PlotextPlot):
         self.points = 0
         if self.spec.band is not None:
             self._draw_band(rows, self.spec.band)
+        cells = self.size.width or 80  # up to 4 points a cell: its 2 braille dot columns' worth
         for line in self.spec.lines:
-            xs, ys = series(rows, line.key)
+            xs, ys = decimate(*series(rows, line.key), columns=cells)
             if not xs:
                 continue
             self.points += len(xs)
@@ -96,9 +97,10 @@ class ChartPanel(PlotextPlot):
 
     def _draw_band(self, rows: Sequence[Row], band: Band) -> None:
         """The band as shaded cells from low to high in every column, under the lines (plotext
-        fills only down to an axis, not between two curves)."""
+        fills only down to an axis, not between two curves); one point per cell, the size of
+        the "░" marker."""
         width, height = self.size.width or 80, self.size.height or 20
-        xs, ys = band_points(rows, band.low, band.high, columns=2 * width, cells=2 * height)
+        xs, ys = band_points(rows, band.low, band.high, columns=width, cells=height)
         if xs:
             self.plt.scatter(xs, ys, label=band.label, color=band.color, marker="░")
 

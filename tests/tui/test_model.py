@@ -180,6 +180,22 @@ def test_header_reads_config_and_the_latest_row():
     assert model.header("run-a", CONFIG, row, pending="pausing…").state == "pausing…"
 
 
+def test_decimate_keeps_first_lowest_highest_and_last_of_each_column_in_order() -> None:
+    xs = [float(x) for x in range(12)]  # 2 columns: x 0..5 and 6..11
+    ys = [5.0, 9.0, 1.0, 4.0, 4.0, 6.0, 3.0, 3.0, -7.0, 3.0, 8.0, 2.0]
+    kept_x, kept_y = model.decimate(xs, ys, columns=2)
+    assert kept_x == [0.0, 1.0, 2.0, 5.0, 6.0, 8.0, 10.0, 11.0]
+    assert kept_y == [5.0, 9.0, 1.0, 6.0, 3.0, -7.0, 8.0, 2.0]  # the spike at x=8 survives
+
+
+def test_decimate_leaves_a_series_that_already_fits_alone() -> None:
+    xs, ys = [0.0, 1.0, 2.0], [3.0, 1.0, 2.0]
+    assert model.decimate(xs, ys, columns=1) == (xs, ys)
+    assert model.decimate([], [], columns=10) == ([], [])
+    flat = [1.0] * 50  # every x equal: one column, its four kept points collapse to two
+    assert model.decimate(flat, list(range(50)), columns=2) == ([1.0, 1.0], [0, 49])
+
+
 def test_band_points_fill_each_column_from_low_to_high_one_cell_apart() -> None:
     rows = [{"frame": 0, "q_min": 0.0, "q_max": 4.0}, {"frame": 1_000_000, "q_min": None},
             {"frame": 2_000_000, "q_min": 2.0, "q_max": 4.0}]
