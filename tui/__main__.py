@@ -9,6 +9,7 @@ run directory.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 
 from tui.app import DashboardApp
@@ -35,10 +36,16 @@ def main(argv: list[str] | None = None) -> None:
                         help="no terminal output: the full app, drawn off screen (benchmarks)")
     parser.add_argument("--size", type=terminal_size, default=None, metavar="COLSxROWS",
                         help="screen size (default: the terminal's; 160x48 with --headless)")
+    parser.add_argument("--report", metavar="FILE", default=None,
+                        help="on exit, write when each poll was shown (JSON; benchmarks)")
     args = parser.parse_args(argv)
     yield_cpu_to_training()
     size = args.size or (HEADLESS_SIZE if args.headless else None)
-    DashboardApp(args.run_dir, refresh_hz=args.hz).run(headless=args.headless, size=size)
+    app = DashboardApp(args.run_dir, refresh_hz=args.hz)
+    app.run(headless=args.headless, size=size)
+    if args.report:
+        with open(args.report, "w", encoding="utf-8") as report:
+            json.dump({"poll_times": list(app.poll_times)}, report)
 
 
 if __name__ == "__main__":

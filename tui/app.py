@@ -87,6 +87,8 @@ class DashboardApp(App[None]):
         self._poll_lock = asyncio.Lock()
         self._charts_stale = False
         self._charts_drawn_at = float("-inf")
+        self.poll_times: deque[float] = deque(maxlen=100_000)
+        """When each poll was shown (monotonic s): how fresh the screen really was."""
 
     # ---- layout ------------------------------------------------------------------------------
 
@@ -152,6 +154,7 @@ class DashboardApp(App[None]):
             result = await asyncio.to_thread(self.source.poll, self.main.current == "game")
             if self.is_running:  # not when the app closed while the thread was reading
                 self.apply(result)
+                self.poll_times.append(time.monotonic())
 
     def apply(self, poll: Poll) -> None:
         """Shows one poll's findings."""
