@@ -2,8 +2,9 @@
 On request (while the game panel is shown) it also reads game.json, the trainer's game snapshot.
 
 Why its own module: everything that touches the disk is here, behind one `poll()` that never
-raises and never waits, so the app can run it in a worker thread and a slow or vanished disk
-cannot freeze or crash the dashboard.  The state it reports (directory missing, deleted, no
+raises and reads only what is new (a few stats and the bytes appended since), so the app can
+run it in its event loop and a vanished or unreadable run directory cannot crash the
+dashboard.  The state it reports (directory missing, deleted, no
 metrics yet, a malformed line) becomes the status line.
 """
 
