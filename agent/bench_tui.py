@@ -24,14 +24,17 @@ window is reported beside the rates.  JSON on stdout, markdown on stderr.
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import math
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -71,7 +74,7 @@ def cpu_seconds(pid: int) -> float:
 
 def bench_config(size: dict, work_dir: str, name: str) -> config.Config:
     """The `tempest` preset shrunk to a short run; everything else (network, batch 4096, replay
-    ratio 4, expert, learner thread) as the preset has it."""
+    ratio 4, expert, learner mode) as the preset has it."""
     cfg = config.apply_overrides(config.get_preset("tempest"), {
         "env.num_envs": NUM_ENVS, "env.seed": 0, "replay.seed": 0,
         "replay.capacity": size["capacity"],
@@ -250,6 +253,84 @@ def case(size: dict, work_dir: str) -> dict:
                               met=bool(shown >= REFRESH_TARGET_HZ))])
 
 
+ALTERNATING = dict(frames=1_200_000, learning_starts=20_000, capacity=300_000, window_s=5.0,
+                   settle_s=3.0, interval_s=config.MetricsConfig.interval_s)
+"""One longer run for `case_alternating`: ~3 minutes of learning on this machine, ~36 windows."""
+RUNNING, STOPPED = "dashboard running", "dashboard stopped (SIGSTOP)"
+
+
+def case_alternating(size: dict, work_dir: str) -> dict:
+    """With and without the dashboard inside one run, in alternating windows.
+
+    Runs of their own drift by several % on a shared machine (neighbours come and go), the size
+    of the target itself; windows of a few seconds, alternated for minutes in one run (order
+    ABBA, so a drift favours neither), see the same machine.  The dashboard follows the run all
+    along and is frozen with SIGSTOP during the "without" windows (no CPU, no wake-ups), thawed
+    with SIGCONT for the "with" ones.  frames/s per window from the trainer's frame counter,
+    read by this controller thread."""
+    cfg = bench_config(size, work_dir, "alternating")
+    from agent.rundir import open_run_dir
+    from agent.train import _env_factory
+    from agent.trainer import Trainer
+
+    make_env, frames_per_step = _env_factory(cfg)
+    paths = open_run_dir(cfg)
+    trainer = Trainer(cfg, paths, make_env, frames_per_step)
+    windows: list[tuple[str, float, int, float, int]] = []
+    report = Path(work_dir) / "alternating.dashboard.json"
+    with open(Path(work_dir) / "alternating.dashboard.log", "wb") as log:
+        proc = start_dashboard(paths.root, log, report)
+        controller = threading.Thread(target=_alternate, args=(trainer, proc, size, windows),
+                                      daemon=True)
+        controller.start()
+        try:
+            trainer.run()
+        finally:
+            controller.join(timeout=size["window_s"] + 5)
+            os.kill(proc.pid, signal.SIGCONT)
+            stop_dashboard(proc)
+    shutil.rmtree(paths.root, ignore_errors=True)
+    return alternating_case(windows, size)
+
+
+def _alternate(trainer, proc: subprocess.Popen, size: dict, windows: list) -> None:
+    """The controller: waits for learning to start, then freezes and thaws the dashboard."""
+    while trainer.learner.learner_steps == 0 and trainer.actor.frame < size["frames"]:
+        time.sleep(0.1)
+    time.sleep(size["settle_s"])
+    order = (RUNNING, STOPPED, STOPPED, RUNNING)
+    for k in itertools.count():
+        name = order[k % 4]
+        os.kill(proc.pid, signal.SIGCONT if name == RUNNING else signal.SIGSTOP)
+        t0, f0 = time.monotonic(), trainer.actor.frame
+        time.sleep(size["window_s"])
+        t1, f1 = time.monotonic(), trainer.actor.frame
+        if f1 >= size["frames"] or f1 == f0:  # the run ended inside this window: not counted
+            break
+        windows.append((name, t0, f0, t1, f1))
+
+
+def alternating_case(windows: list, size: dict) -> dict:
+    """Window rates of both states, their ratio, and the ratio within each ABBA group."""
+    rates: dict[str, list[float]] = {RUNNING: [], STOPPED: []}
+    for name, t0, f0, t1, f1 in windows:
+        rates[name].append((f1 - f0) / (t1 - t0))
+    groups = [windows[i:i + 4] for i in range(0, len(windows) - 3, 4)]
+    paired = [statistics.mean((f1 - f0) / (t1 - t0) for n, t0, f0, t1, f1 in g if n == RUNNING)
+              / statistics.mean((f1 - f0) / (t1 - t0) for n, t0, f0, t1, f1 in g
+                                if n == STOPPED) for g in groups]
+    rows = [dict(name=name, **summary(values), reps=len(values)) for name, values in
+            rates.items()]
+    ratio = statistics.median(paired) if paired else math.nan
+    return dict(case=f"tempest preset, one run of {size['frames']:,} frames, "
+                     f"{size['window_s']:g} s windows ABBA", unit="frames/s", contenders=rows,
+                ratios={"running / stopped, median over ABBA groups": round(ratio, 4),
+                        "ABBA groups": len(paired)},
+                targets=[dict(name=f"dashboard running >= {TARGET} of stopped, same run "
+                              "(median over ABBA groups)", value=round(ratio, 4),
+                              threshold=TARGET, met=bool(ratio >= TARGET))])
+
+
 def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
@@ -273,6 +354,10 @@ def main(quick: bool = False) -> int:
     omp = os.environ.get("OMP_WAIT_POLICY", "unset (active)")
     with tempfile.TemporaryDirectory(prefix="bench-tui-") as work_dir:
         cases = [case(size, work_dir)]
+        if not quick:
+            print("bench tui: one run, the dashboard frozen and thawed in turns ...",
+                  file=sys.stderr, flush=True)
+            cases.append(case_alternating(ALTERNATING, work_dir))
     notes = [
         "frames/s: the run's metrics.jsonl, from the first row after learning started to the "
         "last row (the replay filling before learning_starts is left out); median over rounds",
