@@ -430,7 +430,8 @@ class Learner:
         `compile_error` says why (the trainer logs it).  Gradients of the failed try are
         dropped: the step is taken again eagerly, from scratch."""
         self._compiled = None
-        self.compile_error = f"{type(error).__name__}: {str(error).strip().splitlines()[0]}"
+        first_line = (str(error).strip().splitlines() or ["(no message)"])[0]
+        self.compile_error = f"{type(error).__name__}: {first_line}"
         self.optimizer.zero_grad(set_to_none=True)
 
     def _grad_norm(self) -> float:
