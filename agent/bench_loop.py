@@ -381,7 +381,12 @@ def case_learner_step(ours: dict[str, Ours], rows_: tuple, sb3: Sb3 | None,
 
 
 def case_acting(size: dict, run_dir: str, notes: list[str]) -> dict:
-    """Learning off: the bare AtariVectorEnv, our adapter, our loop (random policy, network)."""
+    """Learning off: the bare AtariVectorEnv, our adapter, our loop (random policy, network).
+
+    Besides the rates, each row has the process CPU time per agent step (every thread: ALE's
+    emulator threads, the actor, torch's), a cost that a neighbour's load inflates far less
+    than it does the wall-clock rate.
+    """
     from envs.ale import make_ale_vector_env
 
     contenders, closers = {}, []
@@ -397,17 +402,23 @@ def case_acting(size: dict, run_dir: str, notes: list[str]) -> dict:
         contenders[f"ours, network policy, num_envs {n}"] = ours.block(size["act_block"])
         ours.steps(max(size["act_block"] // 4, 2 * n))  # warm: first reset, numba, torch
         closers += [ours.close, adapter.close]
-    rates = interleave(contenders, size["act_rounds"])
+    cpu = {name: [] for name in contenders}
+    rates = interleave({name: with_cpu(block, cpu[name]) for name, block in contenders.items()},
+                       size["act_rounds"])
     for close in closers:
         close()
-    rows = [row(name, r, "agent steps/s", num_envs=int(name.rsplit(" ", 1)[1]))
+    rows = [row(name, r, "agent steps/s", num_envs=int(name.rsplit(" ", 1)[1]),
+                cpu_us_per_agent_step=round(statistics.median(cpu[name]), 2))
             for name, r in rates.items()]
     ratios, targets = {}, []
     for n in NUM_ENVS:
         bare = median_of(rows, f"bare AtariVectorEnv, num_envs {n}")
+        bare_cpu = cpu_of(rows, f"bare AtariVectorEnv, num_envs {n}")
         for who in ("our adapter (AleVectorEnv)", "ours, random policy", "ours, network policy"):
             ratios[f"{who} / bare, num_envs {n}"] = round(
                 median_of(rows, f"{who}, num_envs {n}") / bare, 4)
+            ratios[f"bare / {who}, CPU per agent step, num_envs {n}"] = round(
+                bare_cpu / cpu_of(rows, f"{who}, num_envs {n}"), 4)
         targets.append(target(f"acting: ours (random policy, num_envs {n}) >= "
                               f"{TARGET_VS_BARE} of the bare AtariVectorEnv",
                               ratios[f"ours, random policy / bare, num_envs {n}"],
@@ -417,6 +428,20 @@ def case_acting(size: dict, run_dir: str, notes: list[str]) -> dict:
                  "CPU forward pass per vector step, which the bare env does not pay")
     return dict(case="acting", title=f"{ENV_ID}, learning off, random actions for the bare env",
                 unit="agent steps/s", contenders=rows, ratios=ratios, targets=targets)
+
+
+def with_cpu(block: Block, log: list[float]) -> Block:
+    """`block`, also logging the process CPU time (all threads) per agent step, in us."""
+    def run() -> tuple[int, float]:
+        start = time.process_time()
+        steps, seconds = block()
+        log.append((time.process_time() - start) / steps * 1e6)
+        return steps, seconds
+    return run
+
+
+def cpu_of(rows: list[dict], name: str) -> float:
+    return next(r["cpu_us_per_agent_step"] for r in rows if r["name"] == name)
 
 
 def env_block(env, num_envs: int, agent_steps: int) -> Block:
@@ -463,9 +488,24 @@ def markdown(report: dict) -> str:
                          f"{'' if ratio is None else f'{ratio:.2f}'} |")
     lines += ["", "ratio: learning = / SB3 DQN; learner step = / ours; acting = / bare "
               "AtariVectorEnv with the same num_envs"]
+    lines += cpu_markdown(report)
     lines += bc.targets_markdown(report)
     lines += [""] + [f"- {note}" for note in report["notes"]]
     return "\n".join(lines)
+
+
+def cpu_markdown(report: dict) -> list[str]:
+    """The acting rows' CPU time per agent step (all threads), bare env's over ours."""
+    acting = next((c for c in report["cases"] if c["case"] == "acting"), None)
+    if acting is None:
+        return []
+    lines = ["", "| acting: CPU per agent step (all threads) | envs | us | bare / this |",
+             "| --- | ---: | ---: | ---: |"]
+    for r in acting["contenders"]:
+        bare = cpu_of(acting["contenders"], f"bare AtariVectorEnv, num_envs {r['num_envs']}")
+        lines.append(f"| {r['name']} | {r['num_envs']} | {r['cpu_us_per_agent_step']:.1f} | "
+                     f"{bare / r['cpu_us_per_agent_step']:.2f} |")
+    return lines
 
 
 def passive_openmp(notes: list[str]) -> str:

@@ -10,6 +10,7 @@ import json
 import math
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,9 @@ def test_acting_rows_pair_ours_with_the_bare_env(report: dict) -> None:
         assert bare and positive(bare[0]["median"])
         assert positive(acting["ratios"][f"ours, random policy / bare, num_envs {n}"])
         assert positive(acting["ratios"][f"ours, network policy / bare, num_envs {n}"])
+        assert positive(acting["ratios"][f"bare / ours, random policy, CPU per agent step, "
+                                         f"num_envs {n}"])
+    assert all(positive(r["cpu_us_per_agent_step"]) for r in acting["contenders"])
     assert len(acting["targets"]) == 2
 
 
@@ -90,3 +94,22 @@ def test_sb3_rows_and_ratios(report: dict) -> None:
     assert len(learning["targets"]) == 1
     train = [r for r in case(report, "learner step")["contenders"] if r["name"].startswith("SB3")]
     assert train and positive(train[0]["median"])
+
+
+def test_with_cpu_logs_the_cpu_time_not_the_wall_time_per_agent_step() -> None:
+    from agent.bench_loop import with_cpu
+
+    def spinning() -> tuple[int, float]:  # 20 ms of CPU over 10 agent steps: 2,000 us each
+        start = time.process_time()
+        while time.process_time() - start < 0.02:
+            pass
+        return 10, 1.0
+
+    def sleeping() -> tuple[int, float]:  # 50 ms asleep: next to no CPU
+        time.sleep(0.05)
+        return 10, 1.0
+
+    log: list[float] = []
+    assert with_cpu(spinning, log)() == (10, 1.0)
+    assert with_cpu(sleeping, log)() == (10, 1.0)
+    assert 2_000 <= log[0] < 3_000 and log[1] < 1_000
