@@ -13,8 +13,9 @@ one part of it: the issue's question is how many agent steps per second a user g
 * **learner step**: one learner step alone on a filled buffer: ours (`Trainer._learn`: sample,
   optimiser step, priorities, statistics) against SB3's `model.train(gradient_steps=1)`.
 * **acting**: learning off.  The bare `AtariVectorEnv` (random actions) is the floor; our adapter
-  alone, our loop with a random policy (the loop's own overhead) and our loop with the network
-  (inference included) are measured against it at 1 and 8 envs.
+  alone, our loop with a random policy (the loop's own overhead; its actions, like the bare
+  env's, drawn before the clock starts) and our loop with the network (inference included) are
+  measured against it at 1 and 8 envs.
 
 The machine is shared and noisy (DESIGN.md §7): every contender lives in this one process and
 they take turns in blocks of about the same number of agent steps, each round starting with a
@@ -26,6 +27,7 @@ markdown table on stderr.
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import statistics
 import sys
@@ -143,8 +145,10 @@ class Ours:
         if cfg.actor.learner_thread:
             self.trainer._start_background()
         self.network = self.trainer.actor.greedy
-        rng, actions = np.random.default_rng(7), int(self.trainer.env.single_action_space.n)
-        self.random = lambda obs: rng.integers(0, actions, len(obs))
+        actions = int(self.trainer.env.single_action_space.n)
+        drawn = np.random.default_rng(7).integers(0, actions, (4096, self.num_envs))
+        rows = itertools.cycle(drawn)  # drawn ahead, as env_block draws the bare env's
+        self.random = lambda obs: next(rows)
 
     def steps(self, agent_steps: int) -> int:
         """Runs whole vector steps worth `agent_steps` (at least one); returns agent steps."""
