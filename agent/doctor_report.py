@@ -17,6 +17,10 @@ Decisions a user can rely on:
   learning.  Exit 0 means "no finding", never "this run is good".
 - Thresholds come from the run's config.json `doctor` section (validated like `train` validates
   it); an older config.json without that section uses the defaults.
+- A guard-mode run's rollbacks come from the `events.jsonl` beside its metrics: the doctor starts
+  over after each, as the live one did (the weights put back are not a collapse), and the report
+  says so.  That file only refines the report: when it cannot be read, the report is made
+  without the rollbacks and says why.
 - Read only: nothing is written anywhere.  Torch is never imported.
 """
 
@@ -31,11 +35,14 @@ from typing import Any
 
 import config
 from config import DoctorConfig
-from metrics.doctor import Finding, diagnose, format_report
+from metrics.doctor import Finding, Rollback, diagnose, format_report, guard_rollbacks
+from metrics.events import read_events
 from metrics.schema import REQUIRED_KEYS, validate_row
+from metrics.sink import MetricsFileError
 
 METRICS_FILE = "metrics.jsonl"
 CONFIG_FILE = "config.json"
+EVENTS_FILE = "events.jsonl"
 TARGET_HINT = "give a run directory (e.g. runs/tempest-v0) or the path of its metrics.jsonl"
 _MISSING = "missing required key "
 _NOT_A_ROW = "not a metrics row"
@@ -57,6 +64,8 @@ class DoctorTarget:
     metrics: Path
     config: Path | None
     """The run's config.json, or None when there is none to read."""
+    events: Path | None = None
+    """The run's events.jsonl (guard rollbacks), or None."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,8 @@ class DoctorReport:
     rows: int
     findings: list[Finding]
     partial_tail_bytes: int = 0
+    rollback_note: str | None = None
+    """Guard mode's rollbacks the doctor replayed, or why it could not read them."""
 
     @property
     def healthy(self) -> bool:
@@ -107,15 +118,33 @@ def locate(target: str | os.PathLike[str]) -> DoctorTarget:
         metrics = path / METRICS_FILE
         if not metrics.is_file():
             raise DoctorInputError(f"no {METRICS_FILE} in {path}", TARGET_HINT)
-        return DoctorTarget(metrics, _config_beside(metrics))
+        return DoctorTarget(metrics, _beside(metrics, CONFIG_FILE), _beside(metrics, EVENTS_FILE))
     if not path.exists():
         raise DoctorInputError(f"no such file or directory: {path}", TARGET_HINT)
-    return DoctorTarget(path, _config_beside(path) if path.name == METRICS_FILE else None)
+    if path.name != METRICS_FILE:
+        return DoctorTarget(path, None)
+    return DoctorTarget(path, _beside(path, CONFIG_FILE), _beside(path, EVENTS_FILE))
 
 
-def _config_beside(metrics: Path) -> Path | None:
-    candidate = metrics.parent / CONFIG_FILE
+def _beside(metrics: Path, name: str) -> Path | None:
+    candidate = metrics.parent / name
     return candidate if candidate.exists() else None
+
+
+def read_rollbacks(path: Path | None) -> tuple[list[Rollback], str | None]:
+    """Guard mode's rollbacks from an events.jsonl, and a note for the report (or None)."""
+    if path is None:
+        return [], None
+    try:
+        rollbacks = guard_rollbacks(read_events(path, strict=False))
+    except (OSError, MetricsFileError) as exc:
+        return [], f"{path} unreadable ({exc}): guard rollbacks, if any, not taken into account"
+    if not rollbacks:
+        return [], None
+    frames = ", ".join(f"{r.frame:,}" for r in rollbacks)
+    return rollbacks, (f"guard mode rolled back {len(rollbacks)} time"
+                       f"{'s' * (len(rollbacks) > 1)} ({EVENTS_FILE}): the doctor started over "
+                       f"after the rows at frames {frames}, as the live one did")
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -236,10 +265,10 @@ def examine(target: str | os.PathLike[str]) -> DoctorReport:
     where = locate(target)
     settings, cfg = load_settings(where.config) if where.config else ({}, DoctorConfig())
     read = read_metrics(where.metrics)
-    findings = diagnose(read.rows, cfg, settings)
-    return DoctorReport(
-        where.metrics, where.config, len(read.rows), findings, read.partial_tail_bytes
-    )
+    rollbacks, rollback_note = read_rollbacks(where.events)
+    findings = diagnose(read.rows, cfg, settings, rollbacks)
+    return DoctorReport(where.metrics, where.config, len(read.rows), findings,
+                        read.partial_tail_bytes, rollback_note)
 
 
 # ----------------------------------------------------------------------------------- rendering
@@ -257,6 +286,8 @@ def render_text(report: DoctorReport) -> str:
         notes = [f"settings: no {CONFIG_FILE} (default thresholds, generic advice)"]
     if report.tail_note:
         notes.append(f"note: {report.tail_note}")
+    if report.rollback_note:
+        notes.append(f"note: {report.rollback_note}")
     if not report.rows:
         body = ["no rows yet: nothing to judge until the run writes its first metrics row"]
     return "\n".join([header, *notes, *body])

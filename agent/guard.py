@@ -80,7 +80,7 @@ class DoctorOnDuty:
     def __init__(self, cfg: config.Config, events: EventLog, checkpoints: Path,
                  restore: Callable[[Path | None, dict[str, Any]], config.LearnerConfig]):
         self.cfg, self.events, self.checkpoints, self.restore = cfg, events, checkpoints, restore
-        self.doctor = self._new_doctor()
+        self.doctor = Doctor(cfg.doctor, settings=config.to_dict(cfg))
         self.rollbacks = 0
         self.guarding = cfg.doctor.guard
         self.trouble_onset: int | None = None
@@ -92,9 +92,6 @@ class DoctorOnDuty:
         """The checkpoint of the weights before the first learner step (the trainer sets it)."""
         self.target: Path | None = None
         """The generation the current episode of trouble rolled back to."""
-
-    def _new_doctor(self) -> Doctor:
-        return Doctor(self.cfg.doctor, settings=config.to_dict(self.cfg))
 
     def pinned(self) -> frozenset[str]:
         """Generations the checkpoint rotation must keep: the floor, always, and the current
@@ -114,14 +111,16 @@ class DoctorOnDuty:
             self.events.log("finding", message, **fields)
         alarm = next((f for f in findings if f.code in GUARD_CODES), None)
         if alarm is not None and self.guarding:
-            self._roll_back(alarm)
+            self._roll_back(alarm, row.get("frame"))
         elif self.trouble_onset is not None:
             self.clean_rows += 1
             if self.clean_rows >= 2 * self.cfg.doctor.baseline_rows:
                 self.trouble_onset = None  # recovered: the next problem is a new one
         return findings
 
-    def _roll_back(self, finding: Finding) -> None:
+    def _roll_back(self, finding: Finding, frame: int | None) -> None:
+        """Puts the learner back before the trouble's onset with the finding's remedy applied;
+        the event names the row's `frame` (where `tempest-dqn doctor` restarts too)."""
         if self.rollbacks >= self.cfg.doctor.max_rollbacks:
             self.guarding = False
             self.events.log("warning", f"guard: gave up after {self.rollbacks} rollbacks; "
@@ -144,7 +143,7 @@ class DoctorOnDuty:
             self.guarding = False
             return
         self.cfg = dataclasses.replace(self.cfg, learner=learner_cfg)
-        self.doctor = self._new_doctor()  # fresh baselines, advice with the new settings
+        self.doctor.restart(config.to_dict(self.cfg))  # fresh baselines, the new settings
         where = (f"rolled back to {generation.name} (frame {generation_frame(generation):,}, "
                  f"before the onset at frame {onset:,})" if generation is not None
                  else f"no checkpoint before frame {onset:,} to roll back to; kept "
@@ -155,4 +154,4 @@ class DoctorOnDuty:
                         "flags on the next run.", guard="rollback", code=finding.code,
                         generation=generation.name if generation is not None else None,
                         changes={f"learner.{k}": v for k, v in changes.items()},
-                        rollbacks=self.rollbacks)
+                        rollbacks=self.rollbacks, frame=frame)

@@ -472,10 +472,13 @@ class Doctor:
         """Rows judged so far (those after learning started)."""
         return self._judged_rows
 
-    def restart(self) -> None:
+    def restart(self, settings: Mapping[str, object] | None = None) -> None:
         """Forgets baselines, windows and which codes are active (after a guard rollback the same
-        problem may come back and must be reported again); keeps `findings`."""
+        problem may come back and must be reported again); keeps `findings` and the row count.
+        New `settings` (the rollback's remedy applied) change the advice from here on."""
         cfg = self.cfg
+        if settings is not None:
+            self._advisor = _Advisor(_flatten(settings), cfg)
         longest = max(
             cfg.baseline_rows,
             cfg.agreement_window_rows,
@@ -1078,15 +1081,50 @@ def _snapshot(index: int, row: Mapping[str, Any]) -> _Row:
 # ------------------------------------------------------------------------------------- offline
 
 
+@dataclass(frozen=True)
+class Rollback:
+    """A guard-mode rollback, read back from events.jsonl: right after the row at `frame` the
+    live doctor started over, with `changes` (dotted overrides) applied to the settings."""
+
+    frame: int
+    changes: dict[str, Any]
+
+
+def guard_rollbacks(events: Iterable[Mapping[str, Any]]) -> list[Rollback]:
+    """The rollbacks among a run's events, in order.
+
+    A rollback event names the row it happened at (`frame`); an older one that does not is
+    placed at the row where the guard code it answered was detected (the finding logged just
+    before it)."""
+    rollbacks, detected = [], None
+    for event in events:
+        if event.get("kind") == "finding" and event.get("code") in GUARD_CODES:
+            detected = event.get("detected_frame")
+        elif event.get("guard") == "rollback":
+            frame = event.get("frame", detected)
+            if isinstance(frame, int) and not isinstance(frame, bool):
+                rollbacks.append(Rollback(frame, dict(event.get("changes") or {})))
+    return rollbacks
+
+
 def diagnose(
     rows: Iterable[Mapping[str, Any]],
     cfg: DoctorConfig | None = None,
     settings: Mapping[str, object] | None = None,
+    rollbacks: Sequence[Rollback] = (),
 ) -> list[Finding]:
-    """Every finding over `rows` in order; exactly one `healthy` finding when there is none."""
-    doctor = Doctor(cfg, settings)
+    """Every finding over `rows` in order; exactly one `healthy` finding when there is none.
+
+    `rollbacks` replays guard mode's: the doctor starts over after each rollback's row, as the
+    live one did, so the weights put back (a Q range back at its size before the trouble) are
+    not mistaken for a collapse."""
+    flat, pending = _flatten(settings or {}), list(rollbacks)
+    doctor = Doctor(cfg, flat)
     for row in rows:
         doctor.observe(row)
+        if pending and row.get("frame") == pending[0].frame:
+            flat = {**flat, **pending.pop(0).changes}
+            doctor.restart(flat)
     return doctor.findings or [doctor.healthy()]
 
 

@@ -3,6 +3,7 @@ runs it.  Exit 0 healthy, 1 findings, 2 bad input (on stderr, naming file, line 
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,56 @@ def test_a_run_with_no_rows_yet_has_nothing_to_judge(tmp_path: Path, capsys) -> 
     code, out, _ = doctor(capsys, metrics, "--json")
     (only,) = json_lines(out)
     assert code == 0 and only["code"] == "healthy" and only["evidence"]["rows"] == 0
+
+
+# -------------------------------------------------------------------------- a guard-mode run
+
+GUARDED_RUN = Path(__file__).parents[1] / "metrics" / "data" / "guarded_tempest_3m"
+"""A real guard-mode run (the README's unstable configuration, seed 1, 3M frames): its
+metrics.jsonl, events.jsonl and config.json as the trainer wrote them, gzipped."""
+
+
+def unpack_guarded_run(run_dir: Path, files=("metrics.jsonl", "events.jsonl", "config.json")):
+    run_dir.mkdir(parents=True)
+    for name in files:
+        (run_dir / name).write_bytes(gzip.decompress((GUARDED_RUN / f"{name}.gz").read_bytes()))
+    return run_dir
+
+
+def live_findings(run_dir: Path) -> list[dict[str, Any]]:
+    events = [json.loads(line) for line in (run_dir / "events.jsonl").open()]
+    return [e for e in events if e["kind"] == "finding"]
+
+
+def test_a_guarded_run_reads_as_the_live_doctor_read_it(tmp_path: Path, capsys) -> None:
+    run_dir = unpack_guarded_run(tmp_path / "run")
+    code, out, _ = doctor(capsys, run_dir, "--json")
+    offline, live = json_lines(out), live_findings(run_dir)
+    assert code == 1 and len(live) == 10
+    keys = ("code", "frame", "detected_frame", "severity", "message", "advice")
+    assert [{k: f[k] for k in keys} for f in offline] == [{k: f[k] for k in keys} for f in live]
+    # the settings each rollback changed are in the advice that follows it
+    assert "lower --learner.lr from 0.0005" in offline[-2]["advice"]
+    code, out, _ = doctor(capsys, run_dir)
+    assert ("note: guard mode rolled back 3 times (events.jsonl): the doctor started over after "
+            "the rows at frames 167,584, 275,104, 387,744, as the live one did") in out
+
+
+def test_without_its_events_a_guarded_runs_rollback_looks_like_a_collapse(tmp_path, capsys) -> None:
+    run_dir = unpack_guarded_run(tmp_path / "run", files=("metrics.jsonl", "config.json"))
+    code, out, _ = doctor(capsys, run_dir, "--json")
+    blind = [(f["code"], f["frame"]) for f in json_lines(out)]
+    assert ("q_collapse", 176_800) in blind  # the weights put back, not a collapse
+    assert "rolled back" not in doctor(capsys, run_dir)[1]
+
+
+def test_an_unreadable_events_file_is_said_and_the_rows_are_judged(tmp_path, capsys) -> None:
+    run_dir = unpack_guarded_run(tmp_path / "run", files=("metrics.jsonl", "config.json"))
+    (run_dir / "events.jsonl").write_text("not json\n{}\n", encoding="utf-8")
+    code, out, err = doctor(capsys, run_dir)
+    assert code == 1 and err == ""
+    assert f"note: {run_dir / 'events.jsonl'} unreadable (" in out
+    assert "guard rollbacks, if any, not taken into account" in out
 
 
 # ---------------------------------------------------------------------------------- bad input

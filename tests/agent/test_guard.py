@@ -11,7 +11,7 @@ import config
 from agent.guard import DoctorOnDuty, checkpoint_before, live_changes
 from agent.rundir import open_run_dir
 from agent.trainer import Trainer
-from metrics import EventLog, read_events
+from metrics import GUARD_CODES, EventLog, read_events
 from tests.fakes import ChainVectorEnv
 from tests.metrics.doctor_traces import seed_004_agreement_and_loss
 
@@ -86,6 +86,9 @@ def test_guard_rolls_back_once_per_alarm_and_gives_up_after_max_rollbacks(tmp_pa
     guard = [e for e in read_events(tmp_path / "events.jsonl") if "guard" in e]
     assert [e["guard"] for e in guard] == ["rollback", "gave_up"]
     assert "gen-000001" in guard[0]["message"] and "rollback 1 of 1" in guard[0]["message"]
+    alarm = next(e for e in read_events(tmp_path / "events.jsonl")
+                 if e.get("code") in GUARD_CODES and e["kind"] == "finding")
+    assert guard[0]["frame"] == alarm["detected_frame"]  # the row `tempest-dqn doctor` restarts at
     assert "gave up after 1 rollbacks" in guard[1]["message"]
     assert len(calls) == 1 and not duty.guarding
 

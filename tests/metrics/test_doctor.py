@@ -26,8 +26,10 @@ from metrics.doctor import (
     SEVERITIES,
     Doctor,
     Finding,
+    Rollback,
     diagnose,
     format_report,
+    guard_rollbacks,
 )
 from metrics.schema import REQUIRED_KEYS, validate_row
 from tests.metrics import doctor_traces as traces
@@ -280,6 +282,30 @@ def test_restart_forgets_baselines() -> None:
     doctor.restart()
     assert doctor.observe(rows[30]) == []  # no baseline yet: a jump cannot be judged
     assert doctor.findings == []
+
+
+def test_guard_rollbacks_are_placed_at_the_row_they_happened_at() -> None:
+    events = [
+        {"kind": "info", "message": "learner: inline"},
+        {"kind": "finding", "code": "clip_inactive", "detected_frame": 90},
+        {"kind": "finding", "code": "loss_explosion", "detected_frame": 100},
+        {"kind": "warning", "guard": "rollback", "changes": {"learner.lr": 0.001}},  # older
+        {"kind": "finding", "code": "q_divergence", "detected_frame": 200},
+        {"kind": "warning", "guard": "rollback", "frame": 210, "changes": {}},
+        {"kind": "warning", "guard": "gave_up", "frame": 300},
+    ]
+    assert guard_rollbacks(events) == [Rollback(100, {"learner.lr": 0.001}), Rollback(210, {})]
+    assert guard_rollbacks(events[3:4]) == []  # no frame and no finding before it: unplaceable
+
+
+def test_diagnose_starts_over_after_a_rollback_with_its_changes() -> None:
+    rows = _with_nonfinite_increments(traces.healthy_rows(rows=60), [20, 21, 40])
+    settings = {"learner.lr": 0.003}
+    assert [f.row for f in diagnose(rows, settings=settings)] == [20]  # still active at 40
+    replayed = diagnose(rows, settings=settings,
+                        rollbacks=[Rollback(rows[21]["frame"], {"learner.lr": 0.0005})])
+    assert [f.row for f in replayed] == [20, 40]  # the rows keep their numbers in the file
+    assert "0.003" in replayed[0].advice and "0.0005" in replayed[1].advice
 
 
 # -------------------------------------------------------------------------------------- nulls
