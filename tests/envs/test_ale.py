@@ -144,6 +144,21 @@ def test_step_async_checks_actions_and_needs_a_reset() -> None:
         env.step_async(np.zeros(3, np.int64))
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8])
+def test_actions_out_of_range_are_refused_whatever_their_integer_type(dtype) -> None:
+    env = make()
+    env.reset()
+    n = env.single_action_space.n
+    for bad, shown in (([0, n], f"min 0 max {n}"), ([-1, 0], "min -1 max 0")):
+        if bad[0] < 0 and np.dtype(dtype).kind == "u":
+            continue
+        with pytest.raises(ValueError, match=f"must lie in \\[0, {n}\\).*got {shown}"):
+            env.step(np.array(bad, dtype))
+    with pytest.raises(TypeError, match="must be integers"):
+        env.step(np.zeros(2, np.float32))
+    env.step(np.array([0, n - 1], dtype))  # the bounds themselves are fine
+
+
 # --------------------------------------------------------------------------------- rewards
 
 
