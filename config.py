@@ -71,6 +71,12 @@ class EnvConfig:
     motion. Tempest-v0 feature vectors are not stacked."""
     full_action_space: bool = False
     """ALE only: use all 18 joystick actions instead of the game's minimal action set."""
+    pin_threads: bool = True
+    """ALE only: pin ale-py's emulator threads one to a CPU (where this process may run on every
+    CPU; ale-py's pinning ignores a narrower affinity, so it is skipped there).  Unpinned, on 2
+    CPUs, the scheduler now and then put an emulator thread beside the actor while the other CPU
+    idled: acting with 8 envs ran at 0.72-0.96 of the bare env from one bench loop run to the
+    next, blocks using 1.4-1.9 CPUs; pinned, every block used 1.8-1.9."""
     start_wave: int = 1
     """Tempest-v0 only: the wave (1..99) every game starts at; the system this replaces started
     its games at wave 13."""

@@ -59,6 +59,7 @@ game is closed on its reset step instead, whose `final_*` then carry the values.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from typing import Any
 
@@ -223,6 +224,15 @@ def _check_settings(cfg: EnvConfig) -> None:
         raise ConfigError("\n".join(problems))
 
 
+def may_use_every_cpu() -> bool:
+    """Whether this process may run on every CPU of the machine (`env.pin_threads` needs it:
+    ale-py pins its thread i to CPU i whatever the process's affinity)."""
+    try:
+        return len(os.sched_getaffinity(0)) == os.cpu_count()
+    except (AttributeError, OSError):
+        return True  # no affinity masks on this platform: every CPU is ours
+
+
 def make_ale_vector_env(cfg: EnvConfig, *, num_threads: int = 0) -> VectorEnv:
     """Builds the ALE vector env for `cfg.id` ("ALE/<Game>-v5"); call `reset()` before stepping.
 
@@ -240,6 +250,7 @@ def make_ale_vector_env(cfg: EnvConfig, *, num_threads: int = 0) -> VectorEnv:
         game,
         cfg.num_envs,
         num_threads=num_threads,
+        thread_affinity_offset=0 if cfg.pin_threads and may_use_every_cpu() else -1,
         max_num_frames_per_episode=cfg.max_episode_frames or ALE_DEFAULT_MAX_FRAMES,
         repeat_action_probability=cfg.sticky_action_prob,
         full_action_space=cfg.full_action_space,

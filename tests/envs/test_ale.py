@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import numpy as np
 import pytest
 from gymnasium.spaces import Discrete
 
+import envs.ale as envs_ale
 from config import ConfigError, EnvConfig
 from envs import make_vector_env
 from envs.ale import AleVectorEnv, rom_id
@@ -287,3 +289,45 @@ def test_a_life_lost_on_the_capping_step_ends_the_game() -> None:
     assert info["episode_end"][0] and info["final_length"][0] == loss_step
     info = env.step(noop)[4]
     assert info["reset_step"][0] and info["lives"][0] == 5
+
+
+# ------------------------------------------------------------------------------ pinned threads
+
+
+def threads_pinned_to_one_cpu() -> list[set[int]]:
+    """The CPU sets of this process's threads that may run on one CPU only."""
+    sets = []
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            cpus = os.sched_getaffinity(int(tid))
+        except OSError:  # the thread ended meanwhile
+            continue
+        if len(cpus) == 1:
+            sets.append(cpus)
+    return sets
+
+
+needs_cpus = pytest.mark.skipif(
+    not hasattr(os, "sched_getaffinity") or not envs_ale.may_use_every_cpu()
+    or (os.cpu_count() or 1) < 2, reason="needs Linux affinity and every CPU of 2 or more")
+
+
+@needs_cpus
+def test_pin_threads_puts_each_emulator_thread_on_its_own_cpu() -> None:
+    before = threads_pinned_to_one_cpu()
+    env = make(num_envs=2, pin_threads=True)
+    pinned = [cpus for cpus in threads_pinned_to_one_cpu() if cpus not in before]
+    env.close()
+    assert sorted(pinned, key=min) == [{0}, {1}]  # two envs on 2+ CPUs: two threads
+
+
+@needs_cpus
+def test_unpinned_or_under_a_narrower_affinity_the_threads_run_anywhere(monkeypatch) -> None:
+    before = len(threads_pinned_to_one_cpu())
+    env = make(num_envs=2, pin_threads=False)
+    assert len(threads_pinned_to_one_cpu()) == before
+    env.close()
+    monkeypatch.setattr(envs_ale, "may_use_every_cpu", lambda: False)  # e.g. under taskset
+    env = make(num_envs=2, pin_threads=True)
+    assert len(threads_pinned_to_one_cpu()) == before
+    env.close()
