@@ -76,7 +76,9 @@ class EnvConfig:
     CPU; ale-py's pinning ignores a narrower affinity, so it is skipped there).  Unpinned, on 2
     CPUs, the scheduler now and then put an emulator thread beside the actor while the other CPU
     idled: acting with 8 envs ran at 0.72-0.96 of the bare env from one bench loop run to the
-    next, blocks using 1.4-1.9 CPUs; pinned, every block used 1.8-1.9."""
+    next, blocks using 1.4-1.9 CPUs; pinned, every block used 1.8-1.9.  Two runs side by side
+    on one machine would pin to the same CPUs: start the second with false, or run each under
+    its own `taskset` (pinning is then skipped)."""
     start_wave: int = 1
     """Tempest-v0 only: the wave (1..99) every game starts at; the system this replaces started
     its games at wave 13."""
