@@ -154,7 +154,8 @@ class DashboardApp(App[None]):
         In the event loop, not a worker thread: a poll is a few stats and the new bytes (well
         under a millisecond), and handing it to a thread and back woke the dashboard 25 times a
         second instead of 5, each wake-up a chance to preempt a training thread whose OpenMP
-        partner then waits (bench tui)."""
+        partner then waits (bench tui).  The price: a read that hangs (a stalled network
+        mount) would hang the screen with it."""
         async with self._poll_lock:
             self.apply(self.source.poll(self.main.current == "game"))
             self.poll_times.append(time.monotonic())
