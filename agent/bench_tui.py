@@ -151,9 +151,14 @@ def refreshes(poll_times: list[float], start: float, end: float) -> dict:
                 dashboard_longest_gap_s=max(gaps))
 
 
+def first_learning_row(rows: list[dict]) -> int | None:
+    """Index of the first row after learning started (None before it)."""
+    return next((i for i, row in enumerate(rows) if row["learner_steps"] > 0), None)
+
+
 def window(rows: list[dict], samples: list[tuple[float, float, float]]) -> dict:
     """Rates over the learning part of a run: first row after learning started -> last row."""
-    first = next((i for i, row in enumerate(rows) if row["learner_steps"] > 0), None)
+    first = first_learning_row(rows)
     if first is None or len(rows) - first < 3:
         raise RuntimeError(f"too few metrics rows after learning started ({len(rows)} rows in "
                            "all): make run.frames larger")
@@ -206,10 +211,10 @@ def one_run(size: dict, dashboard: bool, work_dir: str, name: str) -> dict:
         finally:
             if proc is not None:
                 stop_dashboard(proc)
-    result = window(read_rows(paths.metrics), progress.samples) | extra
+    rows = read_rows(paths.metrics)
+    result = window(rows, progress.samples) | extra
     if proc is not None and report_path.exists():  # SIGKILLed at stop: no report
-        first = next(i for i, row in enumerate(read_rows(paths.metrics))
-                     if row["learner_steps"] > 0)
+        first = first_learning_row(rows)
         polls = json.loads(report_path.read_text())["poll_times"]
         result |= refreshes(polls, progress.samples[first][0], progress.samples[-1][0])
     del trainer
@@ -319,13 +324,16 @@ def _alternate(trainer, proc: subprocess.Popen, size: dict, windows: list) -> No
 
 def alternating_case(windows: list, size: dict) -> dict:
     """Window rates of both states, their ratio, and the ratio within each ABBA group."""
+    rated = [(name, (f1 - f0) / (t1 - t0)) for name, t0, f0, t1, f1 in windows]
     rates: dict[str, list[float]] = {RUNNING: [], STOPPED: []}
-    for name, t0, f0, t1, f1 in windows:
-        rates[name].append((f1 - f0) / (t1 - t0))
-    groups = [windows[i:i + 4] for i in range(0, len(windows) - 3, 4)]
-    paired = [statistics.mean((f1 - f0) / (t1 - t0) for n, t0, f0, t1, f1 in g if n == RUNNING)
-              / statistics.mean((f1 - f0) / (t1 - t0) for n, t0, f0, t1, f1 in g
-                                if n == STOPPED) for g in groups]
+    for name, rate in rated:
+        rates[name].append(rate)
+
+    def mean_of(group: list, state: str) -> float:
+        return statistics.mean(rate for name, rate in group if name == state)
+
+    groups = [rated[i:i + 4] for i in range(0, len(rated) - 3, 4)]
+    paired = [mean_of(g, RUNNING) / mean_of(g, STOPPED) for g in groups]
     rows = [dict(name=name, **summary(values), reps=len(values)) for name, values in
             rates.items()]
     ratio = statistics.median(paired) if paired else math.nan
