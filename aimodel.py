@@ -4,6 +4,8 @@ Every stability remedy of the post-mortems in `seeds/` is a `LearnerConfig` swit
 Huber loss, TD-target clamping, gradient clipping (reported as ClipΔ), soft (tau) and hard target
 updates, gradient accumulation, learning-rate warm-up/decay/scaling, running reward scaling, and a
 non-finite guard that skips a step rather than let one bad batch corrupt the weights (seed 004).
+Beside the TD loss, an optional imitation term (`large_margin_loss`) pulls the greedy action
+towards the expert's labels, with a weight the trainer sets for every step.
 
 The learner consumes `replay.types.Batch` (numpy) and hands back `LearnerStats`; the statistics
 come from the training forward pass itself, so measuring costs no extra forward pass.
@@ -184,6 +186,24 @@ def td_loss(pred: torch.Tensor, target: torch.Tensor, kind: str, delta: float) -
     raise ValueError(f"learner.loss must be 'huber' or 'mse', got {kind!r}")
 
 
+def large_margin_loss(q: torch.Tensor, expert_action: torch.Tensor,
+                      margin: torch.Tensor | float) -> torch.Tensor:
+    """Per-state J_E = max_a [Q(s, a) + l(a_E, a)] - Q(s, a_E), l = margin for a != a_E and 0
+    for a_E (DQfD's supervised loss); 0 for states without a label (expert_action < 0).
+
+    Why this and not a cross-entropy with the Q-values as logits (the system this replaces):
+    it is zero once the expert's action is valued `margin` above every other, so it asks for an
+    ordering in the Q-values' own units and stops there; a softmax's temperature depends on the
+    value scale, and it keeps pulling the Q-values apart without end.  Its gradient raises
+    Q(s, a_E) and lowers only the action that violates the margin most.  Always >= 0.
+    """
+    labelled = expert_action >= 0
+    label = expert_action.clamp(min=0).unsqueeze(1)
+    others = torch.ones_like(q).scatter_(1, label, 0.0)
+    loss = (q + margin * others).max(dim=1).values - q.gather(1, label).squeeze(1)
+    return torch.where(labelled, loss, torch.zeros_like(loss))
+
+
 def scheduled_lr(cfg: LearnerConfig, step: int, decay_steps: int | None = None) -> float:
     """Learning rate of optimiser step `step` (0-based), before `Learner.lr_scale`.
 
@@ -259,6 +279,9 @@ class LearnerStats:
     q_mean: float
     agreement: tuple[int, int]
     """(hits, count) over batch states with an expert label (expert_action >= 0)."""
+    imitation: tuple[float, int] | None
+    """(sum of the large-margin loss J_E, labelled states it was summed over), unweighted by
+    lambda or importance; None when the term was off (weight 0, or no labelled state)."""
     greedy_hist: np.ndarray
     """(num_actions,) counts of argmax Q(s) over the batch; sums to B."""
     td_error: np.ndarray
@@ -277,8 +300,23 @@ class _Pass:
     """The accumulated forward/backward pass over all micro-batches."""
 
     loss: float
+    """The TD loss mean(w * l) over the batch (the imitation term apart)."""
     q: torch.Tensor
     td_error: torch.Tensor
+    imitation: tuple[float, int] | None = None
+    """(sum of J_E over the labelled states, their count), when the term was on."""
+    total: float = math.nan
+    """What was differentiated: the TD loss plus lambda times the imitation term."""
+
+
+@dataclass(frozen=True)
+class Imitation:
+    """The imitation term of one step, as `accumulate_gradients` takes it."""
+
+    weight: float
+    """lambda: the term's weight beside the TD loss."""
+    margin: float
+    """In the units of the Q-values the loss sees (rewards already scaled)."""
 
 
 def select_device(setting: str, override: str | torch.device | None = None) -> torch.device:
@@ -296,12 +334,13 @@ class Learner:
     """Online and target Q-networks, Adam, and one optimiser step per `step(batch)`.
 
     `decay_steps` (learner steps over which lr decays after warm-up) is an argument because
-    LearnerConfig has no field for it; the agent knows the run length.
+    LearnerConfig has no field for it; the agent knows the run length.  So is
+    `imitation_margin`: it depends on the env's reward settings (`config.imitation_margin`).
     """
 
     def __init__(self, obs_shape: Sequence[int], num_actions: int, cfg: LearnerConfig,
                  seed: int = 0, device: str | torch.device | None = None,
-                 decay_steps: int | None = None) -> None:
+                 decay_steps: int | None = None, imitation_margin: float = 0.0) -> None:
         if cfg.lr_decay != "none" and not decay_steps:
             raise ValueError(f"learner.lr_decay={cfg.lr_decay!r} needs decay_steps (learner steps "
                              "over which lr falls to lr_end)")
@@ -320,6 +359,12 @@ class Learner:
                                           fused=True)
         self.lr_scale = 1.0
         """Multiplies the scheduled lr (the control channel's LR x2 and /2)."""
+        self.imitation_weight = 0.0
+        """lambda of the imitation term for the next step (the trainer's schedule sets it);
+        0 leaves the term out of the step altogether."""
+        self.imitation_margin = float(imitation_margin)
+        """The large-margin loss's margin in the units of unscaled rewards
+        (`config.imitation_margin`); `step` scales it as it scales the rewards."""
         self.learner_steps = self.target_age = self.nonfinite_steps = 0
         self.scaler = ReturnScaler()
         bf16 = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
@@ -378,11 +423,14 @@ class Learner:
         clamp = self.cfg.td_target_clamp
         return y.clamp(-clamp, clamp) if clamp > 0 else y
 
-    def accumulate_gradients(self, batch: Batch, reward_scale: float = 1.0) -> _Pass:
+    def accumulate_gradients(self, batch: Batch, reward_scale: float = 1.0,
+                             imitation: Imitation | None = None) -> _Pass:
         """Forward/backward over `micro_batches` chunks into fresh `.grad`s, no optimiser step.
 
         Each chunk's loss is sum(w * l) / B (B = the whole batch), so the accumulated gradient is
-        exactly the gradient of mean(w * l) over the whole batch, whatever the chunk sizes.
+        exactly the gradient of mean(w * l) over the whole batch, whatever the chunk sizes.  The
+        imitation term likewise: each chunk adds lambda * sum(w * J_E) / L, L = the labelled
+        states of the whole batch, so the sum is lambda * mean(w * J_E) over them.
         """
         self._check_obs(batch.obs, "batch.obs")
         self._check_obs(batch.next_obs, "batch.next_obs")
@@ -392,38 +440,59 @@ class Learner:
                                                       batch.discount, batch.weights))
         tensors = [self._tensor(c) for c in (
             batch.obs, np.asarray(batch.action, np.int64), *floats, batch.next_obs,
-            np.asarray(batch.terminated, bool))]
+            np.asarray(batch.terminated, bool), np.asarray(batch.expert_action, np.int64))]
         chunks = max(1, min(self.cfg.micro_batches, size))
         parts = list(zip(*(torch.tensor_split(t, chunks) for t in tensors), strict=True))
+        labelled = int((np.asarray(batch.expert_action) >= 0).sum())
+        term = None
+        if imitation is not None and imitation.weight > 0 and labelled > 0:
+            # tensors, not floats: a compiled step must not recompile as lambda moves
+            term = (torch.tensor(imitation.weight / labelled, device=self.device),
+                    torch.tensor(imitation.margin, device=self.device))
         if self._compiled is not None:
             try:
-                return self._backward_chunks(parts, size, self._compiled)
+                return self._backward_chunks(parts, size, term, labelled, self._compiled)
             except Exception as error:  # noqa: BLE001 - any compiler failure: stay eager
                 self._give_up_compiling(error)
-        return self._backward_chunks(parts, size, self.chunk_loss)
+        return self._backward_chunks(parts, size, term, labelled, self.chunk_loss)
 
-    def _backward_chunks(self, parts, size: int, chunk_loss) -> _Pass:
-        """Forward and backward of every micro-batch, gradients summed in `.grad`."""
-        total, qs, tds = 0.0, [], []
-        for obs, action, reward, discount, weights, next_obs, terminated in parts:
-            loss, q, td = chunk_loss(obs, action, reward, discount, weights, next_obs,
-                                     terminated, size)
+    def _backward_chunks(self, parts, size: int, term, labelled: int, chunk_loss) -> _Pass:
+        """Forward and backward of every micro-batch, gradients summed in `.grad`; one host
+        synchronisation per sum at the end, none per chunk."""
+        td_total = total = imitation_sum = 0.0
+        qs, tds = [], []
+        for obs, action, reward, discount, weights, next_obs, terminated, expert in parts:
+            loss, td_part, q, td, imitated = chunk_loss(
+                obs, action, reward, discount, weights, next_obs, terminated, expert, term,
+                size)
             loss.backward()
-            total += loss.item()
+            total, td_total = total + loss.detach(), td_total + td_part
+            if imitated is not None:
+                imitation_sum = imitation_sum + imitated
             qs.append(q)
             tds.append(td)
-        return _Pass(total, torch.cat(qs), torch.cat(tds))
+        imitation = None if term is None else (float(imitation_sum), labelled)
+        return _Pass(float(td_total), torch.cat(qs), torch.cat(tds), imitation, float(total))
 
-    def chunk_loss(self, obs, action, reward, discount, weights, next_obs, terminated,
-                   size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One micro-batch: (sum(w * l) / size, Q(s, .) detached, |TD error|).
+    def chunk_loss(self, obs, action, reward, discount, weights, next_obs, terminated, expert,
+                   imitation: tuple[torch.Tensor, torch.Tensor] | None, size: int):
+        """One micro-batch: (loss to differentiate, its TD part sum(w * l) / size, Q(s, .)
+        detached, |TD error|, sum of J_E over its labelled states or None).
 
-        The part of a step that `learner.compile` compiles: targets, forward pass and loss."""
+        `imitation` is (lambda / labelled states of the whole batch, margin) or None (term
+        off).  The part of a step that `learner.compile` compiles: targets, forward pass, loss.
+        """
         y = self.compute_targets(reward, discount, next_obs, terminated)
         q = self._forward(self.online, obs)
         q_sa = q.gather(1, action.unsqueeze(1)).squeeze(1)
         loss = (weights * td_loss(q_sa, y, self.cfg.loss, self.cfg.huber_delta)).sum() / size
-        return loss, q.detach(), (y - q_sa.detach()).abs()
+        td_error = (y - q_sa.detach()).abs()
+        if imitation is None:
+            return loss, loss.detach(), q.detach(), td_error, None
+        scale, margin = imitation
+        margins = large_margin_loss(q, expert, margin)
+        total = loss + scale * (weights * margins).sum()
+        return total, loss.detach(), q.detach(), td_error, margins.detach().sum()
 
     def _give_up_compiling(self, error: Exception) -> None:
         """A compiler that fails (no C++ compiler, an unsupported op) leaves the learner eager;
@@ -462,9 +531,10 @@ class Learner:
         lr = self.current_lr()
         scaler = self.scaler.updated(batch.reward) if self.cfg.normalize_rewards else self.scaler
         scale = scaler.scale if self.cfg.normalize_rewards else 1.0
-        result = self.accumulate_gradients(batch, scale)
+        imitation = Imitation(self.imitation_weight, self.imitation_margin * scale)
+        result = self.accumulate_gradients(batch, scale, imitation)
         norm = self._grad_norm()
-        if not (math.isfinite(result.loss) and math.isfinite(norm)):
+        if not (math.isfinite(result.total) and math.isfinite(norm)):
             self.optimizer.zero_grad(set_to_none=True)
             self.nonfinite_steps += 1
             return self._stats(batch, result, lr, norm, (1.0, False), skipped=True)
@@ -507,6 +577,7 @@ class Learner:
             loss=result.loss, grad_norm=norm, clip_delta=clip[0], clipped=clip[1],
             q_min=q.min().item(), q_max=q.max().item(), q_mean=q.mean().item(),
             agreement=(int((greedy[labelled] == expert[labelled]).sum()), int(labelled.sum())),
+            imitation=result.imitation,
             greedy_hist=np.bincount(greedy, minlength=self.num_actions),
             td_error=np.where(np.isfinite(td), td, np.float32(0)),
             lr=lr, learner_steps=self.learner_steps, target_age=self.target_age,

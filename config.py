@@ -268,6 +268,40 @@ class ExpertConfig:
 
 
 @dataclass(frozen=True)
+class ImitationConfig:
+    """The imitation term: a large-margin loss that pulls the network's greedy action towards the
+    expert's label on every labelled state it learns from (DQfD, Hester et al. 2018), whose weight
+    fades as the network's evaluated score passes its teacher's (QDagger, Agarwal et al. 2022).
+
+    Added to the TD loss: weight x mean over the batch's labelled states of
+    max_a [Q(s, a) + margin (a != a_E)] - Q(s, a_E), each state weighted by its PER importance
+    weight.  The labels come on the states the network itself visits (DAgger's setting), whoever
+    acted, so the term costs no extra acting."""
+
+    weight: float = 0.0
+    """lambda_0, the term's weight at frame 0 beside the TD loss (whose weight is 1); 0 = off."""
+    margin: float = 0.8
+    """How far above every other action the expert's action must be valued before the term is
+    satisfied, in units of the largest learning reward one step can give as configured (1 with
+    sign-clipped ALE rewards, env.reward_clip for Tempest-v0, one game point for unclipped ALE
+    rewards; times the running reward scale with learner.normalize_rewards), so it lives in the
+    units of the Q-values whatever the game.  0.8: DQfD's margin on clipped rewards."""
+    anneal_frames: int = 0
+    """Frames (from the schedules' origin) over which the weight falls linearly from weight to 0;
+    0 = no anneal (the evaluation gate alone fades it)."""
+    stop_frame: int = 0
+    """From this frame on (counted like anneal_frames) the weight is 0 whatever else says; 0 =
+    never."""
+    gate: bool = True
+    """Scale the weight by max(0, 1 - G_net / G_expert) (QDagger): G_net is the network's latest
+    greedy evaluation, G_expert the expert's score by the same protocol on the same seeds,
+    measured once by the run at its first evaluation.  When the network matches its teacher the
+    term is gone, so it cannot cap the network at the teacher's level.  Before the first
+    evaluation the gate is open (1); without evaluations (actor.eval_every_frames 0) or without
+    an expert it stays open."""
+
+
+@dataclass(frozen=True)
 class MetricsConfig:
     """What the run records."""
 
@@ -429,6 +463,8 @@ class Config:
     """Exploration and evaluation."""
     expert: ExpertConfig = field(default_factory=ExpertConfig)
     """The expert curriculum."""
+    imitation: ImitationConfig = field(default_factory=ImitationConfig)
+    """The imitation term towards the expert's labels."""
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     """Recorded metrics."""
     doctor: DoctorConfig = field(default_factory=DoctorConfig)
@@ -933,6 +969,7 @@ _NON_NEGATIVE = (
     "learner.lr_warmup_steps learner.hard_update_every learner.max_grad_norm "
     "learner.td_target_clamp learner.learning_starts actor.epsilon_decay_frames "
     "actor.eval_every_frames actor.learner_thread_min_cpus expert.anneal_frames "
+    "imitation.weight imitation.margin imitation.anneal_frames imitation.stop_frame "
     "run.checkpoint_every_s doctor.max_rollbacks doctor.q_divergence_floor"
 ).split()
 _UNIT_INTERVAL = (
@@ -1040,6 +1077,31 @@ def validate(cfg: Config) -> None:
         errors.append(env_error)
     if errors:
         raise ConfigError("\n".join(errors))
+
+
+# ------------------------------------------------------------------------------ derived values
+
+
+def step_reward_bound(env: EnvConfig) -> float | None:
+    """The largest |learning reward| one agent step can give under `env`, or None when the
+    configuration bounds nothing (ALE without clip_rewards).
+
+    1 for sign-clipped rewards; Tempest-v0's reward_clip, or without a clip its largest
+    configured charge (the death or superzap penalty, in learning units)."""
+    if env.id == TEMPEST_ENV_ID:
+        if env.reward_clip > 0:
+            return env.reward_clip
+        charge = max(env.reward_death_penalty, env.reward_zap_penalty)
+        return charge * env.reward_objective_scale or None
+    return 1.0 if env.clip_rewards else None
+
+
+def imitation_margin(cfg: Config) -> float:
+    """`imitation.margin` in the units of the Q-values (before learner.normalize_rewards, which
+    the learner applies as it applies it to the rewards): the margin times the step reward
+    bound, or times one game point where the rewards are unbounded (unclipped ALE)."""
+    bound = step_reward_bound(cfg.env)
+    return cfg.imitation.margin * (1.0 if bound is None else bound)
 
 
 # --------------------------------------------------------------------------------------- env ids
