@@ -27,6 +27,8 @@ class Overrides:
     save_requested: bool = False
     quit_requested: bool = False
     lr_factor: float = 1.0
+    imitation_off: bool = False
+    """The imitation term switched off by hand (its schedule resumes when switched back)."""
     expert: MixerOverride = field(default_factory=MixerOverride)
     scheduled_expert_ratio: float = 0.0
     """What the curriculum schedule says now (the trainer keeps it current)."""
@@ -41,6 +43,10 @@ class Overrides:
         if self.expert.mode == "off":
             return "expert off"
         return "schedule" if self.expert.manual is None else "manual"
+
+    def imitation_weight(self, scheduled: float) -> float:
+        """lambda in force: 0 while switched off by hand, else the schedule's."""
+        return 0.0 if self.imitation_off else scheduled
 
     def epsilon(self, scheduled: float) -> float:
         """The exploration rate in force: 0 when greedy, else the schedule times any scale."""
@@ -86,6 +92,9 @@ def _apply(command: Command, o: Overrides) -> str:
     if command.name == "lr":
         o.lr_factor *= 2.0 if value == "x2" else 0.5
         return f"learning-rate factor {o.lr_factor:g}"
+    if command.name == "imitation":
+        o.imitation_off = not o.imitation_off if value == "toggle" else value == "off"
+        return "imitation term off" if o.imitation_off else "imitation term: schedule"
     if command.name == "expert":
         o.expert.mode, o.expert.manual = value, None
         return {"on": "expert only", "off": "expert off", "auto": "expert share: schedule"}[value]

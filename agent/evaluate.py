@@ -42,8 +42,11 @@ class EvalResult:
 
 
 def evaluate(greedy: Callable[[np.ndarray], np.ndarray], env, episodes: int, epsilon: float,
-             seed: int, frames_per_step: int = 1) -> EvalResult:
-    """Play `episodes` episodes on `env` (its envs share them evenly) and close it."""
+             seed: int, frames_per_step: int = 1, expert_share: float = 0.0) -> EvalResult:
+    """Play `episodes` episodes on `env` (its envs share them evenly) and close it.
+
+    `expert_share` > 0 hands that share of the actions to the env's expert (its labels); the
+    rest are `greedy`'s, `epsilon`-greedy."""
     quota = -(-episodes // env.num_envs)
     actor = Actor(env, None, greedy, frames_per_step, seed=seed)
     actor.reset(seed=seed)
@@ -51,7 +54,7 @@ def evaluate(greedy: Callable[[np.ndarray], np.ndarray], env, episodes: int, eps
     played: list[tuple[int, int, float, float]] = []
     try:
         while (done < quota).any():
-            for env_id, episode in actor.step(epsilon).finished_by_env():
+            for env_id, episode in actor.step(epsilon, expert_share).finished_by_env():
                 if done[env_id] < quota:
                     played.append((int(done[env_id]), env_id, episode.score, episode.reward))
                     done[env_id] += 1
@@ -59,6 +62,20 @@ def evaluate(greedy: Callable[[np.ndarray], np.ndarray], env, episodes: int, eps
         env.close()
     chosen = sorted(played)[:episodes]  # by (round, env), never by finishing time
     return EvalResult([p[2] for p in chosen], [p[3] for p in chosen])
+
+
+def evaluate_expert(env, episodes: int, epsilon: float, seed: int,
+                    frames_per_step: int = 1) -> EvalResult:
+    """The expert by the network's protocol: the same episodes and seeds, its actions where it
+    has one, and `epsilon` of uniformly random actions (an evaluation's noise) in place of the
+    network's.  `env` must label its states (`info["expert_action"]`)."""
+    rng = np.random.default_rng(seed)
+    actions = int(env.single_action_space.n)
+
+    def uniform(obs: np.ndarray) -> np.ndarray:
+        return rng.integers(0, actions, len(obs))
+
+    return evaluate(uniform, env, episodes, 0.0, seed, frames_per_step, 1.0 - epsilon)
 
 
 def evaluate_checkpoint(target: str, episodes: int, seed: int) -> dict:

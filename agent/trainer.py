@@ -30,9 +30,10 @@ from agent.actor import Actor, StepReport
 from agent.background import ActingCopy, BackgroundLearner
 from agent.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
 from agent.controls import Overrides, apply_commands
-from agent.evaluate import EvalResult, evaluate
+from agent.evaluate import EvalResult, evaluate, evaluate_expert
 from agent.gameview import GameViewPublisher
 from agent.guard import DoctorOnDuty
+from agent.imitation import TeacherScores, imitation_weight_at
 from agent.rundir import RunPaths
 from agent.schedules import LearnerPacer, beta_at, epsilon_at
 from agent.tensorboard_sink import TensorBoardSink
@@ -104,7 +105,8 @@ class Trainer:
         decay_steps = max(1, int(cfg.run.frames * cfg.learner.replay_ratio
                                  / cfg.learner.batch_size))
         self.learner = Learner(obs_shape, num_actions, cfg.learner, seed=cfg.env.seed,
-                               decay_steps=decay_steps)
+                               decay_steps=decay_steps,
+                               imitation_margin=config.imitation_margin(cfg))
         self.actor = Actor(self.env, self.replay, self.learner.greedy_actions, frames_per_step,
                            seed=cfg.env.seed)
         self.pacer = LearnerPacer(cfg.learner.replay_ratio, cfg.learner.batch_size,
@@ -120,6 +122,12 @@ class Trainer:
         self.guard_floor_saved = False
         """Guard mode saved (or had no need to save: a resumed run) its first checkpoint."""
         self.compile_error_told = False
+        self.teacher = TeacherScores()
+        """The imitation gate's scores: the expert's (measured once) and the network's latest."""
+        self.last_epsilon: float | None = None
+        self.last_expert_ratio: float | None = None
+        self.imitation_weight = 0.0
+        """lambda in force (schedule, gate and the control channel's switch), set every step."""
 
     def _make_replay(self, obs_shape) -> ReplayBuffer:
         """The replay buffer, its memory checked against what the machine has, then committed."""
@@ -166,6 +174,7 @@ class Trainer:
         self.actor.rng.bit_generator.state = state["actor_rng"]
         self.pacer.load_state(state["pacer"])
         self.windows = DqnWindows.from_state(state["windows"])
+        self.teacher = TeacherScores.from_state(state.get("imitation"))
         if self.cfg.run.reset_metrics:
             self.counters.schedule_origin = self.counters.frame
             self.windows.reset()
@@ -181,6 +190,7 @@ class Trainer:
             state = {"counters": self.counters.__dict__ | {"frame": self.actor.frame},
                      "actor_rng": self.actor.rng.bit_generator.state,
                      "pacer": self.pacer.state(), "windows": self.windows.state(),
+                     "imitation": self.teacher.state(),
                      "learner": learner_meta, "config": config.to_dict(self.cfg)}
             generation = save_checkpoint(self.paths.checkpoints, tensors, state, self.replay,
                                          self.cfg.run.keep_checkpoints, self.duty.pinned())
@@ -286,15 +296,26 @@ class Trainer:
         return every > 0 and self.actor.frame // every > frame_before // every
 
     def _evaluate(self) -> EvalResult:
-        """Greedy episodes on separate envs with fixed seeds (the same seeds every time)."""
+        """Greedy episodes on separate envs with fixed seeds (the same seeds every time); the
+        first time, the expert too, by the same protocol (the imitation gate's G_expert)."""
         a = self.cfg.actor
         greedy = self.acting.greedy if self.acting else self.learner.greedy_actions
+        seed = self.cfg.env.seed + 1_000_003
         result = evaluate(greedy, self.make_env(), a.eval_episodes,
-                          a.eval_epsilon, seed=self.cfg.env.seed + 1_000_003,
-                          frames_per_step=self.frames_per_step)
+                          a.eval_epsilon, seed=seed, frames_per_step=self.frames_per_step)
         self.events.log("info", f"evaluation at frame {self.actor.frame}: mean score "
                         f"{result.mean_score:.2f} over {len(result.scores)} episodes",
                         frame=self.actor.frame, scores=result.scores)
+        self.teacher.net_score = result.mean_score
+        if self.teacher.expert_score is None and self.actor.has_expert:
+            expert = evaluate_expert(self.make_env(), a.eval_episodes, a.eval_epsilon, seed,
+                                     self.frames_per_step)
+            self.teacher.expert_score = expert.mean_score
+            self.events.log("info", f"the expert, by the same protocol on the same seeds: mean "
+                            f"score {expert.mean_score:.2f} over {len(expert.scores)} episodes "
+                            "(the imitation gate's G_expert, measured once)",
+                            frame=self.actor.frame, scores=expert.scores)
+        self._refresh_imitation_weight()
         return result
 
     def _save_due(self, since_save: float) -> bool:
@@ -314,10 +335,26 @@ class Trainer:
         self.last_expert_ratio = expert_ratio if self.actor.has_expert else None
         self.last_epsilon = epsilon
 
+    def _refresh_imitation_weight(self) -> None:
+        """lambda for the coming learner steps and rows: after every booked step (the schedule
+        moves with the frame) and every evaluation (the gate moves with the scores)."""
+        frame = self.actor.frame - self.counters.schedule_origin
+        self.learner.imitation_weight = self.imitation_weight = self._imitation_weight(frame)
+
+    def _imitation_weight(self, schedule_frame: int) -> float:
+        """lambda in force: the schedule and gate (agent.imitation), 0 without expert labels
+        or while switched off by hand."""
+        if not self.actor.has_expert:
+            return 0.0
+        scheduled = imitation_weight_at(schedule_frame, self.cfg.imitation,
+                                        self.teacher.net_score, self.teacher.expert_score)
+        return self.overrides.imitation_weight(scheduled)
+
     def _take(self, report: StepReport) -> None:
         """A booked step into the interval, then the learner steps it makes owed: inline, or
         handed to the learner thread.  With a pipelined env this runs while the envs step."""
         self._count(report)
+        self._refresh_imitation_weight()
         owed = self.pacer.owed(self.actor.frame)
         if owed and self.duty.guarding and not self.guard_floor_saved:
             self.guard_floor_saved = True
@@ -359,7 +396,7 @@ class Trainer:
                              q_min=stats.q_min, q_max=stats.q_max, q_mean=stats.q_mean,
                              batch_size=len(batch.reward), agreement_hits=stats.agreement[0],
                              agreement_count=stats.agreement[1],
-                             greedy_counts=stats.greedy_hist)
+                             greedy_counts=stats.greedy_hist, imitation=stats.imitation)
 
     def _report_compile_error(self) -> None:
         """Once: learner.compile fell back to eager, and why (a missing C++ compiler, ...)."""
@@ -373,14 +410,15 @@ class Trainer:
               state: str = "training") -> None:
         """Closes the interval into a row (§5 keys, plus `state` and `driver` for the
         dashboard's header) and hands it to the sinks."""
-        row = acc.row(now, epsilon=getattr(self, "last_epsilon", None),
-                      expert_ratio=getattr(self, "last_expert_ratio", None),
+        row = acc.row(now, epsilon=self.last_epsilon, expert_ratio=self.last_expert_ratio,
                       lr=self.learner.current_lr(), learner_steps=self.learner.learner_steps,
                       target_age=self.learner.target_age, replay_size=len(self.replay),
                       nonfinite_steps=self.learner.nonfinite_steps,
                       dqn=self.windows.summary(acc.frame),
                       eval_return=self.pending_eval.mean_return if self.pending_eval else None,
-                      eval_score=self.pending_eval.mean_score if self.pending_eval else None)
+                      eval_score=self.pending_eval.mean_score if self.pending_eval else None,
+                      imitation_weight=self.imitation_weight,
+                      expert_eval_score=self.teacher.expert_score)
         self.pending_eval = None
         self._report_compile_error()
         row.update(state=state, driver=self.overrides.driver(), device=str(self.learner.device))

@@ -35,6 +35,7 @@ COMMANDS: dict[str, dict[str, tuple[str, ...]]] = {
     "epsilon": {"value": ("up", "down", "auto")},
     "greedy": {},
     "lr": {"value": ("x2", "half")},
+    "imitation": {"value": ("off", "auto", "toggle")},
     "quit": {},
 }
 """command name -> {argument: accepted values}; every listed argument is required.
@@ -42,7 +43,8 @@ COMMANDS: dict[str, dict[str, tuple[str, ...]]] = {
 pause/resume: stop/continue acting and learning; save: checkpoint now; expert: force the expert
 curriculum on or off, or back to its schedule; expert_ratio: step the ratio up or down; epsilon:
 step ε up or down, or back to its schedule; greedy: toggle ε = 0 acting; lr: double or halve
-the learning rate; quit: checkpoint and stop.
+the learning rate; imitation: switch the imitation term off, back to its schedule, or between
+the two; quit: checkpoint and stop.
 """
 
 _NAME = re.compile(r"^\d{20}-\d+-\d+\.json$")

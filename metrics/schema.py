@@ -25,6 +25,16 @@ REQUIRED_KEYS: tuple[str, ...] = (
 )  # fmt: skip
 """Every row holds these keys (DESIGN.md §5); extra keys are welcome."""
 
+VERSION_2_KEYS: tuple[str, ...] = ("imitation_weight", "imitation_loss", "expert_eval_score")
+"""Keys added in version 2 (DESIGN.md §5): every row this trainer writes holds them, rows of
+older runs do not, so they are checked where present.
+
+imitation_weight: lambda of the imitation term in force when the row was written (0 when off);
+imitation_loss: mean large-margin loss J_E over the labelled batch states of the interval's
+learner steps (plain J_E: neither lambda nor importance weights), null when the term was off;
+expert_eval_score: the expert's mean score by the evaluation protocol on the evaluation's
+seeds, measured once by the run (QDagger's G_expert), null until then."""
+
 INT_KEYS = frozenset(
     "frame episodes greedy_top_action learner_steps target_age replay_size nonfinite_steps".split()
 )
@@ -39,7 +49,8 @@ FRACTION_KEYS = frozenset("clip_frac agreement greedy_top_share".split())
 """Shares: within [0, 1]."""
 
 NON_NEGATIVE_KEYS = INT_KEYS | {"t", "fps", "grad_norm", "grad_norm_max", "clip_delta",
-                                "samples_per_frame", "lr"}  # fmt: skip
+                                "samples_per_frame", "lr", "imitation_weight",
+                                "imitation_loss"}  # fmt: skip
 """Values below zero mean a bug in the writer."""
 
 
@@ -73,7 +84,7 @@ def validate_row(row: object) -> list[str]:
     if not isinstance(row, Mapping):
         return [f"a row must be a JSON object, got {type(row).__name__}"]
     problems = [f"missing required key {key!r}" for key in REQUIRED_KEYS if key not in row]
-    for key in REQUIRED_KEYS:
+    for key in REQUIRED_KEYS + VERSION_2_KEYS:
         problem = _value_problem(key, row[key]) if key in row else None
         if problem:
             problems.append(problem)
@@ -128,6 +139,7 @@ class IntervalAccumulator:
         self._q_sum = 0.0
         self._samples = 0
         self._agree_hits = self._agree_count = 0
+        self._imitation_sum, self._imitation_count = 0.0, 0
         self._greedy: list[int] = []
 
     # ----------------------------------------------------------------------------------- feeding
@@ -162,6 +174,7 @@ class IntervalAccumulator:
         agreement_hits: int = 0,
         agreement_count: int = 0,
         greedy_counts: Sequence[int] | None = None,
+        imitation: tuple[float, int] | None = None,
     ) -> None:
         """One applied optimiser step.
 
@@ -175,6 +188,8 @@ class IntervalAccumulator:
             agreement_hits, agreement_count: batch states with an expert label whose argmax Q
                 equals / may be compared to the expert's action.
             greedy_counts: histogram of the batch's argmax-Q actions, indexed by action.
+            imitation: (sum of the large-margin loss J_E, labelled states summed over) when
+                the imitation term was on in this step, else None.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be 1 or more, got {batch_size}")
@@ -194,6 +209,9 @@ class IntervalAccumulator:
         self._agree_count += int(agreement_count)
         if greedy_counts is not None:
             self._add_greedy(greedy_counts)
+        if imitation is not None:
+            self._imitation_sum += float(imitation[0])
+            self._imitation_count += int(imitation[1])
 
     def _add_greedy(self, counts: Sequence[int]) -> None:
         if len(counts) > len(self._greedy):
@@ -243,12 +261,16 @@ class IntervalAccumulator:
         dqn: Mapping[str, float | None] | None = None,
         eval_return: float | None = None,
         eval_score: float | None = None,
+        imitation_weight: float = 0.0,
+        expert_eval_score: float | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Closes the interval that ends at run time `t` and returns its complete §5 row.
 
         `dqn` is `DqnWindows.summary(frame)` (null values when omitted); `learner_steps` and
-        `nonfinite_steps` are run totals; `extra` keys are added but may not override §5 keys.
+        `nonfinite_steps` are run totals; `imitation_weight` (lambda in force) and
+        `expert_eval_score` are the trainer's (VERSION_2_KEYS); `extra` keys are added but may
+        not override those or the §5 keys.
         `fps` and `samples_per_frame` are over this interval; `fps` is null only when no time
         passed, `samples_per_frame` is null when no frame was stepped.
         """
@@ -274,8 +296,11 @@ class IntervalAccumulator:
             "nonfinite_steps": int(nonfinite_steps),
             "eval_return": eval_return,
             "eval_score": eval_score,
+            "imitation_weight": float(imitation_weight),
+            "imitation_loss": _weighted_mean(self._imitation_sum, self._imitation_count),
+            "expert_eval_score": expert_eval_score,
         }
-        clash = set(extra or {}) & set(REQUIRED_KEYS)
+        clash = set(extra or {}) & set(REQUIRED_KEYS + VERSION_2_KEYS)
         if clash:
             raise ValueError(f"extra keys may not replace §5 keys: {sorted(clash)}")
         row.update(extra or {})

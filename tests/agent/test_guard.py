@@ -93,12 +93,12 @@ def test_guard_rolls_back_once_per_alarm_and_gives_up_after_max_rollbacks(tmp_pa
     assert len(calls) == 1 and not duty.guarding
 
 
-def _chain_trainer(tmp_path) -> Trainer:
+def _chain_trainer(tmp_path, **overrides) -> Trainer:
     cfg = config.apply_overrides(config.get_preset("smoke"), {
         "env.num_envs": 4, "replay.capacity": 2000, "replay.sample_threads": 1,
         "learner.batch_size": 32, "learner.hidden_sizes": "32", "learner.learning_starts": 100,
         "learner.lr": 3e-3, "run.frames": 400, "run.run_dir": str(tmp_path),
-        "run.name": "chain", "metrics.interval_s": 0.0, "doctor.guard": True})
+        "run.name": "chain", "metrics.interval_s": 0.0, "doctor.guard": True, **overrides})
     torch.manual_seed(0)
     return Trainer(cfg, open_run_dir(cfg), lambda: ChainVectorEnv(cfg.env.num_envs, 6))
 
@@ -160,3 +160,20 @@ def test_the_floor_and_the_rollback_target_are_pinned_while_the_trouble_lasts(tm
     for row in trace.rows:
         duty.examine(row)
     assert duty.pinned() == {"gen-000001", "gen-000002"}
+
+
+def test_a_rollback_keeps_the_imitation_term_and_its_scores(tmp_path):
+    """The guard puts back the learner's networks and Adam and applies a remedy; lambda, its
+    margin and the gate's scores are the trainer's and go on: the next step still imitates."""
+    trainer = _chain_trainer(tmp_path, **{"imitation.weight": 0.5, "imitation.gate": False})
+    trainer.run()
+    trainer.teacher.expert_score = 1.0
+    margin, generation = trainer.learner.imitation_margin, trainer.paths.checkpoints / "latest"
+    trainer._roll_back_learner(generation.resolve(), {"lr": 1e-3})
+    assert trainer.learner.cfg.lr == 1e-3 and trainer.learner.imitation_margin == margin
+    assert trainer.teacher.expert_score == 1.0
+    trainer._refresh_imitation_weight()
+    batch = trainer.replay.sample(32, beta=1.0, out=trainer.batch)
+    stats = trainer.learner.step(batch)
+    assert trainer.learner.imitation_weight == 0.5 and stats.imitation is not None
+    assert stats.imitation[1] == 32  # every chain state carries the expert's label

@@ -238,3 +238,83 @@ def test_expert_off_command_hands_every_action_to_the_network(tmp_path):
     rows = read_rows(trainer.paths.metrics, strict=True)
     assert rows[-1]["expert_ratio"] == 0.0 and rows[-1]["driver"] == "expert off"
     assert not (trainer.replay.source_S == Source.EXPERT).any()
+
+
+# ------------------------------------------------------------------------ the imitation term
+
+
+def _events(trainer) -> list[dict]:
+    return [json.loads(line) for line in trainer.paths.events.read_text().splitlines()]
+
+
+def test_the_imitation_term_runs_on_its_schedule_and_the_gate_follows_the_evaluations(
+        tmp_path):
+    """lambda = weight until the first evaluation; there the run measures the expert once, by
+    the same protocol (the chain's expert reaches the goal: 1.0), and from then on every row's
+    lambda is weight x max(0, 1 - G_net / G_expert) with the latest evaluation's G_net."""
+    trainer = _trainer(_cfg(tmp_path, **{"imitation.weight": 0.5, "imitation.margin": 0.8,
+                                         "actor.eval_every_frames": 1000,
+                                         "actor.eval_episodes": 4, "env.reward_clip": 2.5}))
+    assert trainer.learner.imitation_margin == pytest.approx(0.8 * 2.5)  # Tempest's units
+    trainer.run()
+    rows = read_rows(trainer.paths.metrics, strict=True)
+    experts = [e for e in _events(trainer) if "the expert, by the same protocol" in e["message"]]
+    assert len(experts) == 1 and experts[0]["scores"] == [1.0] * 4
+    net_score = None
+    for row in rows:  # a row carries the evaluation that set its lambda
+        net_score = net_score if row["eval_score"] is None else row["eval_score"]
+        expected = 0.5 if net_score is None else 0.5 * max(0.0, 1.0 - net_score)
+        if row["frame"] > 0:
+            assert row["imitation_weight"] == pytest.approx(expected), row["frame"]
+        if row["state"] == "training" and row["learner_steps"] and row["loss"] is not None:
+            assert (row["imitation_loss"] is None) == (row["imitation_weight"] == 0)
+    assert {r["expert_eval_score"] for r in rows if r["frame"] > 1000} == {1.0}
+    assert all(r["expert_eval_score"] is None for r in rows if r["frame"] < 1000)
+    assert net_score == 1.0 and rows[-1]["imitation_weight"] == 0.0  # the gate shut it
+
+
+def test_imitation_scores_resume_exactly(tmp_path):
+    settings = {"run.frames": 1200, "imitation.weight": 0.5, "actor.eval_every_frames": 1000,
+                "actor.eval_episodes": 4, "imitation.anneal_frames": 5000}
+    first = _trainer(_cfg(tmp_path, **settings))
+    first.run()
+    first.teacher.net_score = 0.25  # a network halfway there (the chain's learns it all)
+    first.save("test")
+    resumed = _trainer(_cfg(tmp_path, **settings))
+    assert resumed.resume()
+    assert resumed.teacher == first.teacher and first.teacher.expert_score == 1.0
+    frame = resumed.actor.frame - resumed.counters.schedule_origin
+    resumed.actor.has_expert = first.actor.has_expert  # known once the envs answer
+    assert resumed._imitation_weight(frame) == first._imitation_weight(frame) == pytest.approx(
+        0.5 * (1 - 1200 / 5000) * (1 - 0.25))
+
+
+def test_the_imitation_command_switches_the_term_off_and_back(tmp_path):
+    trainer = _trainer(_cfg(tmp_path, **{"run.frames": 600, "imitation.weight": 0.5}))
+    trainer.inbox.discard_pending = lambda: 0
+    send_command(trainer.paths.root, "imitation", value="off")
+    trainer.run()
+    rows = read_rows(trainer.paths.metrics, strict=True)
+    assert {r["imitation_weight"] for r in rows} == {0.0}
+    assert {r["imitation_loss"] for r in rows} == {None}
+    assert ("command", "imitation term off") in [(e["kind"], e["message"])
+                                                 for e in _events(trainer)]
+    send_command(trainer.paths.root, "imitation", value="toggle")
+    from agent.controls import apply_commands
+
+    apply_commands(trainer.inbox, trainer.events, trainer.overrides)
+    assert trainer.overrides.imitation_weight(0.5) == 0.5  # back on its schedule
+
+
+def test_no_expert_labels_no_imitation(tmp_path):
+    class Unlabelled(ChainVectorEnv):
+        def _info(self) -> dict:
+            return {k: v for k, v in super()._info().items() if k != "expert_action"}
+
+    cfg = _cfg(tmp_path, **{"run.frames": 600, "imitation.weight": 0.5})
+    torch.manual_seed(0)
+    trainer = Trainer(cfg, open_run_dir(cfg), lambda: Unlabelled(cfg.env.num_envs, LENGTH))
+    trainer.run()
+    rows = read_rows(trainer.paths.metrics, strict=True)
+    assert {r["imitation_weight"] for r in rows} == {0.0}
+    assert {r["imitation_loss"] for r in rows} == {None}

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from metrics.schema import REQUIRED_KEYS, IntervalAccumulator, validate_row
+from metrics.schema import REQUIRED_KEYS, VERSION_2_KEYS, IntervalAccumulator, validate_row
 
 STATE = dict(epsilon=0.1, expert_ratio=0.25, lr=1e-4, learner_steps=100, target_age=7,
              replay_size=5000, nonfinite_steps=1)  # fmt: skip
@@ -30,7 +30,7 @@ def _two_step_interval() -> IntervalAccumulator:
 def test_row_follows_the_definitions() -> None:
     dqn = {"dqn_return_1m": 1.5, "dqn_return_5m": 1.25, "dqn5m_slope": -0.5}
     row = _two_step_interval().row(12.0, dqn=dqn, eval_return=3.0, eval_score=300.0, **STATE)
-    assert list(row) == list(REQUIRED_KEYS)
+    assert list(row) == list(REQUIRED_KEYS + VERSION_2_KEYS)
     assert validate_row(row) == []
     expected = {
         "t": 12.0, "frame": 1400, "fps": 200.0, "episodes": 6, "return_mean": 15.0,
@@ -43,6 +43,36 @@ def test_row_follows_the_definitions() -> None:
     }  # fmt: skip
     for key, value in expected.items():
         assert row[key] == pytest.approx(value), key
+
+
+def test_imitation_keys_follow_their_definitions() -> None:
+    """imitation_loss: the plain J_E summed over the interval's labelled states, divided by
+    their count (steps without the term count for nothing); imitation_weight and
+    expert_eval_score: what the trainer says is in force."""
+    acc = _two_step_interval()
+    step = dict(loss=1.0, grad_norm=1.0, clip_delta=1.0, clipped=False, q_min=0.0, q_max=1.0,
+                q_mean=0.5, batch_size=4)  # fmt: skip
+    acc.add_learner_step(**step, imitation=(1.5, 3))
+    acc.add_learner_step(**step, imitation=(0.5, 1))
+    row = acc.row(12.0, imitation_weight=0.25, expert_eval_score=-3.5, **STATE)
+    assert validate_row(row) == []
+    assert row["imitation_loss"] == pytest.approx((1.5 + 0.5) / (3 + 1))
+    assert (row["imitation_weight"], row["expert_eval_score"]) == (0.25, -3.5)
+    off = acc.row(14.0, **STATE)  # nothing fed: the term was off
+    assert (off["imitation_loss"], off["imitation_weight"], off["expert_eval_score"]) == (
+        None, 0.0, None)
+
+
+def test_version_2_keys_are_checked_where_present_and_may_be_absent() -> None:
+    row = _two_step_interval().row(12.0, **STATE)
+    older = {k: v for k, v in row.items() if k not in VERSION_2_KEYS}
+    assert validate_row(older) == []  # a run written before version 2
+    assert validate_row(row | {"imitation_weight": -0.1}) == [
+        "imitation_weight must be 0 or more, got -0.1"]
+    assert validate_row(row | {"imitation_loss": "x"}) == [
+        "imitation_loss must be a number or null, got str 'x'"]
+    with pytest.raises(ValueError, match="imitation_weight"):
+        _two_step_interval().row(12.0, extra={"imitation_weight": 1.0}, **STATE)
 
 
 def test_the_next_interval_starts_empty() -> None:
