@@ -384,6 +384,12 @@ class DoctorConfig:
     agreement_window_rows: int = 150
     """Rows (5 min) the agreement peak is taken over: seed 004 fell from 90% to 50% in ~600
     learner steps, while outgrowing the expert takes millions of frames."""
+    agreement_fade_rows: int = 150
+    """Rows after the imitation term's weight last fell (its anneal, its evaluation gate, its
+    stop frame, or switched off by hand) in which agreement is not judged, and whose rows never
+    serve as its peak: the term holds agreement up, and the network is meant to leave its
+    teacher once the term fades.  A collapse while the weight holds steady, or from a peak
+    reached this long after the fade, is still found.  150 rows = one agreement window."""
     reversal_rise_pct: float = 3.0
     """performance_reversal needs the median DQN5M slope of the lookback, before the slope turned
     negative, to be at least this many % of the DQN5M level per million frames: it was learning
@@ -955,6 +961,7 @@ _POSITIVE_INT = (
     "run.frames run.keep_checkpoints "
     "doctor.rearm_rows doctor.baseline_rows doctor.min_baseline_rows doctor.grad_swing_rows "
     "doctor.clip_saturated_rows doctor.agreement_window_rows doctor.reversal_rows "
+    "doctor.agreement_fade_rows "
     "doctor.reversal_lookback_frames doctor.lr_raise_window_rows doctor.reversal_min_frames"
 ).split()
 _POSITIVE = (

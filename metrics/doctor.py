@@ -59,7 +59,8 @@ _LR_FLAT_ROWS = 3
 _BLOWUP = {"q_divergence": "Q divergence", "loss_explosion": "the loss explosion",
            "nonfinite": "non-finite learner steps"}  # fmt: skip
 _ROW_VALUES = ("loss", "grad_norm", "grad_norm_max", "clip_delta", "clip_frac", "q_min", "q_max",
-               "q_mean", "agreement", "dqn_return_5m", "dqn5m_slope", "lr")  # fmt: skip
+               "q_mean", "agreement", "dqn_return_5m", "dqn5m_slope", "lr",
+               "imitation_weight")  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------- findings
@@ -491,6 +492,7 @@ class Doctor:
         self._states = {code: _CodeState() for code in CODES}
         self._nonfinite_total: int | None = None
         self._lr_raise: tuple[_Row, float] | None = None
+        self._imitation_fade: _Row | None = None
 
     def observe(self, row: Mapping[str, Any]) -> list[Finding]:
         """Judges one row (in order); returns the findings that begin at this row."""
@@ -503,6 +505,7 @@ class Doctor:
         self._judged_rows += 1
         self._last_frame = current.frame
         self._note_lr_raise(current)
+        self._note_imitation_fade(current)
         conditions = self._conditions(current, row, skipped)
         self._remember(current)
         new = self._fire(conditions, current)
@@ -559,6 +562,13 @@ class Doctor:
         flat = all(abs(v - before) <= _FLAT_TOLERANCE * before for v in known)
         if flat and lr >= self.cfg.lr_raise_factor * before:
             self._lr_raise = (current, before)
+
+    def _note_imitation_fade(self, current: _Row) -> None:
+        """Remembers the last row where the imitation term's weight fell: its anneal, its gate,
+        its stop frame, or a switch by hand (rows without the key count as weight 0)."""
+        if self._history and (current.get("imitation_weight") or 0.0) < (
+                self._history[-1].get("imitation_weight") or 0.0):
+            self._imitation_fade = current
 
     def _fire(self, conditions: Mapping[str, _Condition | None], current: _Row) -> list[Finding]:
         new = []
@@ -867,8 +877,12 @@ class Doctor:
     def _agreement_collapse(self, current: _Row) -> _Condition | None:
         cfg = self.cfg
         agreement = current.get("agreement")
+        fade, settle = self._imitation_fade, cfg.agreement_fade_rows
+        if fade is not None and current.index - fade.index < settle:
+            return None  # the network is meant to leave the expert as the term fades
         window = [
-            r for r in self._recent(cfg.agreement_window_rows - 1) if r.get("agreement") is not None
+            r for r in self._recent(cfg.agreement_window_rows - 1)
+            if r.get("agreement") is not None and (fade is None or r.index - fade.index >= settle)
         ]
         if agreement is None or not window:
             return None

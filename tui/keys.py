@@ -36,6 +36,7 @@ KEYS: tuple[Key, ...] = (
     Key("5", "send('epsilon', 'auto')", "ε sched", "epsilon back to the schedule"),
     Key("6", "send('epsilon', 'up')", "ε+", "epsilon up"),
     Key("p", "send('greedy')", "greedy", "greedy acting on/off (ε = 0)"),
+    Key("i", "send('imitation', 'toggle')", "imitate", "imitation term off; again: its schedule"),
     Key("L", "send('lr', 'x2')", "lr×2", "learning rate ×2"),
     Key("l", "send('lr', 'half')", "lr÷2", "learning rate ÷2"),
     Key("c", "next_chart", "chart", "next chart (when only one fits)"),

@@ -296,6 +296,7 @@ def tiles(history: History, capacity: int | None) -> list[Tile]:
              f"clipped {fmt.percent(row.get('clip_frac'))}", _trend(rows, "clip_delta")),
         Tile("agreement", "agree", fmt.percent(row.get("agreement")), "vs expert",
              _trend(rows, "agreement")),
+        _imitation(rows, row),
         _replay(rows, row, capacity),
         _steps(rows),
         Tile("spf", "samp/fr", fmt.number(row.get("samples_per_frame")), "per new frame",
@@ -336,6 +337,16 @@ def _loss(rows: Sequence[Row], row: Row) -> Tile:
 def _grad(rows: Sequence[Row], row: Row) -> Tile:
     value = f"{fmt.number(row.get('grad_norm'))}/{fmt.number(row.get('grad_norm_max'))}"
     return Tile("grad", "grad", value, "norm mean/max", _trend(rows, "grad_norm"))
+
+
+def _imitation(rows: Sequence[Row], row: Row) -> Tile:
+    """lambda of the imitation term in force, and its mean margin loss ("off" at lambda 0;
+    rows of runs from before the term have neither)."""
+    weight = row.get("imitation_weight")
+    loss = row.get("imitation_loss")
+    detail = "λ: term off" if weight == 0 else f"λ; margin loss {fmt.number(loss)}"
+    return Tile("imitation", "imitate", fmt.number(weight), detail,
+                _trend(rows, "imitation_weight"))
 
 
 def _replay(rows: Sequence[Row], row: Row, capacity: int | None) -> Tile:

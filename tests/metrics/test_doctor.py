@@ -180,6 +180,38 @@ def test_agreement_drifting_down_from_0_7_as_the_agent_outgrows_the_expert_is_he
     assert _codes(diagnose(rows)) == ["healthy"]
 
 
+def _imitation_trace(weights, agreements, seed: int = 11) -> list[dict]:
+    rows = traces.healthy_rows(rows=len(weights), seed=seed)
+    for row, weight, agreement in zip(rows, weights, agreements, strict=True):
+        row.update(imitation_weight=weight, agreement=agreement)
+    return rows
+
+
+def test_agreement_falling_as_the_imitation_term_fades_by_plan_is_not_a_collapse() -> None:
+    """lambda 1.0 holds agreement at 0.9; the gate shuts it (and later, once, an anneal
+    wobbles it down again); agreement falls to 0.3 over the next 60 rows and stays there."""
+    weights = [1.0] * 100 + [0.0] * 400
+    weights[300] = 0.0
+    agreements = [0.9] * 100 + list(np.linspace(0.9, 0.3, 60)) + [0.3] * 340
+    assert _codes(diagnose(_imitation_trace(weights, agreements))) == ["healthy"]
+    gradual = list(np.linspace(1.0, 0.0, 200)) + [0.0] * 300  # an anneal over 200 rows
+    assert _codes(diagnose(_imitation_trace(gradual, agreements))) == ["healthy"]
+
+
+def test_a_real_agreement_collapse_is_still_found_while_the_term_is_on() -> None:
+    """lambda steady at 0.5, agreement 0.9 falls to 0.2: found within 3 rows of passing 60% of
+    the peak; and the same collapse long after a fade (from a peak reached at lambda 0)."""
+    agreements = [0.9] * 100 + list(np.linspace(0.9, 0.2, 20)) + [0.2] * 80
+    found = diagnose(_imitation_trace([0.5] * 200, agreements))
+    onset = next(i for i, a in enumerate(agreements) if a <= 0.6 * 0.9)
+    collapse = next(f for f in found if f.code == "agreement_collapse")
+    assert onset <= collapse.row <= onset + 3
+    after_fade = [1.0] * 50 + [0.0] * 450  # the fade at row 50, then 150 rows of settling
+    late = [0.9] * 300 + list(np.linspace(0.9, 0.2, 20)) + [0.2] * 180
+    found = diagnose(_imitation_trace(after_fade, late))
+    assert "agreement_collapse" in _codes(found)
+
+
 def test_a_plateau_after_learning_is_not_a_reversal() -> None:
     """DQN5M rising 5%/M, then a plateau at 5,400 dipping to -50/M (-0.93%/M), loss tiny."""
     rows = traces.healthy_rows(rows=400, seed=8, loss=1e-4, loss_end=5e-5)

@@ -120,6 +120,15 @@ def test_tiles_show_the_latest_row():
     assert shown["lr"][0] == "3.00e-04"
 
 
+def test_imitation_tile_shows_lambda_and_the_margin_loss_or_off():
+    on = tile(history_of([make_row(0, imitation_weight=0.5, imitation_loss=0.1234)]), "imitation")
+    assert (on.value, on.detail) == ("0.500", "λ; margin loss 0.123")
+    off = tile(history_of([make_row(0, imitation_weight=0.0, imitation_loss=None)]), "imitation")
+    assert (off.value, off.detail) == ("0", "λ: term off")
+    older = tile(history_of([make_row(0)]), "imitation")  # a run from before the term
+    assert older.value == "—" and older.detail == "λ; margin loss —"
+
+
 def test_tile_trends_follow_the_recent_rows_and_skip_nulls():
     rows = [make_row(i, loss=v) for i, v in enumerate([0.3, None, 0.2, 0.1])]
     assert tile(history_of(rows), "loss").trend == (0.3, 0.2, 0.1)

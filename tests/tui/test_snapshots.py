@@ -37,7 +37,8 @@ def frozen_rows() -> list[dict]:
             q_min=-1.0 - i / 60, q_max=2.0 + i / 30, q_mean=0.5 + i / 100,
             agreement=0.3 + i / 400, expert_ratio=0.5 - i / 400, epsilon=max(0.01, 1 - i / 50),
             replay_size=min(1_000_000, 25_000 * (i + 1)), learner_steps=40 * (i + 1),
-            driver="manual",
+            driver="manual", imitation_weight=max(0.0, 1.0 - i / 80),
+            imitation_loss=0.4 / (1 + i / 20) if i < 80 else None,
         )  # fmt: skip
         if i % 40 == 39:
             row.update(eval_score=600.0 + 5 * i, eval_return=1.5 + i / 100)
