@@ -131,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument("target", metavar="RUN_DIR_OR_METRICS_JSONL")
     doctor.add_argument("--json", action="store_true", help="one JSON finding per line")
+    plot = sub.add_parser("plot", help="the curves of one or more runs on one figure")
+    _plot_module().add_arguments(plot)
     bench = sub.add_parser("bench", help="benchmarks; JSON on stdout")
     bench.add_argument("which", choices=("replay", "env", "learner", "loop", "tui", "all"))
     bench.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
@@ -235,6 +237,21 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_OK if report.healthy else EXIT_FAILED
 
 
+def _plot_module():
+    """agent.plot (matplotlib loads only when a figure is drawn)."""
+    return importlib.import_module("agent.plot")
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """The curves of one or more runs as one figure (matplotlib)."""
+    problem = _plot_module().run(args)
+    if problem:
+        return _usage_error(problem, "give run directories that hold metrics.jsonl, e.g. "
+                                     "tempest-dqn plot runs/a runs/b --out curves.png")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
 def _run_bench(name: str, quick: bool) -> int:
     """Imports `agent.bench_<name>` lazily (torch and numba load only here) and runs it."""
     module = f"agent.bench_{name}"
@@ -281,6 +298,7 @@ def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
         "eval": lambda: cmd_eval(args),
         "watch": lambda: cmd_watch(args),
         "doctor": lambda: cmd_doctor(args),
+        "plot": lambda: cmd_plot(args),
         "bench": lambda: cmd_bench(args),
     }
     return handlers[args.command]()
