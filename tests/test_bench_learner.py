@@ -44,7 +44,9 @@ def test_report_names_every_case_and_the_torch_threads(report: dict) -> None:
 def test_ours_and_bare_timings_and_the_ratio(report: dict, index: int) -> None:
     case = report["cases"][index]
     rows = {r["name"]: r for r in case["contenders"]}
-    assert set(rows) == {"ours", "bare torch"}
+    imitation = CASES[index] in ("nature-32", "mlp-4096")  # the presets' own cases
+    assert set(rows) == {"ours", "bare torch"} | ({"ours, imitation term on"} if imitation
+                                                   else set())
     for row in rows.values():
         assert all(positive(row[k]) for k in ("median", "min", "max", "samples_per_s"))
         assert row["min"] <= row["median"] <= row["max"] and row["reps"] >= 2
@@ -52,3 +54,8 @@ def test_ours_and_bare_timings_and_the_ratio(report: dict, index: int) -> None:
     assert all(positive(ms) or ms == 0 for ms in case["ours_parts_median_ms"].values())
     goal = case["targets"][0]
     assert goal["threshold"] == 1.15 and isinstance(goal["met"], bool)
+    if imitation:  # the term's cost against our step without it
+        term = case["targets"][1]
+        assert term["threshold"] == 1.05 and "imitation term" in term["name"]
+        expected = rows["ours, imitation term on"]["median"] / rows["ours"]["median"]
+        assert term["value"] == pytest.approx(expected, abs=1e-3)
