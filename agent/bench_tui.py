@@ -181,7 +181,7 @@ def bench_trainer(size: dict, work_dir: str, name: str, progress=None):
     from agent.trainer import Trainer
 
     cfg = bench_config(size, work_dir, name)
-    make_env, frames_per_step = _env_factory(cfg)
+    make_env, _, frames_per_step = _env_factory(cfg)
     return Trainer(cfg, open_run_dir(cfg), make_env, frames_per_step, progress=progress)
 
 

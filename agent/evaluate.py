@@ -41,6 +41,17 @@ class EvalResult:
                 "scores": self.scores, "returns": self.returns}
 
 
+EVAL_ENVS_MAX = 64
+"""Evaluations play at most this many games at once (more would only add memory)."""
+
+
+def eval_env_count(episodes: int, env: config.EnvConfig) -> int:
+    """Envs of an evaluation: one per episode (the episodes are then played in one round, and
+    none is played only to be thrown away), up to EVAL_ENVS_MAX or the training's count if
+    that is larger."""
+    return max(1, min(episodes, max(EVAL_ENVS_MAX, env.num_envs)))
+
+
 def evaluate(greedy: Callable[[np.ndarray], np.ndarray], env, episodes: int, epsilon: float,
              seed: int, frames_per_step: int = 1, expert_share: float = 0.0) -> EvalResult:
     """Play `episodes` episodes on `env` (its envs share them evenly) and close it.
@@ -94,7 +105,7 @@ def evaluate_checkpoint(target: str, episodes: int, seed: int) -> dict:
     except (KeyError, config.ConfigError) as err:
         raise CheckpointError(f"{generation}/state.json holds no usable configuration ({err})"
                               ) from None
-    env_cfg = replace(cfg.env, num_envs=max(1, min(episodes, cfg.env.num_envs)), seed=seed)
+    env_cfg = replace(cfg.env, num_envs=eval_env_count(episodes, cfg.env), seed=seed)
     env = envs.make_vector_env(env_cfg)
     learner = Learner(env.single_observation_space.shape, int(env.single_action_space.n),
                       cfg.learner, seed=seed, decay_steps=1)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import config
 from agent.checkpoint import CheckpointError
+from agent.evaluate import eval_env_count
 from agent.rundir import RunDirError, open_run_dir
 from agent.tensorboard_sink import TensorBoardUnavailable
 from agent.trainer import MemoryBudgetError, Trainer
@@ -28,14 +30,15 @@ class UserFacingError(Exception):
 
 def train(cfg: config.Config) -> int:
     """Train `cfg` (resuming its run directory unless --fresh); returns the exit code."""
-    make_env, frames_per_step = _env_factory(cfg)
+    make_env, make_eval_env, frames_per_step = _env_factory(cfg)
     try:
         paths = open_run_dir(cfg)
     except RunDirError as err:
         raise UserFacingError(str(err)) from None
     printer = _ThrottledPrinter(cfg.tui.progress_every_s)
     try:
-        trainer = Trainer(cfg, paths, make_env, frames_per_step, progress=printer)
+        trainer = Trainer(cfg, paths, make_env, frames_per_step, progress=printer,
+                          make_eval_env=make_eval_env)
     except (MemoryBudgetError, TensorBoardUnavailable) as err:
         raise UserFacingError(str(err)) from None
     try:
@@ -60,7 +63,8 @@ def train(cfg: config.Config) -> int:
 
 
 def _env_factory(cfg: config.Config):
-    """A function building the configured vector env, and its frames per agent step."""
+    """Functions building the configured vector env and the evaluation's (one env per episode,
+    up to EVAL_ENVS_MAX, so one round plays them all), and the frames per agent step."""
     import envs
     from expert.labels import with_expert
 
@@ -69,8 +73,13 @@ def _env_factory(cfg: config.Config):
     except ValueError as err:
         raise UserFacingError(str(err)) from None
     frames_per_step = cfg.env.frame_skip if cfg.env.id.startswith("ALE/") else 1
-    return (lambda: with_expert(envs.make_vector_env(cfg.env), cfg.env, cfg.expert)), \
-        frames_per_step
+    eval_env = replace(cfg.env, num_envs=eval_env_count(cfg.actor.eval_episodes, cfg.env))
+
+    def build(env_cfg: config.EnvConfig):
+        return lambda: with_expert(envs.make_vector_env(env_cfg), env_cfg, cfg.expert)
+
+    return build(cfg.env), build(eval_env), frames_per_step
+
 
 
 def _start_dashboard(cfg: config.Config, run_dir) -> subprocess.Popen | None:

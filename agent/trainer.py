@@ -87,12 +87,15 @@ class Trainer:
         make_env: builds the vector env (the real backends, or a fake in tests).
         frames_per_step: emulator frames per agent step (ALE: the frame skip).
         progress: receives one line every `tui.progress_every_s` (no terminal: stdout).
+        make_eval_env: builds the evaluations' vector env (default: `make_env`).
     """
 
     def __init__(self, cfg: config.Config, paths: RunPaths, make_env: Callable[[], object],
-                 frames_per_step: int = 1, progress: Callable[[str], None] | None = None):
+                 frames_per_step: int = 1, progress: Callable[[str], None] | None = None,
+                 make_eval_env: Callable[[], object] | None = None):
         self.cfg, self.paths, self.progress = cfg, paths, progress
         self.make_env, self.frames_per_step = make_env, frames_per_step
+        self.make_eval_env = make_eval_env or make_env
         self.game_view = GameViewPublisher(paths.root)
         """Env 0's game for the dashboard's game view (Tempest; a no-op for ALE)."""
         self.env = make_env()
@@ -301,14 +304,14 @@ class Trainer:
         a = self.cfg.actor
         greedy = self.acting.greedy if self.acting else self.learner.greedy_actions
         seed = self.cfg.env.seed + 1_000_003
-        result = evaluate(greedy, self.make_env(), a.eval_episodes,
+        result = evaluate(greedy, self.make_eval_env(), a.eval_episodes,
                           a.eval_epsilon, seed=seed, frames_per_step=self.frames_per_step)
         self.events.log("info", f"evaluation at frame {self.actor.frame}: mean score "
                         f"{result.mean_score:.2f} over {len(result.scores)} episodes",
                         frame=self.actor.frame, scores=result.scores)
         self.teacher.net_score = result.mean_score
         if self.teacher.expert_score is None and self.actor.has_expert:
-            expert = evaluate_expert(self.make_env(), a.eval_episodes, a.eval_epsilon, seed,
+            expert = evaluate_expert(self.make_eval_env(), a.eval_episodes, a.eval_epsilon, seed,
                                      self.frames_per_step)
             self.teacher.expert_score = expert.mean_score
             self.events.log("info", f"the expert, by the same protocol on the same seeds: mean "

@@ -52,3 +52,13 @@ def test_episodes_are_chosen_by_env_not_by_who_finishes_first() -> None:
 
     result = evaluate(greedy, LongerIsBetterVectorEnv(8), episodes=3, epsilon=0.0, seed=0)
     assert result.scores == [8.0, 7.0, 6.0]  # envs 0, 1, 2 (not the short envs 7, 6, 5)
+
+
+def test_an_evaluation_plays_one_game_per_env_in_one_round():
+    from agent.evaluate import EVAL_ENVS_MAX, eval_env_count
+    from config import EnvConfig
+
+    assert eval_env_count(10, EnvConfig(num_envs=8)) == 10  # not 2 rounds of 8, 6 thrown away
+    assert eval_env_count(10, EnvConfig(num_envs=32)) == 10
+    assert eval_env_count(500, EnvConfig(num_envs=8)) == EVAL_ENVS_MAX
+    assert eval_env_count(500, EnvConfig(num_envs=256)) == 256
