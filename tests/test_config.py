@@ -51,7 +51,7 @@ def test_presets_have_their_promised_shape() -> None:
     assert config.PRESETS["pong"].env.id == "ALE/Pong-v5"
     assert config.PRESETS["breakout"].env.id == "ALE/Breakout-v5"
     assert config.PRESETS["pong"].expert.enabled and config.PRESETS["breakout"].expert.enabled
-    for ale in (config.PRESETS["pong"], config.PRESETS["breakout"]):  # the term, gated by evaluations
+    for ale in (config.PRESETS["pong"], config.PRESETS["breakout"]):  # the term, gated
         assert ale.imitation.weight > 0 and ale.imitation.gate and ale.actor.eval_every_frames > 0
 
 
