@@ -104,10 +104,16 @@ class QNetwork(nn.Module):
             self.head = nn.Linear(features, num_actions)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """(B, num_actions) float32 Q-values, whatever autocast context the caller is in: the
+        network alone decides its precision, so greedy actions, targets, TD errors and
+        priorities never read bfloat16 values (which tie or flip the argmax of close actions)."""
         bf16 = self.bf16 and len(obs) > SMALL_BATCH
         with torch.autocast(obs.device.type, dtype=torch.bfloat16, enabled=bf16):
             hidden = self.body(self.torso(obs))
-        hidden = hidden.float()
+        with torch.autocast(obs.device.type, enabled=False):
+            return self._head(hidden.float())
+
+    def _head(self, hidden: torch.Tensor) -> torch.Tensor:
         if not self.dueling:
             return self.head(hidden)
         advantage = self.advantage(hidden)
@@ -367,8 +373,6 @@ class Learner:
         (`config.imitation_margin`); `step` scales it as it scales the rewards."""
         self.learner_steps = self.target_age = self.nonfinite_steps = 0
         self.scaler = ReturnScaler()
-        bf16 = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
-        self._amp = bf16  # fp16 would need a GradScaler; without bf16 we stay in float32
         self._compiled = torch.compile(self.chunk_loss, dynamic=False) if cfg.compile else None
         """`chunk_loss` compiled (learner.compile); compiles at its first call."""
         self.compile_error: str | None = None
@@ -384,9 +388,11 @@ class Learner:
             raise ValueError(f"{what} must have shape (B, {', '.join(map(str, self.obs_shape))})"
                              f", got {tuple(obs.shape)}")
 
-    def _forward(self, net: nn.Module, obs: torch.Tensor) -> torch.Tensor:
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self._amp):
-            return net(obs).float()
+    @staticmethod
+    def _forward(net: nn.Module, obs: torch.Tensor) -> torch.Tensor:
+        """Q-values in float32: the network keeps its own precision (`QNetwork.forward`); no
+        autocast around it, which would also put the head, and with it every value, in bf16."""
+        return net(obs)
 
     @torch.no_grad()
     def q_values(self, obs: np.ndarray) -> np.ndarray:

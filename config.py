@@ -201,8 +201,8 @@ class LearnerConfig:
     """Arithmetic of the Nature CNN's convolutions and hidden layers (frames only). Its Q head,
     the targets, the loss, the weights and Adam stay float32. "auto": bfloat16 where the
     hardware computes it natively (CUDA with bf16, CPUs with AVX512-BF16 or AMX), float32
-    elsewhere. (On a CUDA device with bf16 every forward pass runs under mixed precision
-    whatever this says, the feature-vector MLP included.)"""
+    elsewhere. The feature-vector MLP is float32 on every device: at its sizes bfloat16 saves
+    little and would round the values that pick the greedy action."""
     compile: bool = False
     """Compile the learner's forward pass, targets and loss (and, through autograd, their
     backward) with torch.compile: fewer, fused kernels.  A batch-32 Nature CNN step took 17.3 ms

@@ -142,6 +142,52 @@ def test_bf16_cnn_computes_learner_batches_in_bfloat16_and_actor_batches_in_floa
     torch.testing.assert_close(small_mixed, small_exact, atol=0, rtol=0)
 
 
+@pytest.mark.parametrize("obs_shape,bf16", [((4, 84, 84), True), ((4, 84, 84), False),
+                                            ((24,), False)])
+def test_q_values_are_float32_whatever_autocast_the_caller_runs_under(obs_shape, bf16) -> None:
+    """An outer bf16 autocast (what a CUDA learner used to wrap every forward in) changes
+    nothing: the network sets its own precision, and the head computes in float32 on the
+    hidden features, so the greedy actions are those of float32 values."""
+    cfg = make_cfg(hidden_sizes=(64,), dueling=True)
+    torch.manual_seed(0)
+    net = build_q_network(obs_shape, 6, cfg, bf16_cnn=bf16)
+    if len(obs_shape) == 3:
+        obs = torch.randint(0, 256, (SMALL_BATCH + 24, *obs_shape), dtype=torch.uint8)
+    else:
+        obs = torch.randn(SMALL_BATCH + 24, *obs_shape) * 10
+    with torch.no_grad():
+        plain = net(obs)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            under_autocast = net(obs)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            hidden = net.body(net.torso(obs)).float()
+        advantage = hidden @ net.advantage.weight.T + net.advantage.bias  # float32 by hand
+        by_hand = hidden @ net.value.weight.T + net.value.bias + advantage - advantage.mean(
+            dim=1, keepdim=True)
+    assert plain.dtype == under_autocast.dtype == torch.float32
+    torch.testing.assert_close(under_autocast, plain, atol=0, rtol=0)
+    torch.testing.assert_close(plain, by_hand, atol=1e-5, rtol=1e-5)
+    assert torch.equal(plain.argmax(dim=1), by_hand.argmax(dim=1))
+
+
+def test_a_bf16_learner_acts_and_learns_on_float32_values() -> None:
+    """The learner's mixed-precision path (a bf16 CNN, as on CUDA): q_values, the statistics'
+    Q matrix and the TD errors are float32 and equal what a float32 head gives."""
+    learner = Learner((4, 84, 84), 6, make_cfg(hidden_sizes=(64,), cnn_precision="bfloat16"),
+                      seed=1)
+    batch = _frames_batch(SMALL_BATCH + 24)
+    q = learner.q_values(batch.obs)
+    assert q.dtype == np.float32
+    result = learner.accumulate_gradients(batch)
+    assert result.q.dtype == result.td_error.dtype == torch.float32
+    net = learner.online
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        hidden = net.body(net.torso(torch.from_numpy(batch.obs)))
+    head = (hidden.float() @ net.head.weight.T + net.head.bias).detach().numpy()
+    np.testing.assert_allclose(q, head, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(q.argmax(axis=1), head.argmax(axis=1))
+
+
 def test_a_bf16_cnn_step_takes_nearly_the_float32_gradient() -> None:
     """The learning signal survives bfloat16: on the same weights and batch, the accumulated
     gradient of the bf16 CNN points the way the float32 one does (cosine > 0.99) with a norm
