@@ -34,7 +34,8 @@ op costs more than it saves (the actor's batch-1 Nature-CNN forward: 0.29 ms on 
 0.65 ms on two, with OpenMP waiting passively as it does under `bench`)."""
 
 STATE_FORMAT = 1
-"""Version of the `Learner.state()` layout; bumped when the tensor names or meta keys change."""
+"""Version of the `Learner.state()` layout; bumped when the tensor names or required meta keys
+change (an optional key, read with a default, such as "device", needs no bump)."""
 MIN_RETURN_STD = 1e-6
 """Floor of the running return std, only there to avoid dividing by zero (all-zero returns)."""
 
@@ -325,12 +326,22 @@ class Imitation:
     """In the units of the Q-values the loss sees (rewards already scaled)."""
 
 
+def cuda_missing_message(what: str = "learner.device is 'cuda'") -> str | None:
+    """Why CUDA cannot be used here (a CPU build of torch, or no device visible), or None."""
+    if torch.cuda.is_available():
+        return None
+    build = torch.__version__
+    reason = ("this torch is a CPU-only build" if torch.version.cuda is None
+              else f"torch {build} sees no CUDA device")
+    return f"{what} but {reason} ({build}); train on the CPU with --learner.device cpu"
+
+
 def select_device(setting: str, override: str | torch.device | None = None) -> torch.device:
     """An explicit `device` argument wins; "auto" takes CUDA when available."""
     if override is not None:
         return torch.device(override)
     if setting == "cuda" and not torch.cuda.is_available():
-        raise ValueError("learner.device is 'cuda' but CUDA is not available; use 'auto' or 'cpu'")
+        raise ValueError(cuda_missing_message())
     if setting == "cpu" or not torch.cuda.is_available():
         return torch.device("cpu")
     return torch.device("cuda")
@@ -614,7 +625,8 @@ class Learner:
                     memory_format=dense)
         config = {k: list(v) if isinstance(v, tuple) else v
                   for k, v in dataclasses.asdict(self.cfg).items()}
-        meta = {"format": STATE_FORMAT, "architecture": self._architecture(),
+        meta = {"format": STATE_FORMAT, "device": self.device.type,
+                "architecture": self._architecture(),
                 "learner_steps": self.learner_steps, "target_age": self.target_age,
                 "nonfinite_steps": self.nonfinite_steps, "lr_scale": self.lr_scale,
                 "scaler": dataclasses.asdict(self.scaler),

@@ -96,7 +96,7 @@ def evaluate_checkpoint(target: str, episodes: int, seed: int) -> dict:
         CheckpointError: nothing loadable at `target`; the message says what is missing.
     """
     import envs
-    from aimodel import Learner
+    from aimodel import Learner, select_device
 
     generation = _generation(Path(target))
     tensors, state = load_checkpoint(generation)
@@ -107,8 +107,9 @@ def evaluate_checkpoint(target: str, episodes: int, seed: int) -> dict:
                               ) from None
     env_cfg = replace(cfg.env, num_envs=eval_env_count(episodes, cfg.env), seed=seed)
     env = envs.make_vector_env(env_cfg)
+    # this machine's device, not the training's: a run trained on a GPU evaluates on a CPU
     learner = Learner(env.single_observation_space.shape, int(env.single_action_space.n),
-                      cfg.learner, seed=seed, decay_steps=1)
+                      cfg.learner, seed=seed, decay_steps=1, device=select_device("auto"))
     try:
         learner.load_state(tensors, state["learner"])
     except (ValueError, KeyError) as err:

@@ -30,6 +30,7 @@ class UserFacingError(Exception):
 
 def train(cfg: config.Config) -> int:
     """Train `cfg` (resuming its run directory unless --fresh); returns the exit code."""
+    _check_device(cfg.learner)
     make_env, make_eval_env, frames_per_step = _env_factory(cfg)
     try:
         paths = open_run_dir(cfg)
@@ -48,6 +49,8 @@ def train(cfg: config.Config) -> int:
                               f"move it, or start over with --fresh (the old run is archived, "
                               f"not deleted)") from None
     where = f"resumed at frame {trainer.actor.frame:,}" if resumed else "fresh start"
+    if trainer.device_change:
+        where += f"; {trainer.device_change}"
     dashboard = _start_dashboard(cfg, paths.root)  # only once nothing can fail on the way
     stop_hint = "q in the dashboard" if dashboard else "Ctrl-C"
     print(f"training {cfg.env.id} in {paths.root} ({where}); {stop_hint} saves and stops",
@@ -60,6 +63,18 @@ def train(cfg: config.Config) -> int:
     print(f"done at frame {trainer.actor.frame:,}; checkpoint in {paths.checkpoints}",
           file=sys.stderr)
     return 0
+
+
+def _check_device(cfg: config.LearnerConfig) -> None:
+    """A CUDA learner on a machine without CUDA is the user's to fix, before anything is
+    written (a run trained on a GPU continues here with --learner.device cpu)."""
+    if cfg.device != "cuda":
+        return
+    from aimodel import cuda_missing_message
+
+    message = cuda_missing_message()
+    if message:
+        raise UserFacingError(message + " (a run trained on a GPU resumes there unchanged)")
 
 
 def _env_factory(cfg: config.Config):

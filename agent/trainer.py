@@ -131,6 +131,8 @@ class Trainer:
         self.last_expert_ratio: float | None = None
         self.imitation_weight = 0.0
         """lambda in force (schedule, gate and the control channel's switch), set every step."""
+        self.device_change: str | None = None
+        """"trained on cuda, continues on cpu" when a resume changed the kind of device."""
 
     def _make_replay(self, obs_shape) -> ReplayBuffer:
         """The replay buffer, its memory checked against what the machine has, then committed."""
@@ -168,7 +170,17 @@ class Trainer:
         self._restore(state)
         self.replay.truncate_streams()  # the envs restart: the saved episodes end here
         self.events.log("info", f"resumed from {generation.name} at frame {self.actor.frame}")
+        self._note_device_change(state["learner"].get("device"))
         return True
+
+    def _note_device_change(self, trained_on: str | None) -> None:
+        """Says (events, and `device_change` for the CLI) when a run continues on another kind
+        of device than it trained on: same weights and state, other arithmetic and speed."""
+        here = self.learner.device.type
+        if trained_on is None or trained_on == here:
+            return
+        self.device_change = f"trained on {trained_on}, continues on {here}"
+        self.events.log("info", f"the checkpoint was {self.device_change}")
 
     def _restore(self, state: dict) -> None:
         c = state["counters"]

@@ -33,6 +33,12 @@ def run(*args: str, env: dict[str, str] | None = None,
     )
 
 
+def torch_cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def assert_user_error(result: subprocess.CompletedProcess[str], fragment: str) -> None:
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
@@ -157,6 +163,45 @@ def test_train_on_pong_writes_rows_checkpoints_and_resumes(tmp_path) -> None:
     assert fresh.returncode == 0 and "fresh start" in fresh.stderr
     archived = list((run_dir / "archive").iterdir())
     assert len(archived) == 1 and (archived[0] / "checkpoints").is_dir()
+
+
+def _as_if_trained_on_cuda(run_dir: Path) -> None:
+    """What a checkpoint written by a CUDA learner differs in: the configured and the recorded
+    device (its tensors are saved on the CPU either way)."""
+    state_file = run_dir / "checkpoints" / "latest" / "state.json"
+    state = json.loads(state_file.read_text())
+    state["config"]["learner"]["device"] = "cuda"
+    state["learner"]["device"] = "cuda"
+    state_file.write_text(json.dumps(state))
+
+
+def _tree(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(torch_cuda_available(), reason="needs a machine without CUDA")
+def test_a_run_trained_on_cuda_evaluates_and_continues_on_a_cpu(tmp_path) -> None:
+    smoke = ("train", "--preset", "smoke", "--run-dir", str(tmp_path))
+    assert run(*smoke, "--learner.device", "cuda").returncode == 2  # nothing to resume yet
+    assert not any(tmp_path.iterdir())  # and nothing written
+    assert run(*smoke, "--frames", "2000").returncode == 0
+    run_dir = tmp_path / "tempest-v0"
+    _as_if_trained_on_cuda(run_dir)
+    before = _tree(run_dir)
+    again = run(*smoke, "--frames", "3000", "--learner.device", "cuda")
+    assert_user_error(again, "--learner.device cpu")
+    assert _tree(run_dir) == before  # refused before anything was written
+    evaluation = run("eval", str(run_dir), "--episodes", "1", "--seed", "3")
+    assert evaluation.returncode == 0, evaluation.stderr
+    assert json.loads(evaluation.stdout)["frame"] == 2000
+    doctor = run("doctor", str(run_dir))
+    assert doctor.returncode in (0, 1) and "Traceback" not in doctor.stderr
+    moved = run(*smoke, "--frames", "3000", "--learner.device", "cpu")
+    assert moved.returncode == 0, moved.stderr
+    assert "resumed at frame 2,000; trained on cuda, continues on cpu" in moved.stderr
+    events = (run_dir / "events.jsonl").read_text()
+    assert "trained on cuda, continues on cpu" in events
 
 
 def test_eval_without_a_checkpoint_says_where_to_look(tmp_path) -> None:
