@@ -2,7 +2,9 @@
 #
 # torch is installed from TORCH_SPEC only when it is not importable yet: the default pin takes the
 # CPU build that lies on local disk; an unpinned `torch` would download a multi-GB CUDA build.
-# Users with a GPU either have torch already or set TORCH_SPEC (e.g. TORCH_SPEC='torch==2.13.0+cu126').
+# Users with a GPU either have torch already or set TORCH_SPEC, which may carry pip options:
+#   make run TORCH_SPEC='torch==2.13.0 --index-url https://download.pytorch.org/whl/cu126'
+# (unquoted below on purpose, so that the shell splits the requirement from its options).
 
 PYTHON     ?= python3
 VENV       ?= .venv
@@ -17,7 +19,7 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet $(TORCH_SPEC)
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@touch $@
 
