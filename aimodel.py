@@ -304,16 +304,48 @@ class LearnerStats:
 
 @dataclass
 class _Pass:
-    """The accumulated forward/backward pass over all micro-batches."""
+    """The accumulated forward/backward pass over all micro-batches: device tensors, so that
+    nothing waits for the device before the optimiser step is queued."""
 
-    loss: float
-    """The TD loss mean(w * l) over the batch (the imitation term apart)."""
+    loss: torch.Tensor
+    """0-d: the TD loss mean(w * l) over the batch (the imitation term apart)."""
     q: torch.Tensor
     td_error: torch.Tensor
-    imitation: tuple[float, int] | None = None
-    """(sum of J_E over the labelled states, their count), when the term was on."""
-    total: float = math.nan
-    """What was differentiated: the TD loss plus lambda times the imitation term."""
+    expert: torch.Tensor
+    """(B,) the expert's labels, -1 where none."""
+    imitation: torch.Tensor | None = None
+    """0-d: sum of J_E over the labelled states, when the term was on."""
+    total: torch.Tensor | None = None
+    """0-d: what was differentiated: the TD loss plus lambda times the imitation term."""
+
+
+_PACKED_HEAD = ("loss", "grad_norm", "clip_delta", "clipped", "finite", "q_min", "q_max",
+                "q_mean", "agreement_hits", "imitation_sum")
+"""The scalars at the front of a step's packed statistics (then the greedy histogram, then the
+TD errors): one vector, so the host receives a step's numbers in one copy."""
+
+
+@dataclass
+class PendingStep:
+    """A queued learner step whose numbers are still on their way to the host.
+
+    On a GPU the step's kernels, and the copy of its statistics into pinned memory, run after
+    `Learner.step_async` has returned; `Learner.resolve` waits for that copy, which the caller
+    does a step later, when it is long done (so priorities and rows never stall the device).
+    """
+
+    packed: torch.Tensor
+    """Host float32: _PACKED_HEAD, the greedy histogram, the TD errors."""
+    ready: object | None
+    """The CUDA event recorded after the copy, or None when `packed` is host memory already."""
+    batch_size: int
+    labelled: int
+    imitation_on: bool
+    lr: float
+    rewards: np.ndarray
+    """The batch's rewards, for the running reward scale once the step is known taken."""
+    learner_steps: int
+    target_age: int
 
 
 @dataclass(frozen=True)
@@ -357,7 +389,8 @@ class Learner:
 
     def __init__(self, obs_shape: Sequence[int], num_actions: int, cfg: LearnerConfig,
                  seed: int = 0, device: str | torch.device | None = None,
-                 decay_steps: int | None = None, imitation_margin: float = 0.0) -> None:
+                 decay_steps: int | None = None, imitation_margin: float = 0.0,
+                 deferred: bool | None = None) -> None:
         if cfg.lr_decay != "none" and not decay_steps:
             raise ValueError(f"learner.lr_decay={cfg.lr_decay!r} needs decay_steps (learner steps "
                              "over which lr falls to lr_end)")
@@ -384,6 +417,14 @@ class Learner:
         (`config.imitation_margin`); `step` scales it as it scales the rewards."""
         self.learner_steps = self.target_age = self.nonfinite_steps = 0
         self.scaler = ReturnScaler()
+        self.deferred = self.device.type != "cpu" if deferred is None else bool(deferred)
+        """Decide a step's skip and clipping on the device and read its numbers a step later
+        (`step_async`): what a GPU needs; on a CPU the host decides (exactly, for free)."""
+        self._imitation_args = (torch.zeros((), device=self.device),
+                                torch.zeros((), device=self.device))
+        """lambda / labelled states, and the margin: device scalars the step fills in place."""
+        self._host_buffers: list[torch.Tensor] | None = None
+        self._flip = 0
         self._compiled = torch.compile(self.chunk_loss, dynamic=False) if cfg.compile else None
         """`chunk_loss` compiled (learner.compile); compiles at its first call."""
         self.compile_error: str | None = None
@@ -463,24 +504,27 @@ class Learner:
         labelled = int((np.asarray(batch.expert_action) >= 0).sum())
         term = None
         if imitation is not None and imitation.weight > 0 and labelled > 0:
-            # tensors, not floats: a compiled step must not recompile as lambda moves
-            term = (torch.tensor(imitation.weight / labelled, device=self.device),
-                    torch.tensor(imitation.margin, device=self.device))
+            # device scalars filled in place: no host-to-device copy to wait for, and a
+            # compiled step does not recompile as lambda moves
+            term = self._imitation_args
+            term[0].fill_(imitation.weight / labelled)
+            term[1].fill_(imitation.margin)
         if self._compiled is not None:
             try:
-                return self._backward_chunks(parts, size, term, labelled, self._compiled)
+                return self._backward_chunks(parts, size, term, self._compiled, tensors[-1])
             except Exception as error:  # noqa: BLE001 - any compiler failure: stay eager
                 self._give_up_compiling(error)
-        return self._backward_chunks(parts, size, term, labelled, self.chunk_loss)
+        return self._backward_chunks(parts, size, term, self.chunk_loss, tensors[-1])
 
-    def _backward_chunks(self, parts, size: int, term, labelled: int, chunk_loss) -> _Pass:
-        """Forward and backward of every micro-batch, gradients summed in `.grad`; one host
-        synchronisation per sum at the end, none per chunk."""
+    @staticmethod
+    def _backward_chunks(parts, size: int, term, chunk_loss, expert: torch.Tensor) -> _Pass:
+        """Forward and backward of every micro-batch, gradients summed in `.grad`, the sums
+        kept on the device."""
         td_total = total = imitation_sum = 0.0
         qs, tds = [], []
-        for obs, action, reward, discount, weights, next_obs, terminated, expert in parts:
+        for obs, action, reward, discount, weights, next_obs, terminated, labels in parts:
             loss, td_part, q, td, imitated = chunk_loss(
-                obs, action, reward, discount, weights, next_obs, terminated, expert, term,
+                obs, action, reward, discount, weights, next_obs, terminated, labels, term,
                 size)
             loss.backward()
             total, td_total = total + loss.detach(), td_total + td_part
@@ -488,8 +532,8 @@ class Learner:
                 imitation_sum = imitation_sum + imitated
             qs.append(q)
             tds.append(td)
-        imitation = None if term is None else (float(imitation_sum), labelled)
-        return _Pass(float(td_total), torch.cat(qs), torch.cat(tds), imitation, float(total))
+        imitation = None if term is None else imitation_sum
+        return _Pass(td_total, torch.cat(qs), torch.cat(tds), expert, imitation, total)
 
     def chunk_loss(self, obs, action, reward, discount, weights, next_obs, terminated, expert,
                    imitation: tuple[torch.Tensor, torch.Tensor] | None, size: int):
@@ -520,84 +564,165 @@ class Learner:
         self.compile_error = f"{type(error).__name__}: {first_line}"
         self.optimizer.zero_grad(set_to_none=True)
 
-    def _grad_norm(self) -> float:
-        """Total L2 norm of the gradients (one fused multi-tensor kernel per group)."""
+    def _grad_norm(self) -> torch.Tensor:
+        """0-d total L2 norm of the gradients (one fused multi-tensor kernel per group)."""
         grads = [p.grad for p in self.online.parameters() if p.grad is not None]
         if not grads:
-            return 0.0
-        return torch.nn.utils.get_total_norm(grads).item()
+            return torch.zeros((), device=self.device)
+        return torch.nn.utils.get_total_norm(grads)
 
     @torch.no_grad()
-    def _clip(self, norm: float) -> tuple[float, bool]:
-        """Scales the gradients to max_grad_norm; returns (post/pre norm, clipped)."""
+    def _clip(self, norm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scales the gradients to max_grad_norm, decided on the device; returns (post/pre
+        norm, clipped), 0-d tensors: (1, False) below the limit, with clipping off, or with a
+        non-finite norm (that step is skipped anyway)."""
         limit = self.cfg.max_grad_norm
-        if limit <= 0 or norm <= limit:
-            return 1.0, False
-        coef = limit / norm
+        clipped = torch.isfinite(norm) & (norm > limit)
+        if limit <= 0:
+            return torch.ones((), device=self.device), torch.zeros_like(clipped)
+        coef = torch.where(clipped, limit / norm, torch.ones_like(norm))
         torch._foreach_mul_([p.grad for p in self.online.parameters() if p.grad is not None],
                             coef)
-        return coef, True
+        return coef, clipped
 
     def step(self, batch: Batch) -> LearnerStats:
-        """One optimiser step on `batch` (accumulated over micro-batches), then target updates.
+        """One optimiser step on `batch` (accumulated over micro-batches), then target updates,
+        and its statistics (`step_async`, then `resolve` at once).
 
         A non-finite loss or gradient skips the step: gradients zeroed, weights, Adam state,
         target and reward scaler untouched, `nonfinite_steps` counted (seed 004: one bad batch
         must never corrupt the model).
         """
+        return self.resolve(self.step_async(batch))
+
+    def step_async(self, batch: Batch) -> PendingStep:
+        """Queues one learner step and the copy of its statistics; `resolve` reads them.
+
+        `deferred` (a GPU): nothing here waits for the device.  The skip of a non-finite step
+        is decided on the device (fused Adam's `found_inf` leaves weights, moments and step
+        count as they were; the target's update is masked), and the host's counters learn of
+        it at `resolve`: until then `learner_steps` counts the step, so the lr schedule and
+        the hard-copy count may run one step ahead, on a step that was an anomaly anyway.
+        Otherwise (a CPU, where every tensor is host memory) the step decides on the host,
+        exactly as one would by hand.
+        """
         lr = self.current_lr()
-        scaler = self.scaler.updated(batch.reward) if self.cfg.normalize_rewards else self.scaler
-        scale = scaler.scale if self.cfg.normalize_rewards else 1.0
+        normalize = self.cfg.normalize_rewards
+        scale = self.scaler.updated(batch.reward).scale if normalize else 1.0
         imitation = Imitation(self.imitation_weight, self.imitation_margin * scale)
         result = self.accumulate_gradients(batch, scale, imitation)
         norm = self._grad_norm()
-        if not (math.isfinite(result.total) and math.isfinite(norm)):
+        finite = torch.isfinite(result.total) & torch.isfinite(norm)
+        clip = self._clip(norm)
+        self._apply(finite, lr)
+        packed = self._pack(result, norm, clip, finite)
+        packed, ready = self._to_host(packed)
+        return PendingStep(packed, ready, len(batch.action), int(
+            (np.asarray(batch.expert_action) >= 0).sum()), result.imitation is not None, lr,
+            np.array(batch.reward, np.float64) if normalize else np.zeros(0),
+            self.learner_steps, self.target_age)
+
+    def _apply(self, finite: torch.Tensor, lr: float) -> None:
+        """The optimiser step and target update, or none of it where `finite` is false."""
+        if self.deferred:
+            self.optimizer.found_inf = (~finite).float()  # fused Adam skips where 1
+            taken: bool | torch.Tensor = finite
+        elif not bool(finite):  # host memory: reading it waits for nothing
             self.optimizer.zero_grad(set_to_none=True)
             self.nonfinite_steps += 1
-            return self._stats(batch, result, lr, norm, (1.0, False), skipped=True)
-        clip = self._clip(norm)
+            return
+        else:
+            taken = True
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.learner_steps += 1
-        self.scaler = scaler
-        self._update_target()
-        return self._stats(batch, result, lr, norm, clip, skipped=False)
+        self._update_target(taken)
 
     @torch.no_grad()
-    def _update_target(self) -> None:
-        """Soft update tau*online + (1-tau)*target (tau < 1), then a hard copy every N steps."""
+    def _update_target(self, taken: bool | torch.Tensor) -> None:
+        """Soft update tau*online + (1-tau)*target (tau < 1), then a hard copy every N steps;
+        with `taken` a device flag, both are masked by it (0: the target stays as it was)."""
         self.target_age += 1
         tau = self.cfg.tau
-        if tau < 1.0:  # target + tau (online - target), all tensors in one fused kernel
-            torch._foreach_lerp_(list(self.target.parameters()), list(self.online.parameters()),
-                                 tau)
+        targets, onlines = list(self.target.parameters()), list(self.online.parameters())
+        if tau < 1.0 and isinstance(taken, bool):  # target + tau (online - target), one kernel
+            torch._foreach_lerp_(targets, onlines, tau)
+        elif tau < 1.0:  # lerp takes no tensor weight: the same arithmetic in three kernels
+            moves = torch._foreach_sub(onlines, targets)
+            torch._foreach_mul_(moves, taken * tau)
+            torch._foreach_add_(targets, moves)
         every = self.cfg.hard_update_every
         if every > 0 and self.learner_steps % every == 0:
-            self.hard_update()
+            self.hard_update(taken)
 
     @torch.no_grad()
-    def hard_update(self) -> None:
-        """Copies the online network into the target and restarts target_age."""
-        self.target.load_state_dict(self.online.state_dict())
+    def hard_update(self, taken: bool | torch.Tensor = True) -> None:
+        """Copies the online network into the target and restarts target_age (with `taken` a
+        device flag, copies only where it is true)."""
+        if isinstance(taken, bool):
+            self.target.load_state_dict(self.online.state_dict())
+        else:
+            for mine, theirs in zip(self.target.state_dict().values(),
+                                    self.online.state_dict().values(), strict=True):
+                mine.copy_(torch.where(taken, theirs, mine))
         self.target_age = 0
 
-    def _stats(self, batch: Batch, result: _Pass, lr: float, norm: float,
-               clip: tuple[float, bool], skipped: bool) -> LearnerStats:
-        q = result.q.cpu()
-        greedy = q.argmax(dim=1).numpy()
-        expert = np.asarray(batch.expert_action)
-        labelled = expert >= 0
-        td = result.td_error.cpu().numpy().astype(np.float32)
+    def _pack(self, result: _Pass, norm: torch.Tensor,
+              clip: tuple[torch.Tensor, torch.Tensor], finite: torch.Tensor) -> torch.Tensor:
+        """A step's statistics as one float32 device vector (see _PACKED_HEAD)."""
+        q, expert = result.q, result.expert
+        greedy = q.argmax(dim=1)
+        hits = ((greedy == expert) & (expert >= 0)).sum()
+        imitation = result.imitation if result.imitation is not None else torch.zeros_like(norm)
+        head = torch.stack([t.float() for t in (
+            result.loss, norm, clip[0], clip[1], finite, q.min(), q.max(), q.mean(), hits,
+            imitation)])
+        hist = torch.bincount(greedy, minlength=self.num_actions).float()
+        td = torch.nan_to_num(result.td_error.float(), nan=0.0, posinf=0.0, neginf=0.0)
+        return torch.cat([head, hist, td])
+
+    def _to_host(self, packed: torch.Tensor) -> tuple[torch.Tensor, object | None]:
+        """Starts the copy of `packed` into one of two pinned host buffers (the other may still
+        be read for the previous step) and records an event after it; host memory stays."""
+        if packed.device.type == "cpu":
+            return packed, None
+        size = packed.numel()
+        if self._host_buffers is None or self._host_buffers[0].numel() != size:
+            self._host_buffers = [torch.empty(size, pin_memory=True) for _ in range(2)]
+        self._flip ^= 1
+        host = self._host_buffers[self._flip]
+        host.copy_(packed, non_blocking=True)
+        ready = torch.cuda.Event()
+        ready.record()
+        return host, ready
+
+    def resolve(self, pending: PendingStep) -> LearnerStats:
+        """The statistics of a step from `step_async`, once its copy has landed; books what
+        the host learns only now (a deferred step skipped on the device, the reward scale)."""
+        if pending.ready is not None:
+            pending.ready.synchronize()
+        values = pending.packed.numpy()
+        head = dict(zip(_PACKED_HEAD, values[:len(_PACKED_HEAD)].tolist(), strict=True))
+        hist_end = len(_PACKED_HEAD) + self.num_actions
+        skipped = not head["finite"]
+        learner_steps = pending.learner_steps
+        if skipped and self.deferred:
+            self.learner_steps -= 1
+            self.nonfinite_steps += 1
+            learner_steps -= 1
+        if not skipped and self.cfg.normalize_rewards:
+            self.scaler = self.scaler.updated(pending.rewards)
         return LearnerStats(
-            loss=result.loss, grad_norm=norm, clip_delta=clip[0], clipped=clip[1],
-            q_min=q.min().item(), q_max=q.max().item(), q_mean=q.mean().item(),
-            agreement=(int((greedy[labelled] == expert[labelled]).sum()), int(labelled.sum())),
-            imitation=result.imitation,
-            greedy_hist=np.bincount(greedy, minlength=self.num_actions),
-            td_error=np.where(np.isfinite(td), td, np.float32(0)),
-            lr=lr, learner_steps=self.learner_steps, target_age=self.target_age,
+            loss=head["loss"], grad_norm=head["grad_norm"], clip_delta=head["clip_delta"],
+            clipped=bool(head["clipped"]), q_min=head["q_min"], q_max=head["q_max"],
+            q_mean=head["q_mean"], agreement=(int(head["agreement_hits"]), pending.labelled),
+            imitation=(head["imitation_sum"], pending.labelled) if pending.imitation_on
+            else None,
+            greedy_hist=values[len(_PACKED_HEAD):hist_end].astype(np.int64),
+            td_error=values[hist_end:].copy(),
+            lr=pending.lr, learner_steps=learner_steps, target_age=pending.target_age,
             nonfinite_steps=self.nonfinite_steps, skipped=skipped,
             reward_scale=self.scaler.scale if self.cfg.normalize_rewards else 1.0,
         )

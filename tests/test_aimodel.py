@@ -201,7 +201,7 @@ def test_a_bf16_cnn_step_takes_nearly_the_float32_gradient() -> None:
     for precision in ("float32", "bfloat16"):
         learner = Learner((4, 84, 84), 6, make_cfg(hidden_sizes=(256,), cnn_precision=precision,
                                                     loss="huber"), seed=3)
-        losses[precision] = learner.accumulate_gradients(batch).loss
+        losses[precision] = float(learner.accumulate_gradients(batch).loss)
         grads[precision] = torch.cat([p.grad.flatten() for p in learner.online.parameters()])
     exact, mixed = grads["float32"], grads["bfloat16"]
     assert torch.nn.functional.cosine_similarity(exact, mixed, dim=0) > 0.99
@@ -312,7 +312,7 @@ def test_device_selection() -> None:
     assert select_device("auto", "cpu") == torch.device("cpu")
     if not torch.cuda.is_available():
         assert select_device("auto") == torch.device("cpu")
-        with pytest.raises(ValueError, match="CUDA is not available"):
+        with pytest.raises(ValueError, match="--learner.device cpu"):
             select_device("cuda")
 
 
@@ -408,7 +408,7 @@ def test_clipping_above_the_limit_reports_clip_delta_and_scales_gradients() -> N
     learner = linear_learner(1, 1, [[0.0]], max_grad_norm=1.0)
     learner.accumulate_gradients(clip_batch())
     learner._clip(learner._grad_norm())
-    assert learner._grad_norm() == pytest.approx(1.0, rel=1e-6)
+    assert float(learner._grad_norm()) == pytest.approx(1.0, rel=1e-6)
     assert learner.online.head.weight.grad.item() == pytest.approx(-1 / math.sqrt(2), rel=1e-6)
 
 
@@ -435,7 +435,7 @@ def test_micro_batches_give_the_gradient_of_the_whole_batch(micro: int) -> None:
     whole, parts = twin_learners(micro)
     batch = random_batch(np.random.default_rng(3), 30, 6, 3)
     a, b = whole.accumulate_gradients(batch), parts.accumulate_gradients(batch)
-    assert a.loss == pytest.approx(b.loss, abs=1e-6)
+    assert float(a.loss) == pytest.approx(float(b.loss), abs=1e-6)
     for p, q in zip(whole.online.parameters(), parts.online.parameters(), strict=True):
         torch.testing.assert_close(p.grad, q.grad, rtol=0, atol=1e-6)
     s, t = whole.step(batch), parts.step(batch)
