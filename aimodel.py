@@ -368,6 +368,16 @@ def cuda_missing_message(what: str = "learner.device is 'cuda'") -> str | None:
     return f"{what} but {reason} ({build}); train on the CPU with --learner.device cpu"
 
 
+def host_batch(template: Batch, device: torch.device) -> Batch:
+    """Arrays shaped like `template`'s to sample into: page-locked (pinned) host memory when the
+    learner is on a GPU, since only from there do copies run while the host goes on (from
+    pageable memory they wait); the template itself elsewhere."""
+    if device.type != "cuda":
+        return template
+    return Batch(*(torch.empty(a.shape, dtype=torch.from_numpy(a[:0]).dtype,
+                               pin_memory=True).numpy() for a in template))
+
+
 def select_device(setting: str, override: str | torch.device | None = None) -> torch.device:
     """An explicit `device` argument wins; "auto" takes CUDA when available."""
     if override is not None:
@@ -494,11 +504,13 @@ class Learner:
         self._check_obs(batch.next_obs, "batch.next_obs")
         self.optimizer.zero_grad(set_to_none=True)
         size = len(batch.action)
-        floats = (np.asarray(c, np.float32) for c in (batch.reward * reward_scale,
-                                                      batch.discount, batch.weights))
-        tensors = [self._tensor(c) for c in (
-            batch.obs, np.asarray(batch.action, np.int64), *floats, batch.next_obs,
-            np.asarray(batch.terminated, bool), np.asarray(batch.expert_action, np.int64))]
+        # the arrays as sampled (pinned for a GPU: asynchronous copies), converted there
+        obs, action, reward, discount, weights, next_obs, terminated, expert = (
+            self._tensor(c) for c in (batch.obs, batch.action, batch.reward, batch.discount,
+                                      batch.weights, batch.next_obs, batch.terminated,
+                                      batch.expert_action))
+        tensors = [obs, action.long(), reward.float() * reward_scale, discount.float(),
+                   weights.float(), next_obs, terminated.bool(), expert.long()]
         chunks = max(1, min(self.cfg.micro_batches, size))
         parts = list(zip(*(torch.tensor_split(t, chunks) for t in tensors), strict=True))
         labelled = int((np.asarray(batch.expert_action) >= 0).sum())

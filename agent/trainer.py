@@ -37,11 +37,12 @@ from agent.imitation import TeacherScores, imitation_weight_at
 from agent.rundir import RunPaths
 from agent.schedules import LearnerPacer, beta_at, epsilon_at
 from agent.tensorboard_sink import TensorBoardSink
-from aimodel import Learner
+from aimodel import Learner, PendingStep, host_batch
 from expert import expert_ratio_at
 from metrics import DqnWindows, EventLog, IntervalAccumulator, JsonlWriter
 from metrics.control import CommandInbox
 from replay import ReplayBuffer, ReplayFormatError
+from replay.types import Batch
 
 
 class MemoryBudgetError(Exception):
@@ -119,7 +120,13 @@ class Trainer:
         self.inbox = CommandInbox(paths.root)
         self.tensorboard = (TensorBoardSink(paths.root / "tensorboard")
                             if cfg.metrics.tensorboard else None)
-        self.batch = self.replay.empty_batch(cfg.learner.batch_size)
+        self.batches = [host_batch(self.replay.empty_batch(cfg.learner.batch_size),
+                                   self.learner.device) for _ in range(2)]
+        """Two batch buffers, in pinned memory for a GPU: one is filled while the other's
+        step may still be copying it to the device."""
+        self._batch_turn = 0
+        self._in_flight: tuple[PendingStep, Batch] | None = None
+        """A deferred learner's last queued step, booked after the next one is queued."""
         self.duty = DoctorOnDuty(cfg, self.events, paths.checkpoints, self._roll_back_learner)
         """The doctor on every row; guard mode's rollbacks (agent.guard)."""
         self.guard_floor_saved = False
@@ -201,6 +208,7 @@ class Trainer:
         self._count(self.actor.flush())
         hold = self.background.step_lock if self.background else contextlib.nullcontext()
         with hold:
+            self._book_in_flight()  # its counters and priorities belong in the checkpoint
             tensors, learner_meta = self.learner.state()
             state = {"counters": self.counters.__dict__ | {"frame": self.actor.frame},
                      "actor_rng": self.actor.rng.bit_generator.state,
@@ -219,6 +227,7 @@ class Trainer:
         loaded = load_checkpoint(generation) if generation is not None else None
         hold = self.background.step_lock if self.background else contextlib.nullcontext()
         with hold:
+            self._book_in_flight()
             if loaded is not None:
                 tensors, state = loaded
                 self.learner.load_state(tensors, state["learner"])
@@ -394,19 +403,40 @@ class Trainer:
         self.counters.episodes += len(report.episodes)
 
     def _learn(self) -> None:
-        """One learner step: sample, learn, new priorities, statistics into the interval."""
-        acc, r = self.acc, self.cfg.replay
+        """One learner step: sample, learn, new priorities, statistics into the interval.
+
+        A deferred learner (a GPU) books each step after queueing the next: the device
+        computes step t while the host samples batch t+1, and step t's numbers have landed
+        by the time they are read (its priorities reach the replay a step later)."""
+        r = self.cfg.replay
         schedule_frame = self.actor.frame - self.counters.schedule_origin
         beta = beta_at(schedule_frame, r.beta_start, r.beta_end, r.beta_frames)
         self.learner.lr_scale = self.overrides.lr_factor
-        batch = self.replay.sample(self.cfg.learner.batch_size, beta=beta, out=self.batch)
-        stats = self.learner.step(batch)
+        self._batch_turn ^= 1  # the other buffer: its step has been booked
+        batch = self.replay.sample(self.cfg.learner.batch_size, beta=beta,
+                                   out=self.batches[self._batch_turn])
+        flight = (self.learner.step_async(batch), batch)
         if self.acting is not None:
             self.acting.sync(self.learner.online)
+        if self.learner.deferred:
+            flight, self._in_flight = self._in_flight, flight
+        self._book(flight)
+
+    def _book_in_flight(self) -> None:
+        """Books the step a deferred learner still has in flight (before a save or rollback)."""
+        flight, self._in_flight = self._in_flight, None
+        self._book(flight)
+
+    def _book(self, flight: tuple[PendingStep, Batch] | None) -> None:
+        """A queued step's new priorities and statistics (none for a skipped step)."""
+        if flight is None:
+            return
+        pending, batch = flight
+        stats = self.learner.resolve(pending)
         if stats.skipped:
             return
         self.replay.update_priorities(batch.indices, stats.td_error)
-        acc.add_learner_step(loss=stats.loss, grad_norm=stats.grad_norm,
+        self.acc.add_learner_step(loss=stats.loss, grad_norm=stats.grad_norm,
                              clip_delta=stats.clip_delta, clipped=stats.clipped,
                              q_min=stats.q_min, q_max=stats.q_max, q_mean=stats.q_mean,
                              batch_size=len(batch.reward), agreement_hits=stats.agreement[0],

@@ -318,3 +318,41 @@ def test_no_expert_labels_no_imitation(tmp_path):
     rows = read_rows(trainer.paths.metrics, strict=True)
     assert {r["imitation_weight"] for r in rows} == {0.0}
     assert {r["imitation_loss"] for r in rows} == {None}
+
+
+def test_a_deferred_learner_learns_books_each_step_a_step_later_and_saves_them_all(tmp_path):
+    """The GPU's way of stepping, run on the CPU: each step is booked after the next one is
+    queued, the batch buffers alternate so the one in flight is never refilled, and a save
+    books the step still in flight (counters and priorities in the checkpoint)."""
+    trainer = _trainer(_cfg(tmp_path))
+    trainer.learner.deferred = True
+    sample, outs = trainer.replay.sample, []
+
+    def recording_sample(*args, out, **kwargs):
+        in_flight = trainer._in_flight[1] if trainer._in_flight else None
+        assert out is not in_flight  # never the buffer a queued step reads
+        outs.append(out)
+        return sample(*args, out=out, **kwargs)
+
+    trainer.replay.sample = recording_sample
+    trainer.run()
+    states = np.eye(LENGTH, dtype=np.float32)[: LENGTH - 1]
+    assert (trainer.learner.greedy_actions(states) == 1).all()
+    assert trainer._in_flight is None  # booked by the final save
+    assert {id(o) for o in outs} == {id(b) for b in trainer.batches}  # two buffers, reused
+    rows = read_rows(trainer.paths.metrics, strict=True)
+    assert any(r["loss"] is not None for r in rows)
+    saved = json.loads((latest_checkpoint(trainer.paths.checkpoints) / "state.json")
+                       .read_text())
+    assert saved["learner"]["learner_steps"] == trainer.learner.learner_steps == len(outs)
+
+
+def test_batches_are_pinned_only_for_a_gpu():
+    from aimodel import host_batch
+    from replay.types import Batch
+
+    template = Batch(*(np.zeros((4, 2), np.float32) for _ in Batch._fields))
+    assert host_batch(template, torch.device("cpu")) is template
+    if torch.cuda.is_available():
+        pinned = host_batch(template, torch.device("cuda"))
+        assert all(torch.from_numpy(a).is_pinned() for a in pinned)
