@@ -229,6 +229,13 @@ class ActorConfig:
     """Episodes per evaluation."""
     eval_epsilon: float = 0.001
     """Random-action probability during evaluation; a little noise avoids deterministic loops."""
+    device: Literal["auto", "cpu", "learner"] = "auto"
+    """Where the actor's copy of the network runs when the learner is on a GPU (with a CPU
+    learner, on the CPU).  "auto": the GPU for frame stacks, since the conv forward pass of
+    every env step would cost a CPU more than the env step itself; the CPU for feature vectors,
+    whose small MLP a CPU core runs in a fraction of a millisecond, leaving the GPU to the
+    learner.  On the GPU the actor uses its own CUDA stream, never queued behind learner steps;
+    on the CPU its weights come down asynchronously (agent/acting.py)."""
     learner_thread: bool = True
     """Run the learner in its own thread beside the actor (from learner_thread_min_cpus CPUs);
     False runs it inline: deterministic (the tests' setting)."""

@@ -1,47 +1,18 @@
-"""Acting and learning at the same time: a learner thread and the actor's copy of the network.
+"""Acting and learning at the same time: the learner thread.
 
-The actor must not read the network while the optimiser writes it (the system this replaces let
-inference read half-updated weights), so it acts on its own copy, refreshed after every learner
-step under a lock.  The learner thread takes the learner steps the pacer says are owed; the
-actor waits when the learner falls more than `max_pending` steps behind, so the configured
-replay ratio holds exactly, only spread over two threads.  torch and the numba replay kernels
-release the GIL, so the two threads really overlap.
+The actor acts on its own copy of the network (`agent.acting`), refreshed after every learner
+step, so the optimiser never writes what it reads.  The learner thread takes the learner steps
+the pacer says are owed; the actor waits when the learner falls more than `max_pending` steps
+behind, so the configured replay ratio holds exactly, only spread over two threads.  torch
+and the numba replay kernels release the GIL, so the two threads really overlap.
 """
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Callable
 
-import numpy as np
 import torch
-
-from aimodel import inference_threads
-
-
-class ActingCopy:
-    """The network the actor uses: a copy of the learner's online network, synced on demand."""
-
-    def __init__(self, online: torch.nn.Module, device: torch.device):
-        self.net = copy.deepcopy(online).eval()
-        self.device = device
-        self._lock = threading.Lock()
-
-    @torch.no_grad()
-    def greedy(self, obs: np.ndarray) -> np.ndarray:
-        """(B,) argmax_a Q(obs, a) on the copy."""
-        tensor = torch.from_numpy(np.ascontiguousarray(obs)).to(self.device)
-        with self._lock, inference_threads(len(tensor)):
-            return self.net(tensor).float().argmax(dim=1).cpu().numpy()
-
-    @torch.no_grad()
-    def sync(self, online: torch.nn.Module) -> None:
-        """Copy the online weights in, between two of the actor's forward passes."""
-        with self._lock:
-            for mine, theirs in zip(self.net.state_dict().values(),
-                                    online.state_dict().values(), strict=True):
-                mine.copy_(theirs)
 
 
 class BackgroundLearner:

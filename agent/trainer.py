@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import config
+from agent.acting import ActingCopy, acting_device
 from agent.actor import Actor, StepReport
-from agent.background import ActingCopy, BackgroundLearner
+from agent.background import BackgroundLearner
 from agent.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
 from agent.controls import Overrides, apply_commands
 from agent.evaluate import EvalResult, evaluate, evaluate_expert
@@ -113,6 +114,8 @@ class Trainer:
                                imitation_margin=config.imitation_margin(cfg))
         self.actor = Actor(self.env, self.replay, self.learner.greedy_actions, frames_per_step,
                            seed=cfg.env.seed)
+        if self.learner.device.type != "cpu":  # the actor never waits on the learner's GPU
+            self._act_on_a_copy()
         self.pacer = LearnerPacer(cfg.learner.replay_ratio, cfg.learner.batch_size,
                                   cfg.learner.learning_starts)
         self.windows, self.counters, self.overrides = DqnWindows(), Counters(), Overrides()
@@ -300,9 +303,16 @@ class Trainer:
         return (f"learner: inline, {cpus} CPUs < actor.learner_thread_min_cpus "
                 f"{a.learner_thread_min_cpus} (set it to 0 for the thread)")
 
-    def _start_background(self) -> None:
-        self.acting = ActingCopy(self.learner.online, self.learner.device)
+    def _act_on_a_copy(self) -> None:
+        """The actor's own copy of the network, where `actor.device` puts it."""
+        where = acting_device(self.cfg.actor.device, self.learner.device,
+                              self.learner.obs_shape)
+        self.acting = ActingCopy(self.learner.online, where)
         self.actor.greedy = self.acting.greedy
+
+    def _start_background(self) -> None:
+        if self.acting is None:
+            self._act_on_a_copy()
         self.background = BackgroundLearner(self._learn)
         self.background.start()
 
