@@ -368,6 +368,19 @@ def cuda_missing_message(what: str = "learner.device is 'cuda'") -> str | None:
     return f"{what} but {reason} ({build}); train on the CPU with --learner.device cpu"
 
 
+def configure_gpu_math() -> None:
+    """The GPU's math settings, chosen for Q-learning (process-wide, so set once, by the learner
+    that goes on a GPU): cuDNN may time its algorithms once for our fixed shapes and keep the
+    fastest (`benchmark`), and may use TF32 inside convolutions (the torso: its features
+    feed a float32 head, and are rounded to bfloat16 anyway where bf16 is on); matrix products
+    stay full float32 ("highest"), since the MLP and the Q head rank actions whose values can
+    differ in the fourth digit, which TF32's 10-bit mantissa would tie or flip (the reason the
+    head is float32 at all)."""
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cudnn.allow_tf32 = True
+    torch.set_float32_matmul_precision("highest")
+
+
 def host_batch(template: Batch, device: torch.device) -> Batch:
     """Arrays shaped like `template`'s to sample into: page-locked (pinned) host memory when the
     learner is on a GPU, since only from there do copies run while the host goes on (from
@@ -407,6 +420,8 @@ class Learner:
         self.cfg, self.num_actions, self.decay_steps = cfg, int(num_actions), decay_steps
         self.obs_shape = tuple(int(n) for n in obs_shape)
         self.device = select_device(cfg.device, device)
+        if self.device.type == "cuda":
+            configure_gpu_math()
         with torch.random.fork_rng(devices=[]):  # seeded init without disturbing global RNG
             torch.manual_seed(seed)
             self.online = build_q_network(self.obs_shape, self.num_actions, cfg,

@@ -22,6 +22,7 @@ from aimodel import (
     ReturnScaler,
     build_q_network,
     cnn_bf16,
+    configure_gpu_math,
     inference_threads,
     native_bf16,
     scheduled_lr,
@@ -314,6 +315,20 @@ def test_device_selection() -> None:
         assert select_device("auto") == torch.device("cpu")
         with pytest.raises(ValueError, match="--learner.device cpu"):
             select_device("cuda")
+
+
+def test_gpu_math_keeps_matrix_products_in_full_float32(monkeypatch) -> None:
+    """TF32 inside convolutions only; the products that rank actions stay float32."""
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    before = torch.get_float32_matmul_precision()
+    try:
+        torch.set_float32_matmul_precision("high")  # what a user's code may have set
+        configure_gpu_math()
+        assert torch.backends.cudnn.benchmark and torch.backends.cudnn.allow_tf32
+        assert torch.get_float32_matmul_precision() == "highest"
+    finally:
+        torch.set_float32_matmul_precision(before)
 
 
 # ------------------------------------------------------------------------------ targets, loss

@@ -53,6 +53,10 @@ def test_presets_have_their_promised_shape() -> None:
     assert config.PRESETS["pong"].expert.enabled and config.PRESETS["breakout"].expert.enabled
     for ale in (config.PRESETS["pong"], config.PRESETS["breakout"]):  # the term, gated
         assert ale.imitation.weight > 0 and ale.imitation.gate and ale.actor.eval_every_frames > 0
+    gpu = config.PRESETS["tempest-gpu"]  # the tempest preset, sized for one large card
+    assert gpu.learner.device == "cuda" and gpu.env.id == tempest.env.id
+    assert (gpu.learner.batch_size, gpu.learner.micro_batches) == (16_384, 1)
+    assert gpu.env.num_envs > tempest.env.num_envs and gpu.expert == tempest.expert
 
 
 def test_unknown_preset_lists_the_valid_ones() -> None:
