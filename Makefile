@@ -13,7 +13,7 @@ PY         := $(VENV)/bin/python
 STAMP      := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: install run test test-fast bench lint clean
+.PHONY: install run test test-fast bench gpu-check lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ test-fast: install
 
 bench: $(BENCH_STAMP)
 	$(VENV)/bin/tempest-dqn bench replay
+
+## On a machine with a GPU: the device, learner steps against the CPU, a 2-minute run of the
+## tempest-gpu preset, its checkpoint reloaded on the CPU (under 8 minutes; README "GPU").
+gpu-check: install
+	$(VENV)/bin/tempest-dqn bench gpu
 
 lint: install
 	$(PY) -m ruff check .

@@ -358,14 +358,15 @@ class Imitation:
     """In the units of the Q-values the loss sees (rewards already scaled)."""
 
 
-def cuda_missing_message(what: str = "learner.device is 'cuda'") -> str | None:
+def cuda_missing_message(what: str = "learner.device is 'cuda'",
+                         fix: str = "train on the CPU with --learner.device cpu") -> str | None:
     """Why CUDA cannot be used here (a CPU build of torch, or no device visible), or None."""
     if torch.cuda.is_available():
         return None
     build = torch.__version__
     reason = ("this torch is a CPU-only build" if torch.version.cuda is None
               else f"torch {build} sees no CUDA device")
-    return f"{what} but {reason} ({build}); train on the CPU with --learner.device cpu"
+    return f"{what} but {reason} ({build}); {fix}"
 
 
 def configure_gpu_math() -> None:

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 import config
 from agent import bench_contenders as bc
 from agent.bench_replay import interleave, summarise, target
-from aimodel import Learner, build_q_network, cnn_bf16
+from aimodel import Learner, build_q_network, cnn_bf16, host_batch
 from replay import ReplayBuffer, Source
 
 TORCH_THREADS = 2
@@ -90,10 +90,10 @@ FAMILIES = {  # obs shape, dtype, actions, envs writing the replay, n_step
 }
 
 
-def family_configs(family: str, micro_batches: int, compiled: bool | None = None
-                   ) -> tuple[config.ReplayConfig, config.LearnerConfig]:
+def family_configs(family: str, micro_batches: int, compiled: bool | None = None,
+                   device: str = "cpu") -> tuple[config.ReplayConfig, config.LearnerConfig]:
     """The preset's replay and learner settings with the benchmark's network and split
-    (`compiled`: learner.compile, None = the preset's)."""
+    (`compiled`: learner.compile, None = the preset's) on `device`."""
     if family == "nature":
         preset = config.PRESETS["pong"]
         learner = dataclasses.replace(preset.learner, hidden_sizes=(512,))
@@ -102,7 +102,7 @@ def family_configs(family: str, micro_batches: int, compiled: bool | None = None
         learner = dataclasses.replace(preset.learner, hidden_sizes=(512, 512))
     replay = dataclasses.replace(preset.replay, n_step=FAMILIES[family]["n_step"])
     compiled = learner.compile if compiled is None else compiled
-    return replay, dataclasses.replace(learner, micro_batches=micro_batches, device="cpu",
+    return replay, dataclasses.replace(learner, micro_batches=micro_batches, device=device,
                                        compile=compiled)
 
 
@@ -142,15 +142,17 @@ PARTS = ("sample", "learner.step", "update_priorities")
 
 
 def ours(case: Case, replay: ReplayBuffer, parts: dict[str, list[float]],
-         compiled: bool | None = None, imitation_weight: float = 0.0) -> Thunk:
+         compiled: bool | None = None, imitation_weight: float = 0.0,
+         device: str = "cpu") -> Thunk:
     """One full iteration; each part's seconds are appended to `parts` as it runs.
-    `imitation_weight` > 0 turns the imitation term on (margin 0.8)."""
+    `imitation_weight` > 0 turns the imitation term on (margin 0.8).  On a GPU the step is
+    read back at once (`Learner.step`), so each rep ends with the device idle: a latency."""
     fam = FAMILIES[case.family]
-    _, cfg = family_configs(case.family, case.micro_batches, compiled)
-    learner = Learner(fam["obs_shape"], fam["num_actions"], cfg, seed=0, device="cpu",
+    _, cfg = family_configs(case.family, case.micro_batches, compiled, device)
+    learner = Learner(fam["obs_shape"], fam["num_actions"], cfg, seed=0, device=device,
                       imitation_margin=0.8)
     learner.imitation_weight = imitation_weight
-    out = replay.empty_batch(case.batch)
+    out = host_batch(replay.empty_batch(case.batch), learner.device)
 
     def call() -> None:
         t0 = time.perf_counter()
@@ -165,15 +167,15 @@ def ours(case: Case, replay: ReplayBuffer, parts: dict[str, list[float]],
     return call
 
 
-def bare(case: Case, compiled: bool | None = None) -> Thunk:
+def bare(case: Case, compiled: bool | None = None, device: str = "cpu") -> Thunk:
     """The same arithmetic in plain torch on preallocated tensors: the floor ours is held to."""
     fam = FAMILIES[case.family]
-    _, cfg = family_configs(case.family, case.micro_batches, compiled)
+    _, cfg = family_configs(case.family, case.micro_batches, compiled, device)
     shape, actions, size = fam["obs_shape"], fam["num_actions"], case.batch
     gen = torch.Generator().manual_seed(1)
     torch.manual_seed(0)
     online = build_q_network(shape, actions, cfg,  # the Learner's conv precision: same arithmetic
-                             cnn_bf16(cfg.cnn_precision, torch.device("cpu")))
+                             cnn_bf16(cfg.cnn_precision, torch.device(device))).to(device)
     target_net = copy.deepcopy(online).requires_grad_(False)
     optimizer = torch.optim.Adam(online.parameters(), lr=cfg.lr, eps=cfg.adam_eps,
                                  fused=True)  # as the Learner: the ratio measures overhead only
@@ -183,9 +185,10 @@ def bare(case: Case, compiled: bool | None = None) -> Thunk:
             return torch.randint(0, 256, (size, *shape), generator=gen, dtype=torch.uint8)
         return torch.randn((size, *shape), generator=gen)
 
-    tensors = (observations(), torch.randint(0, actions, (size,), generator=gen),
-               torch.randn(size, generator=gen),
-               torch.full((size,), cfg.gamma ** fam["n_step"]), observations())
+    tensors = tuple(t.to(device) for t in (
+        observations(), torch.randint(0, actions, (size,), generator=gen),
+        torch.randn(size, generator=gen), torch.full((size,), cfg.gamma ** fam["n_step"]),
+        observations()))
     chunks = list(zip(*(torch.tensor_split(t, case.micro_batches) for t in tensors), strict=True))
 
     def chunk_loss(obs, action, reward, discount, next_obs) -> torch.Tensor:
@@ -203,20 +206,22 @@ def bare(case: Case, compiled: bool | None = None) -> Thunk:
         for chunk in chunks:
             chunk_loss(*chunk).backward()
         optimizer.step()
+        if device != "cpu":
+            torch.cuda.synchronize()  # as ours, which reads its step back
     return call
 
 
 # -- a case ------------------------------------------------------------------------------------
 
-def run_case(case: Case, replay: ReplayBuffer, size: dict) -> dict:
+def run_case(case: Case, replay: ReplayBuffer, size: dict, device: str = "cpu") -> dict:
     """Interleaved reps of ours and bare; ms per step, samples/s, the ratio and its target."""
     parts: dict[str, list[float]] = {name: [] for name in PARTS}
     reps = size["reps"][case.key]
-    contenders = {"ours": ours(case, replay, parts, size["compile"]),
-                  "bare torch": bare(case, size["compile"])}
+    contenders = {"ours": ours(case, replay, parts, size["compile"], device=device),
+                  "bare torch": bare(case, size["compile"], device)}
     if case.imitation:
         contenders[IMITATION] = ours(case, replay, {name: [] for name in PARTS},
-                                     size["compile"], imitation_weight=1.0)
+                                     size["compile"], imitation_weight=1.0, device=device)
     times = interleave({name: (lambda c=call: c) for name, call in contenders.items()},
                        reps, size["warmup"])
     rows = summarise(times, 1e3)
@@ -245,13 +250,14 @@ def run_case(case: Case, replay: ReplayBuffer, size: dict) -> dict:
                 targets=goals)
 
 
-def run_family(family: str, size: dict, rng: np.random.Generator) -> list[dict]:
+def run_family(family: str, size: dict, rng: np.random.Generator,
+               device: str = "cpu") -> list[dict]:
     """Fills the family's replay once and runs its cases against it."""
     replay = filled_replay(family, size[f"{family}_rows"], rng)
     results = []
     for case in (c for c in CASES if c.family == family):
-        print(f"bench learner: {case.title} ...", file=sys.stderr, flush=True)
-        results.append(run_case(case, replay, size))
+        print(f"bench learner: {case.title} on {device} ...", file=sys.stderr, flush=True)
+        results.append(run_case(case, replay, size, device))
         gc.collect()
     return results
 
@@ -283,13 +289,13 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def main(quick: bool = False) -> int:
-    """Runs every case; prints the JSON report on stdout and the table on stderr."""
+def main(quick: bool = False, device: str = "cpu") -> int:
+    """Runs every case on `device`; prints the JSON report on stdout and the table on stderr."""
     size, started = SIZES[bool(quick)], time.perf_counter()
     torch.set_num_threads(TORCH_THREADS)
     bc.warm_numba()
     rng = np.random.default_rng(7)
-    cases = [result for family in FAMILIES for result in run_family(family, size, rng)]
+    cases = [result for family in FAMILIES for result in run_family(family, size, rng, device)]
     notes = [f"torch threads {torch.get_num_threads()} (interop {torch.get_num_interop_threads()})"
              "; ours and bare take turns rep by rep in this process after "
              f"{size['warmup']} warm-up step(s) each",
@@ -303,7 +309,7 @@ def main(quick: bool = False) -> int:
     if quick:
         notes.append("quick: small replays and 2-10 reps (2 for the batch 16,384 cases); the "
                      "ratios are indicative only, the full run checks the target")
-    params = dict(size, torch_threads=torch.get_num_threads(), beta=BETA,
+    params = dict(size, device=device, torch_threads=torch.get_num_threads(), beta=BETA,
                   target_ratio=TARGET_RATIO,
                   families={k: {**v, "obs_shape": list(v["obs_shape"])}
                             for k, v in FAMILIES.items()},

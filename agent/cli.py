@@ -134,11 +134,20 @@ def build_parser() -> argparse.ArgumentParser:
     plot = sub.add_parser("plot", help="the curves of one or more runs on one figure")
     _plot_module().add_arguments(plot)
     bench = sub.add_parser("bench", help="benchmarks; JSON on stdout")
-    bench.add_argument("which", choices=("replay", "env", "learner", "loop", "tui", "all"))
+    bench.add_argument("which",
+                       choices=("replay", "env", "learner", "loop", "tui", "gpu", "all"))
     bench.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
+    bench.add_argument("--device", choices=DEVICE_BENCHES_CHOICES, default=None,
+                       help="where `bench learner` (default cpu) and `bench gpu` (default "
+                            "cuda) run their learner")
     for command in sub.choices.values():
         command.allow_abbrev = False
     return parser
+
+
+DEVICE_BENCHES = {"learner": "cpu", "gpu": "cuda"}
+"""The benchmarks that take --device, and their default device."""
+DEVICE_BENCHES_CHOICES = ("cpu", "cuda")
 
 
 def _version() -> str:
@@ -252,7 +261,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run_bench(name: str, quick: bool) -> int:
+def _run_bench(name: str, quick: bool, device: str | None = None) -> int:
     """Imports `agent.bench_<name>` lazily (torch and numba load only here) and runs it."""
     module = f"agent.bench_{name}"
     try:
@@ -261,13 +270,33 @@ def _run_bench(name: str, quick: bool) -> int:
         if exc.name != module:
             raise
         return _not_built(f"bench {name} is not available: agent/bench_{name}.py is missing")
-    return bench.main(quick)
+    if name not in DEVICE_BENCHES:
+        return bench.main(quick)
+    return bench.main(quick, device=device or DEVICE_BENCHES[name])
+
+
+def _check_bench_device(which: str, device: str | None) -> None:
+    if device is None:
+        return
+    if which not in DEVICE_BENCHES:
+        raise UsageError(f"--device is for `bench learner` and `bench gpu`, not `bench {which}`")
+    if device == "cuda":
+        from aimodel import cuda_missing_message
+
+        message = cuda_missing_message(f"bench {which} --device cuda",
+                                       "run it where a GPU is, or with --device cpu")
+        if message:
+            raise UsageError(message)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Runs one benchmark; `all` runs every one that exists (replay, env, learner, loop, tui)."""
+    """Runs one benchmark; `all` runs every CPU one that exists (replay, env, learner, loop,
+    tui)."""
+    _check_bench_device(args.which, args.device)
+    if args.which == "gpu" and args.device is None:
+        _check_bench_device("gpu", "cuda")
     if args.which != "all":
-        return _run_bench(args.which, args.quick)
+        return _run_bench(args.which, args.quick, args.device)
     codes = [_run_bench(name, args.quick) for name in ("replay", "env", "learner", "loop", "tui")]
     return next((code for code in codes if code != EXIT_OK), EXIT_OK)
 
