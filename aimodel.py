@@ -609,8 +609,9 @@ class Learner:
         if limit <= 0:
             return torch.ones((), device=self.device), torch.zeros_like(clipped)
         coef = torch.where(clipped, limit / norm, torch.ones_like(norm))
-        torch._foreach_mul_([p.grad for p in self.online.parameters() if p.grad is not None],
-                            coef)
+        if self.deferred or bool(clipped):  # on the host the flag is free: multiply only if due
+            torch._foreach_mul_([p.grad for p in self.online.parameters()
+                                 if p.grad is not None], coef)
         return coef, clipped
 
     def step(self, batch: Batch) -> LearnerStats:
