@@ -338,7 +338,6 @@ class PendingStep:
     """Host float32: _PACKED_HEAD, the greedy histogram, the TD errors."""
     ready: object | None
     """The CUDA event recorded after the copy, or None when `packed` is host memory already."""
-    batch_size: int
     labelled: int
     imitation_on: bool
     lr: float
@@ -646,10 +645,10 @@ class Learner:
         self._apply(finite, lr)
         packed = self._pack(result, norm, clip, finite)
         packed, ready = self._to_host(packed)
-        return PendingStep(packed, ready, len(batch.action), int(
-            (np.asarray(batch.expert_action) >= 0).sum()), result.imitation is not None, lr,
-            np.array(batch.reward, np.float64) if normalize else np.zeros(0),
-            self.learner_steps, self.target_age)
+        labelled = int((np.asarray(batch.expert_action) >= 0).sum())
+        rewards = np.array(batch.reward, np.float64) if normalize else np.zeros(0)
+        return PendingStep(packed, ready, labelled, result.imitation is not None, lr, rewards,
+                           self.learner_steps, self.target_age)
 
     def _apply(self, finite: torch.Tensor, lr: float) -> None:
         """The optimiser step and target update, or none of it where `finite` is false."""
