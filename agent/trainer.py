@@ -447,11 +447,11 @@ class Trainer:
             return
         self.replay.update_priorities(batch.indices, stats.td_error)
         self.acc.add_learner_step(loss=stats.loss, grad_norm=stats.grad_norm,
-                             clip_delta=stats.clip_delta, clipped=stats.clipped,
-                             q_min=stats.q_min, q_max=stats.q_max, q_mean=stats.q_mean,
-                             batch_size=len(batch.reward), agreement_hits=stats.agreement[0],
-                             agreement_count=stats.agreement[1],
-                             greedy_counts=stats.greedy_hist, imitation=stats.imitation)
+                                  clip_delta=stats.clip_delta, clipped=stats.clipped,
+                                  q_min=stats.q_min, q_max=stats.q_max, q_mean=stats.q_mean,
+                                  batch_size=len(batch.reward), agreement_hits=stats.agreement[0],
+                                  agreement_count=stats.agreement[1],
+                                  greedy_counts=stats.greedy_hist, imitation=stats.imitation)
 
     def _report_compile_error(self) -> None:
         """Once: learner.compile fell back to eager, and why (a missing C++ compiler, ...)."""
