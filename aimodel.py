@@ -445,6 +445,8 @@ class Learner:
         self.deferred = self.device.type != "cpu" if deferred is None else bool(deferred)
         """Decide a step's skip and clipping on the device and read its numbers a step later
         (`step_async`): what a GPU needs; on a CPU the host decides (exactly, for free)."""
+        self._zero, self._one = (torch.tensor(v, device=self.device) for v in (0.0, 1.0))
+        self._false = torch.tensor(False, device=self.device)
         self._imitation_args = (torch.zeros((), device=self.device),
                                 torch.zeros((), device=self.device))
         """lambda / labelled states, and the margin: device scalars the step fills in place."""
@@ -604,13 +606,14 @@ class Learner:
         norm, clipped), 0-d tensors: (1, False) below the limit, with clipping off, or with a
         non-finite norm (that step is skipped anyway)."""
         limit = self.cfg.max_grad_norm
-        clipped = torch.isfinite(norm) & (norm > limit)
         if limit <= 0:
-            return torch.ones((), device=self.device), torch.zeros_like(clipped)
-        coef = torch.where(clipped, limit / norm, torch.ones_like(norm))
-        if self.deferred or bool(clipped):  # on the host the flag is free: multiply only if due
-            torch._foreach_mul_([p.grad for p in self.online.parameters()
-                                 if p.grad is not None], coef)
+            return self._one, self._false
+        clipped = torch.isfinite(norm) & (norm > limit)
+        if not self.deferred and not bool(clipped):  # on the host the flag is free
+            return self._one, clipped
+        coef = torch.where(clipped, limit / norm, self._one)
+        torch._foreach_mul_([p.grad for p in self.online.parameters() if p.grad is not None],
+                            coef)
         return coef, clipped
 
     def step(self, batch: Batch) -> LearnerStats:
@@ -700,15 +703,15 @@ class Learner:
     def _pack(self, result: _Pass, norm: torch.Tensor,
               clip: tuple[torch.Tensor, torch.Tensor], finite: torch.Tensor) -> torch.Tensor:
         """A step's statistics as one float32 device vector (see _PACKED_HEAD)."""
-        q, expert = result.q, result.expert
+        q = result.q
         greedy = q.argmax(dim=1)
-        hits = ((greedy == expert) & (expert >= 0)).sum()
-        imitation = result.imitation if result.imitation is not None else torch.zeros_like(norm)
-        head = torch.stack([t.float() for t in (
-            result.loss, norm, clip[0], clip[1], finite, q.min(), q.max(), q.mean(), hits,
-            imitation)])
+        hits = (greedy == result.expert).sum(dtype=torch.float32)  # a label of -1 never hits
+        q_min, q_max = torch.aminmax(q)
+        imitation = result.imitation if result.imitation is not None else self._zero
+        head = torch.stack([result.loss, norm, clip[0], clip[1].float(), finite.float(), q_min,
+                            q_max, q.mean(), hits, imitation])
         hist = torch.bincount(greedy, minlength=self.num_actions).float()
-        td = torch.nan_to_num(result.td_error.float(), nan=0.0, posinf=0.0, neginf=0.0)
+        td = torch.nan_to_num(result.td_error, nan=0.0, posinf=0.0, neginf=0.0)
         return torch.cat([head, hist, td])
 
     def _to_host(self, packed: torch.Tensor) -> tuple[torch.Tensor, object | None]:

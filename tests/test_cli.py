@@ -295,11 +295,16 @@ def test_bench_delegates_to_agent_bench_modules(
 ) -> None:
     """The CLI's half of the contract: `agent.bench_<name>.main(quick)` is called, its exit
     code kept; `all` runs every benchmark in order."""
-    calls: list[tuple[str, bool]] = []
+    calls: list[tuple[str, bool, str | None]] = []
     for name in ("replay", "env", "learner", "loop", "tui"):
         fake = types.ModuleType(f"agent.bench_{name}")
-        record = lambda quick, name=name: calls.append((name, quick)) or 0  # noqa: E731
+
+        def record(quick, name=name, **options):
+            calls.append((name, quick, options.get("device")))
+            return 0
+
         fake.main = record  # type: ignore[attr-defined]
         monkeypatch.setitem(sys.modules, f"agent.bench_{name}", fake)
     assert main(["bench", which, "--quick"], environ={}) == 0
-    assert calls == [(name, True) for name in ran]
+    # the learner bench takes its device (the CPU unless --device says otherwise)
+    assert calls == [(name, True, "cpu" if name == "learner" else None) for name in ran]
