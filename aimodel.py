@@ -194,7 +194,8 @@ def td_loss(pred: torch.Tensor, target: torch.Tensor, kind: str, delta: float) -
 
 
 def large_margin_loss(q: torch.Tensor, expert_action: torch.Tensor,
-                      margin: torch.Tensor | float) -> torch.Tensor:
+                      margin: torch.Tensor | float,
+                      same_class: torch.Tensor | None = None) -> torch.Tensor:
     """Per-state J_E = max_a [Q(s, a) + l(a_E, a)] - Q(s, a_E), l = margin for a != a_E and 0
     for a_E (DQfD's supervised loss); 0 for states without a label (expert_action < 0).
 
@@ -203,12 +204,36 @@ def large_margin_loss(q: torch.Tensor, expert_action: torch.Tensor,
     ordering in the Q-values' own units and stops there; a softmax's temperature depends on the
     value scale, and it keeps pulling the Q-values apart without end.  Its gradient raises
     Q(s, a_E) and lowers only the action that violates the margin most.  Always >= 0.
+
+    `same_class`, an (A, A) 0/1 matrix of actions that do the same thing (Tempest: the same
+    spinner direction and buttons at another speed), compares classes instead of actions:
+    J_E = max_a [Q(s, a) + margin (a not in C_E)] - max_{a in C_E} Q(s, a), C_E the expert's
+    class, so any action of its class may be the greedy one.  The identity is DQfD's loss.
     """
     labelled = expert_action >= 0
-    label = expert_action.clamp(min=0).unsqueeze(1)
-    others = torch.ones_like(q).scatter_(1, label, 0.0)
-    loss = (q + margin * others).max(dim=1).values - q.gather(1, label).squeeze(1)
+    label = expert_action.clamp(min=0)
+    if same_class is None:
+        label = label.unsqueeze(1)
+        others = torch.ones_like(q).scatter_(1, label, 0.0)
+        taught = q.gather(1, label).squeeze(1)
+    else:
+        in_class = same_class[label]
+        others = 1.0 - in_class
+        taught = q.masked_fill(in_class == 0, float("-inf")).max(dim=1).values
+    loss = (q + margin * others).max(dim=1).values - taught
     return torch.where(labelled, loss, torch.zeros_like(loss))
+
+
+def same_class_matrix(action_classes: np.ndarray | None) -> np.ndarray | None:
+    """(A, A) float32, 1 where two actions share a class id (`large_margin_loss`); None for
+    None (every action its own class)."""
+    if action_classes is None:
+        return None
+    classes = np.asarray(action_classes)
+    if classes.ndim != 1:
+        raise ValueError(f"action_classes must be one class id per action, got shape "
+                         f"{classes.shape}")
+    return (classes[:, None] == classes[None, :]).astype(np.float32)
 
 
 def scheduled_lr(cfg: LearnerConfig, step: int, decay_steps: int | None = None) -> float:
@@ -407,13 +432,16 @@ class Learner:
 
     `decay_steps` (learner steps over which lr decays after warm-up) is an argument because
     LearnerConfig has no field for it; the agent knows the run length.  So is
-    `imitation_margin`: it depends on the env's reward settings (`config.imitation_margin`).
+    `imitation_margin`: it depends on the env's reward settings (`config.imitation_margin`), and
+    `action_classes` (one class id per action, for the imitation term's margin over classes;
+    None: every action its own class): they come from the env.
     """
 
     def __init__(self, obs_shape: Sequence[int], num_actions: int, cfg: LearnerConfig,
                  seed: int = 0, device: str | torch.device | None = None,
                  decay_steps: int | None = None, imitation_margin: float = 0.0,
-                 deferred: bool | None = None) -> None:
+                 deferred: bool | None = None,
+                 action_classes: np.ndarray | None = None) -> None:
         if cfg.lr_decay != "none" and not decay_steps:
             raise ValueError(f"learner.lr_decay={cfg.lr_decay!r} needs decay_steps (learner steps "
                              "over which lr falls to lr_end)")
@@ -450,6 +478,12 @@ class Learner:
         self._imitation_args = (torch.zeros((), device=self.device),
                                 torch.zeros((), device=self.device))
         """lambda / labelled states, and the margin: device scalars the step fills in place."""
+        same = same_class_matrix(action_classes)
+        if same is not None and len(same) != self.num_actions:
+            raise ValueError(f"action_classes has {len(same)} entries for {self.num_actions} "
+                             "actions")
+        self._same_class = None if same is None else torch.from_numpy(same).to(self.device)
+        """(A, A) 1 where two actions share a class: the imitation margin compares classes."""
         self._host_buffers: list[torch.Tensor] | None = None
         self._flip = 0
         self._compiled = torch.compile(self.chunk_loss, dynamic=False) if cfg.compile else None
@@ -580,7 +614,7 @@ class Learner:
         if imitation is None:
             return loss, loss.detach(), q.detach(), td_error, None
         scale, margin = imitation
-        margins = large_margin_loss(q, expert, margin)
+        margins = large_margin_loss(q, expert, margin, self._same_class)
         total = loss + scale * (weights * margins).sum()
         return total, loss.detach(), q.detach(), td_error, margins.detach().sum()
 

@@ -302,6 +302,13 @@ class ImitationConfig:
     stop_frame: int = 0
     """From this frame on (counted like anneal_frames) the weight is 0 whatever else says; 0 =
     never."""
+    by_class: bool = False
+    """Ask for the expert's class of action rather than its exact action: the best action of the
+    expert's class must be valued `margin` above every action of another class (Tempest: a class
+    is the same buttons and spinner direction at any speed; ALE's actions are each their own
+    class, so there it changes nothing).  Why: in a Tempest state several spinner speeds reach
+    the same lane, so the expert's exact speed cannot be told apart by the values, and the exact
+    margin stays unmet (README).  Off by default until measured to help."""
     gate: bool = True
     """Scale the weight by max(0, 1 - G_net / G_expert) (QDagger): G_net is the network's latest
     greedy evaluation, G_expert the expert's score by the same protocol on the same seeds,

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import config
+import envs
 from agent.acting import ActingCopy, acting_device
 from agent.actor import Actor, StepReport
 from agent.background import BackgroundLearner
@@ -109,9 +110,11 @@ class Trainer:
         self.replay = self._make_replay(obs_shape)
         decay_steps = max(1, int(cfg.run.frames * cfg.learner.replay_ratio
                                  / cfg.learner.batch_size))
+        classes = envs.action_classes(cfg.env) if cfg.imitation.by_class else None
         self.learner = Learner(obs_shape, num_actions, cfg.learner, seed=cfg.env.seed,
                                decay_steps=decay_steps,
-                               imitation_margin=config.imitation_margin(cfg))
+                               imitation_margin=config.imitation_margin(cfg),
+                               action_classes=classes)
         self.actor = Actor(self.env, self.replay, self.learner.greedy_actions, frames_per_step,
                            seed=cfg.env.seed)
         if self.learner.device.type != "cpu":  # the actor never waits on the learner's GPU

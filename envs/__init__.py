@@ -21,6 +21,7 @@ from envs.errors import UnknownEnvError
 
 __all__ = [
     "UnknownEnvError",
+    "action_classes",
     "make_vector_env",
     "measure_env_fps",
 ]
@@ -52,6 +53,17 @@ def make_vector_env(cfg: EnvConfig) -> Any:
 
         return make_ale_vector_env(cfg)
     raise UnknownEnvError(check_env_id(cfg.id) or f"unknown env id {cfg.id!r}")
+
+
+def action_classes(cfg: EnvConfig) -> Any:
+    """One class id per action of the env `cfg` builds, actions of a class doing the same thing
+    but for their speed (the imitation term's margin over classes), or None where every action
+    is its own class (ALE's minimal action sets)."""
+    if cfg.id == TEMPEST_ENV_ID:
+        from envs.tempest.actions import ACTION_SETS, action_classes as tempest_classes
+
+        return tempest_classes(ACTION_SETS[cfg.action_set])
+    return None
 
 
 def measure_env_fps(cfg: EnvConfig, steps: int = 2_000, **kwargs: Any) -> dict[str, Any]:

@@ -75,9 +75,11 @@ def random_batch(rng: np.random.Generator, size: int, dim: int, actions: int) ->
     )
 
 
-def linear_learner(dim: int, actions: int, weight, bias=None, **overrides) -> Learner:
+def linear_learner(dim: int, actions: int, weight, bias=None, action_classes=None,
+                   **overrides) -> Learner:
     """Q(s) = W s + b for online and target (the target starts as a copy)."""
-    learner = Learner((dim,), actions, make_cfg(hidden_sizes=(), **overrides))
+    learner = Learner((dim,), actions, make_cfg(hidden_sizes=(), **overrides),
+                      action_classes=action_classes)
     with torch.no_grad():
         learner.online.head.weight.copy_(torch.tensor(weight, dtype=torch.float32))
         learner.online.head.bias.copy_(torch.zeros(actions) if bias is None

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from aimodel import Imitation, Learner, large_margin_loss
+from aimodel import Imitation, Learner, large_margin_loss, same_class_matrix
 from tests.test_aimodel import (
     _frames_batch,
     linear_learner,
@@ -48,6 +48,52 @@ def test_large_margin_loss_gradient_raises_the_label_and_lowers_the_worst_offend
     q = torch.tensor([[5.0, 0.0, 4.5]], requires_grad=True)
     large_margin_loss(q, torch.tensor([0]), 1.0).sum().backward()
     assert q.grad.tolist() == [[-1.0, 0.0, 1.0]]
+
+
+def test_large_margin_loss_over_classes_by_hand() -> None:
+    """Actions 0 and 1 do the same thing (one class), 2 and 3 are classes of their own: the
+    best action of the expert's class must beat every other class by the margin."""
+    same = torch.from_numpy(same_class_matrix(np.array([0, 0, 1, 2])))
+    q = torch.tensor([[1.0, 3.0, 2.0, 0.0],    # a_E = 0, its class's best (3) leads by 1: 0
+                      [2.0, 0.0, 2.5, 0.0],    # a_E = 1: max(2, 0, 2.5 + 1, 0 + 1) - 2 = 1.5
+                      [0.0, 0.0, 1.0, 5.0],    # a_E = 2 alone: max(1, 1, 1, 5 + 1) - 1 = 5
+                      [7.0, 8.0, 9.0, 1.0]])   # no label: 0
+    expert = torch.tensor([0, 1, 2, -1])
+    assert large_margin_loss(q, expert, 1.0, same).tolist() == [0.0, 1.5, 5.0, 0.0]
+    # DQfD's exact loss would ask for action 0 itself in row 0: max(1, 4, 3, 1) - 1 = 3
+    assert large_margin_loss(q, expert, 1.0).tolist() == [3.0, 3.5, 5.0, 0.0]
+    # every action its own class: the exact loss
+    identity = torch.from_numpy(same_class_matrix(np.arange(4)))
+    torch.testing.assert_close(large_margin_loss(q, expert, 1.0, identity),
+                               large_margin_loss(q, expert, 1.0))
+
+
+def test_the_class_loss_raises_the_best_of_the_class_and_lowers_the_worst_offender() -> None:
+    same = torch.from_numpy(same_class_matrix(np.array([0, 0, 1, 2])))
+    q = torch.tensor([[2.0, 0.0, 2.5, 0.0]], requires_grad=True)
+    large_margin_loss(q, torch.tensor([1]), 1.0, same).sum().backward()
+    assert q.grad.tolist() == [[-1.0, 0.0, 1.0, 0.0]]
+
+
+def test_same_class_matrix_by_hand() -> None:
+    assert same_class_matrix(np.array([0, 0, 1])).tolist() == [[1, 1, 0], [1, 1, 0], [0, 0, 1]]
+    assert same_class_matrix(None) is None
+    with pytest.raises(ValueError, match="one class id per action"):
+        same_class_matrix(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="3 entries for 2 actions"):
+        Learner((1,), 2, make_cfg(), action_classes=np.array([0, 0, 1]))
+
+
+def test_a_learner_step_with_classes_takes_the_class_loss() -> None:
+    """Two actions of one class: the expert's label 1 is met by action 0 as well, so once any
+    of the two is valued above nothing else there is nothing to learn (J = 0, no gradient)."""
+    learner = linear_learner(1, 3, [[0.0], [0.0], [-1.0]], action_classes=np.array([0, 0, 1]))
+    batch = make_batch([[1.0]], [0], [0.0], [0.0], [[0.0]], expert=[1])
+    result = learner.accumulate_gradients(batch, imitation=Imitation(1.0, 0.5))
+    assert float(result.imitation) == 0.0  # Q = (0, 0, -1): the class leads by 1 > 0.5
+    exact = linear_learner(1, 3, [[0.0], [0.0], [-1.0]])
+    result = exact.accumulate_gradients(batch, imitation=Imitation(1.0, 0.5))
+    assert float(result.imitation) == pytest.approx(0.5)  # max(0 + 0.5, 0, -1 + 0.5) - 0
 
 
 # ------------------------------------------------------------------------ inside a learner step

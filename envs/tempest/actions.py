@@ -53,6 +53,15 @@ def action_meanings(table: np.ndarray) -> list[str]:
     return names
 
 
+def action_classes(table: np.ndarray) -> np.ndarray:
+    """(num_actions,) class ids: actions with the same buttons and spinner direction share one,
+    whatever their speed.  In a given state the expert's exact spinner speed is one of several
+    that reach the same lane, so the imitation term asks for its class, not its speed."""
+    keys = np.stack([table[:, FIRE], table[:, ZAP], np.sign(table[:, SPIN])], axis=1)
+    _, classes = np.unique(keys, axis=0, return_inverse=True)
+    return classes.reshape(-1).astype(np.int64)
+
+
 def nearest_action(table: np.ndarray, fire: int, zap: int, spinner: int) -> int:
     """The action of `table` closest to (fire, zap, spinner): buttons must match where the set
     allows it, then the nearest spinner value.  Maps an expert's choice onto any action set."""

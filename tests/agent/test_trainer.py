@@ -273,6 +273,25 @@ def test_the_imitation_term_runs_on_its_schedule_and_the_gate_follows_the_evalua
     assert net_score == 1.0 and rows[-1]["imitation_weight"] == 0.0  # the gate shut it
 
 
+def test_by_class_gives_the_learner_the_envs_action_classes(tmp_path):
+    """imitation.by_class on Tempest: the learner's margin compares the 12 classes of the 44
+    joint actions, and a real run's steps take the term; off, every action is its own."""
+    import envs
+    from expert.labels import with_expert
+
+    settings = {"run.frames": 800, "imitation.weight": 0.5, "learner.learning_starts": 200}
+    cfg = _cfg(tmp_path, **settings, **{"imitation.by_class": True})
+    trainer = Trainer(cfg, open_run_dir(cfg),
+                      lambda: with_expert(envs.make_vector_env(cfg.env), cfg.env, cfg.expert))
+    same = trainer.learner._same_class
+    assert same.shape == (44, 44) and same.sum(dim=1).tolist().count(5.0) == 40  # 5 speeds
+    trainer.run()
+    rows = read_rows(trainer.paths.metrics, strict=True)
+    assert any(r["imitation_loss"] is not None for r in rows)
+    plain = _trainer(_cfg(tmp_path / "plain", **settings))
+    assert plain.learner._same_class is None
+
+
 def test_imitation_scores_resume_exactly(tmp_path):
     settings = {"run.frames": 1200, "imitation.weight": 0.5, "actor.eval_every_frames": 1000,
                 "actor.eval_episodes": 4, "imitation.anneal_frames": 5000}

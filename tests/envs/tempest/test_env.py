@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import envs  # noqa: F401  (registers Tempest-v0)
+import envs  # registers Tempest-v0
+from config import EnvConfig
 from envs.tempest import features
+from envs.tempest.actions import ACTION_SETS, FIRE, SPIN, ZAP
 from envs.tempest.env import TempestEnv, TempestVectorEnv
 from envs.tempest.state import states_equal, take
 
@@ -42,6 +44,21 @@ def test_action_meanings_cover_the_44_joint_actions() -> None:
     names = TempestEnv().get_action_meanings()
     assert len(names) == 44 and names[0] == "NOOP" and names[43] == "FIRE+ZAP SPIN-12"
     assert len(TempestEnv(action_set="compact").get_action_meanings()) == 11
+
+
+@pytest.mark.parametrize("action_set, classes", [("joint", 12), ("compact", 7)])
+def test_action_classes_group_the_speeds_of_one_direction(action_set: str, classes: int) -> None:
+    """A class is the buttons and the spinner direction: joint 4 button sets x (left, stay,
+    right) = 12; compact (fire or not) x 3 + its one zap = 7.  `envs.action_classes` gives
+    them for a Tempest config and None for an ALE game (each action its own class)."""
+    table = ACTION_SETS[action_set]
+    ids = envs.action_classes(EnvConfig(action_set=action_set))
+    assert len(ids) == len(table) and len(set(ids.tolist())) == classes
+    key = np.stack([table[:, FIRE], table[:, ZAP], np.sign(table[:, SPIN])], axis=1)
+    for a in range(len(table)):
+        for b in range(len(table)):
+            assert (ids[a] == ids[b]) == bool((key[a] == key[b]).all())
+    assert envs.action_classes(EnvConfig(id="ALE/Pong-v5")) is None
 
 
 def test_same_seed_same_trajectory_and_other_seed_differs() -> None:
