@@ -60,7 +60,8 @@ def action_classes(cfg: EnvConfig) -> Any:
     but for their speed (the imitation term's margin over classes), or None where every action
     is its own class (ALE's minimal action sets)."""
     if cfg.id == TEMPEST_ENV_ID:
-        from envs.tempest.actions import ACTION_SETS, action_classes as tempest_classes
+        from envs.tempest.actions import ACTION_SETS
+        from envs.tempest.actions import action_classes as tempest_classes
 
         return tempest_classes(ACTION_SETS[cfg.action_set])
     return None
