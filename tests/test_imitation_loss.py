@@ -221,14 +221,16 @@ def test_a_bf16_cnn_takes_nearly_the_float32_gradient_of_the_term() -> None:
 
 
 @pytest.mark.slow
-def test_a_compiled_step_with_the_term_matches_eager_as_lambda_moves() -> None:
+@pytest.mark.parametrize("classes", [None, np.array([0, 0, 1, 1])])
+def test_a_compiled_step_with_the_term_matches_eager_as_lambda_moves(classes) -> None:
     """lambda changes every step (0.5, 0.25, then off and back): the compiled step follows
-    without falling back to eager, and equals the eager step."""
+    without falling back to eager, and equals the eager step (exact labels, and classes)."""
     batch = random_batch(np.random.default_rng(7), 64, 6, 4)
     learners, stats = {}, {}
     for compiled in (False, True):
         learner = Learner((6,), 4, make_cfg(hidden_sizes=(32,), dueling=True, micro_batches=2,
-                                            compile=compiled, loss="huber"), seed=2)
+                                            compile=compiled, loss="huber"), seed=2,
+                          action_classes=classes)
         learner.imitation_margin, history = 0.8, []
         for weight in (0.5, 0.25, 0.0, 1.0):
             learner.imitation_weight = weight
