@@ -331,7 +331,7 @@ class MetricsConfig:
 
 @dataclass(frozen=True)
 class DoctorConfig:
-    """The training doctor (metrics/doctor.py): which patterns of seeds/ it flags, and when.
+    """The training doctor (metrics/doctor/): which patterns of seeds/ it flags, and when.
 
     Thresholds count in rows (one every metrics.interval_s, 2 s by default) and compare a row with
     the median of the rows before it, so they hold for any game's reward and loss scale. Each

@@ -231,7 +231,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """The training doctor over a recorded run: 0 healthy, 1 findings, 2 bad input."""
-    from agent.doctor_report import DoctorInputError, examine, render_json, render_text
+    from metrics.doctor.report import DoctorInputError, examine, render_json, render_text
 
     try:
         report = examine(args.target)

@@ -249,7 +249,7 @@ def test_unbuilt_commands_say_so(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A benchmark whose module is missing says so and exits 1 (the doctor is built: its tests
-    are in tests/agent/test_doctor_report.py)."""
+    are in tests/metrics/test_doctor_report.py)."""
     monkeypatch.setitem(sys.modules, "agent.bench_tui", None)  # makes its import fail
     assert main(["bench", "tui"], environ={}) == 1
     err = capsys.readouterr().err

@@ -1,6 +1,6 @@
 """`tempest-dqn doctor TARGET`: the training doctor over a recorded run, from the files on disk.
 
-Why a module of its own: `metrics.doctor` judges rows it is given; this module decides which rows
+Why a module of its own: the engine judges rows it is given; this module decides which rows
 and which settings those are, refuses bad input with the file, the line and the key at fault,
 and renders the findings for a person (`render_text`) or a script (`render_json`).  The CLI stays
 a thin dispatcher.
@@ -35,7 +35,8 @@ from typing import Any
 
 import config
 from config import DoctorConfig
-from metrics.doctor import Finding, Rollback, diagnose, format_report, guard_rollbacks
+from metrics.doctor.findings import Finding, format_report
+from metrics.doctor.offline import Rollback, diagnose, guard_rollbacks
 from metrics.events import read_events
 from metrics.schema import REQUIRED_KEYS, validate_row
 from metrics.sink import MetricsFileError
