@@ -262,14 +262,14 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def _run_bench(name: str, quick: bool, device: str | None = None) -> int:
-    """Imports `agent.bench_<name>` lazily (torch and numba load only here) and runs it."""
-    module = f"agent.bench_{name}"
+    """Imports `agent.bench.<name>` lazily (torch and numba load only here) and runs it."""
+    module = f"agent.bench.{name}"
     try:
         bench = importlib.import_module(module)
     except ModuleNotFoundError as exc:
         if exc.name != module:
             raise
-        return _not_built(f"bench {name} is not available: agent/bench_{name}.py is missing")
+        return _not_built(f"bench {name} is not available: agent/bench/{name}.py is missing")
     if name not in DEVICE_BENCHES:
         return bench.main(quick)
     return bench.main(quick, device=device or DEVICE_BENCHES[name])

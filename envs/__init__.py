@@ -23,7 +23,6 @@ __all__ = [
     "UnknownEnvError",
     "action_classes",
     "make_vector_env",
-    "measure_env_fps",
 ]
 
 
@@ -65,10 +64,3 @@ def action_classes(cfg: EnvConfig) -> Any:
 
         return tempest_classes(ACTION_SETS[cfg.action_set])
     return None
-
-
-def measure_env_fps(cfg: EnvConfig, steps: int = 2_000, **kwargs: Any) -> dict[str, Any]:
-    """Env throughput with random actions; see `envs.bench.measure_env_fps`."""
-    from envs.bench import measure_env_fps as measure
-
-    return measure(cfg, steps, **kwargs)

@@ -250,7 +250,7 @@ def test_unbuilt_commands_say_so(
 ) -> None:
     """A benchmark whose module is missing says so and exits 1 (the doctor is built: its tests
     are in tests/metrics/test_doctor_report.py)."""
-    monkeypatch.setitem(sys.modules, "agent.bench_tui", None)  # makes its import fail
+    monkeypatch.setitem(sys.modules, "agent.bench.tui", None)  # makes its import fail
     assert main(["bench", "tui"], environ={}) == 1
     err = capsys.readouterr().err
     assert "bench tui is not available" in err and "Traceback" not in err
@@ -293,18 +293,18 @@ def test_split_overrides() -> None:
 def test_bench_delegates_to_agent_bench_modules(
     which: str, ran: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The CLI's half of the contract: `agent.bench_<name>.main(quick)` is called, its exit
+    """The CLI's half of the contract: `agent.bench.<name>.main(quick)` is called, its exit
     code kept; `all` runs every benchmark in order."""
     calls: list[tuple[str, bool, str | None]] = []
     for name in ("replay", "env", "learner", "loop", "tui"):
-        fake = types.ModuleType(f"agent.bench_{name}")
+        fake = types.ModuleType(f"agent.bench.{name}")
 
         def record(quick, name=name, **options):
             calls.append((name, quick, options.get("device")))
             return 0
 
         fake.main = record  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, f"agent.bench_{name}", fake)
+        monkeypatch.setitem(sys.modules, f"agent.bench.{name}", fake)
     assert main(["bench", which, "--quick"], environ={}) == 0
     # the learner bench takes its device (the CPU unless --device says otherwise)
     assert calls == [(name, True, "cpu" if name == "learner" else None) for name in ran]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from config import EnvConfig
-from envs import UnknownEnvError, make_vector_env, measure_env_fps
+from envs import UnknownEnvError, make_vector_env
 from envs.ale import AleVectorEnv
 from envs.tempest.env import TempestVectorEnv
 from tests.torch_free import assert_torch_not_loaded
@@ -55,27 +55,8 @@ def test_making_and_stepping_an_env_never_loads_torch() -> None:
     assert_torch_not_loaded(
         "import numpy as np\n"
         "from config import EnvConfig\n"
-        "from envs import make_vector_env, measure_env_fps\n"
+        "from envs import make_vector_env\n"
         "env = make_vector_env(EnvConfig(id='ALE/Pong-v5', num_envs=1))\n"
         "env.reset()\n"
         "env.step(np.zeros(1, np.int64))\n"
-        "measure_env_fps(EnvConfig(id='ALE/Pong-v5', num_envs=1), 5, warmup=0)\n"
     )
-
-
-def test_measure_env_fps_counts_frames_and_agent_steps() -> None:
-    result = measure_env_fps(EnvConfig(id="ALE/Pong-v5", num_envs=2, frame_skip=3), 40, warmup=5)
-    assert result["agent_steps"] == 80 and result["frames"] == 240
-    assert result["frame_skip"] == 3 and result["num_envs"] == 2
-    assert result["frames_per_s"] == pytest.approx(3 * result["agent_steps_per_s"])
-    assert result["seconds"] > 0 and result["frames_per_s"] > 0
-
-
-def test_measure_env_fps_rejects_nonsense() -> None:
-    with pytest.raises(ValueError, match="steps"):
-        measure_env_fps(EnvConfig(id="ALE/Pong-v5"), 0)
-
-
-def test_measure_env_fps_counts_one_frame_per_tempest_step() -> None:
-    result = measure_env_fps(EnvConfig(id="Tempest-v0", num_envs=4), 30, warmup=2)
-    assert result["agent_steps"] == 120 and result["frames"] == 120

@@ -14,18 +14,65 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
 import config
-from agent import bench_contenders as bc
-from envs import measure_env_fps
+from agent.bench import harness
 
 GAME, ENV_ID = "pong", "ALE/Pong-v5"
 SIZES = {False: {"steps": 3000, "rounds": 5}, True: {"steps": 300, "rounds": 2}}
 TEMPEST_SIZES = {False: {"frames": 300_000, "rounds": 3}, True: {"frames": 20_000, "rounds": 1}}
 """Game frames per contender and round (all envs together), so every env count costs alike."""
 TEMPEST_TARGET_FPS = 100_000
+
+
+def measure_env_fps(
+    cfg: config.EnvConfig, steps: int = 2_000, *, warmup: int = 50, seed: int = 0
+) -> dict[str, Any]:
+    """Env throughput, the backend alone: random actions (drawn before the clock starts), the
+    adapter included, construction and the first reset excluded.  Frames are emulator frames
+    (agent steps x frame_skip for ALE), the unit of the `frame` and `fps` metrics.
+
+    Steps `cfg`'s vector env `steps` times with uniform random actions and times it.
+
+    Returns:
+        {"env_id", "num_envs", "frame_skip", "vector_steps", "agent_steps", "frames",
+         "seconds", "agent_steps_per_s", "frames_per_s"}; agent steps count every env
+        (vector steps x num_envs).
+    """
+    if steps < 1 or warmup < 0:
+        raise ValueError(f"steps must be >= 1 and warmup >= 0, got steps={steps} warmup={warmup}")
+    from envs import make_vector_env
+
+    env = make_vector_env(cfg)
+    try:
+        env.reset(seed=cfg.seed)
+        num_actions = int(env.single_action_space.n)
+        rng = np.random.default_rng(seed)
+        actions = rng.integers(0, num_actions, size=(warmup + steps, env.num_envs))
+        for row in actions[:warmup]:
+            env.step(row)
+        start = time.perf_counter()
+        for row in actions[warmup:]:
+            env.step(row)
+        seconds = time.perf_counter() - start
+    finally:
+        env.close()
+    frame_skip = 1 if cfg.id == config.TEMPEST_ENV_ID else cfg.frame_skip
+    agent_steps = steps * env.num_envs
+    return {
+        "env_id": cfg.id,
+        "num_envs": env.num_envs,
+        "frame_skip": frame_skip,
+        "vector_steps": steps,
+        "agent_steps": agent_steps,
+        "frames": agent_steps * frame_skip,
+        "seconds": seconds,
+        "agent_steps_per_s": agent_steps / seconds,
+        "frames_per_s": agent_steps * frame_skip / seconds,
+    }
 
 
 def _bare_rate(cfg: config.EnvConfig, steps: int) -> float:
@@ -135,7 +182,7 @@ def markdown(report: dict) -> str:
     for case in report["cases"]:
         lines += [f"| {case['case']} | {r['name']} | {r['median']:.0f} | {r['min']:.0f} | "
                   f"{r['max']:.0f} | {case['unit']} |" for r in case["contenders"]]
-    lines += bc.targets_markdown(report)
+    lines += harness.targets_markdown(report)
     return "\n".join(lines + [""] + [f"- {n}" for n in report["notes"]])
 
 
@@ -149,4 +196,4 @@ def main(quick: bool = False) -> int:
              "'+ expert' adds the expert's label for every state, as the trainer runs it; ALE "
              "Pong's frames are emulator frames (4 per agent step), ALE's own fast path; "
              "Pong gets 1/8 of Tempest's frame budget per round to keep the run short"]
-    return bc.publish("env", quick, dict(size, env_id=ENV_ID), cases, notes, started, markdown)
+    return harness.publish("env", quick, dict(size, env_id=ENV_ID), cases, notes, started, markdown)

@@ -1,4 +1,5 @@
-"""`tempest-dqn bench env --quick`, run as a user runs it: a subprocess, JSON on stdout."""
+"""`tempest-dqn bench env --quick`, run as a user runs it (a subprocess, JSON on stdout), and the
+throughput measurement it is built on (`measure_env_fps`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from agent.bench.env import measure_env_fps
+from config import EnvConfig
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.slow
@@ -33,3 +37,21 @@ def test_env_benchmark_reports_ours_and_the_bare_emulator() -> None:
         assert names == ["ours (AleVectorEnv)", "bare AtariVectorEnv"]
         assert all(math.isfinite(r["median"]) and r["median"] > 0 for r in case["contenders"])
         assert case["ratios"]["ours / bare"] > 0
+
+
+def test_measure_env_fps_counts_frames_and_agent_steps() -> None:
+    result = measure_env_fps(EnvConfig(id="ALE/Pong-v5", num_envs=2, frame_skip=3), 40, warmup=5)
+    assert result["agent_steps"] == 80 and result["frames"] == 240
+    assert result["frame_skip"] == 3 and result["num_envs"] == 2
+    assert result["frames_per_s"] == pytest.approx(3 * result["agent_steps_per_s"])
+    assert result["seconds"] > 0 and result["frames_per_s"] > 0
+
+
+def test_measure_env_fps_rejects_nonsense() -> None:
+    with pytest.raises(ValueError, match="steps"):
+        measure_env_fps(EnvConfig(id="ALE/Pong-v5"), 0)
+
+
+def test_measure_env_fps_counts_one_frame_per_tempest_step() -> None:
+    result = measure_env_fps(EnvConfig(id="Tempest-v0", num_envs=4), 30, warmup=2)
+    assert result["agent_steps"] == 120 and result["frames"] == 120

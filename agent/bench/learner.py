@@ -12,7 +12,7 @@ Nature CNN at batch 32, the Tempest MLP at 4,096) a third contender runs our ite
 imitation term on (lambda 1, margin 0.8 in Q units): its target, at most 1.05x our step without.
 
 The machine is shared and noisy (DESIGN.md §7), so both contenders of a case live in this one
-process, are warmed up first, then take turns rep by rep (`agent.bench_replay.interleave`); the
+process, are warmed up first, then take turns rep by rep (`agent.bench.harness.interleave`); the
 report gives medians with min and max, and the ratio of the medians.  Ours is also timed in its
 three parts (sample, learner step, priorities) to show where any overhead sits.
 
@@ -37,8 +37,9 @@ import torch
 import torch.nn.functional as F
 
 import config
-from agent import bench_contenders as bc
-from agent.bench_replay import interleave, summarise, target
+from agent.bench import harness
+from agent.bench import replay_contenders as rc
+from agent.bench.harness import interleave, summarise, target
 from aimodel import Learner, build_q_network, cnn_bf16, host_batch
 from replay import ReplayBuffer, Source
 
@@ -124,14 +125,14 @@ def filled_replay(family: str, rows: int, rng: np.random.Generator) -> ReplayBuf
         expert[rng.random(envs) >= P_LABELLED] = -1
         pool.append((obs, rng.integers(0, fam["num_actions"], envs).astype(np.int16),
                      rng.standard_normal(envs, dtype=np.float32),
-                     rng.random(envs) < bc.P_TERMINATED, np.zeros(envs, np.bool_), expert))
+                     rng.random(envs) < rc.P_TERMINATED, np.zeros(envs, np.bool_), expert))
     source = np.full(envs, Source.DQN, np.uint8)
     steps = rows // envs + fam["n_step"] + 4  # enough to wrap every stream's ring once
     for t in range(steps):
         obs, action, reward, terminated, truncated, expert = pool[t % POOL_STEPS]
         buf.add(obs, action, reward, terminated, truncated, pool[(t + 1) % POOL_STEPS][0],
                 source, expert)
-        bc.progress(f"filling the {family} replay", t, steps)
+        harness.progress(f"filling the {family} replay", t, steps)
     return buf
 
 
@@ -293,7 +294,7 @@ def main(quick: bool = False, device: str = "cpu") -> int:
     """Runs every case on `device`; prints the JSON report on stdout and the table on stderr."""
     size, started = SIZES[bool(quick)], time.perf_counter()
     torch.set_num_threads(TORCH_THREADS)
-    bc.warm_numba()
+    rc.warm_numba()
     rng = np.random.default_rng(7)
     cases = [result for family in FAMILIES for result in run_family(family, size, rng, device)]
     notes = [f"torch threads {torch.get_num_threads()} (interop {torch.get_num_interop_threads()})"
@@ -315,4 +316,4 @@ def main(quick: bool = False, device: str = "cpu") -> int:
                             for k, v in FAMILIES.items()},
                   replay_sample_threads={
                       f: family_configs(f, 1)[0].sample_threads for f in FAMILIES})
-    return bc.publish("learner", quick, params, cases, notes, started, markdown)
+    return harness.publish("learner", quick, params, cases, notes, started, markdown)

@@ -1,30 +1,23 @@
 """The contenders of `tempest-dqn bench replay`: how each library is built, filled and called.
 
-Kept apart from the timing harness (`agent.bench_replay`) so that each library's quirks (cpprb's
+Kept apart from the benchmark (`agent.bench.replay`) so that each library's quirks (cpprb's
 keyword arrays, SB3's `infos` list, which settings actually work) sit in one place, and so that
-the harness only ever sees zero-argument callables.  cpprb and Stable-Baselines3 are optional
-(`pip install -e '.[bench]'`): `optional()` returns None where they are missing.
+the timing only ever sees zero-argument callables.  cpprb and Stable-Baselines3 are optional
+(`pip install -e '.[bench]'`): `harness.optional()` returns None where they are missing.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
-import json
-import os
-import platform
-import sys
-import time
 from functools import partial
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
+from agent.bench.harness import MISSING, mem_available, optional, progress, rss, version
 from replay import ReplayBuffer, Source
 
 NUM_ENVS = 64
 P_TERMINATED = 0.002
-MISSING = "not installed: pip install -e '.[bench]'"
 
 
 class Step(NamedTuple):
@@ -38,47 +31,6 @@ class Step(NamedTuple):
     truncated: np.ndarray
     done: np.ndarray
     source: np.ndarray
-
-
-def optional(module: str) -> Any | None:
-    """The module, or None when it is not installed (the bench then skips that contender)."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        return None
-
-
-def version(dist: str) -> str | None:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def _proc_kb(path: str, key: str) -> int:
-    with open(path, encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def rss() -> int:
-    """Resident bytes of this process: cross-checks the arrays' nbytes after filling."""
-    return _proc_kb("/proc/self/status", "VmRSS")
-
-
-def mem_available() -> int:
-    """What the kernel says can still be allocated without swapping (there is no swap here)."""
-    return _proc_kb("/proc/meminfo", "MemAvailable")
-
-
-def progress(label: str, i: int, total: int) -> None:
-    """Prints every 10%: filling a million ALE frames takes long enough to look hung."""
-    tenth = max(total // 10, 1)
-    if (i + 1) % tenth == 0 or i + 1 == total:
-        print(f"  {label}: {round(100 * (i + 1) / total)}% ({i + 1}/{total} steps)",
-              file=sys.stderr, flush=True)
 
 
 def step_pool(rng: np.random.Generator, obs_shape: tuple[int, ...], count: int) -> list[Step]:
@@ -270,14 +222,6 @@ def adders_for_c(capacity: int, n_step: int, notes: list[str]) -> dict:
     return adders
 
 
-def machine() -> dict:
-    """Where the numbers came from: the contenders' versions and the machine's size."""
-    return dict(cpu_count=os.cpu_count(), python=platform.python_version(),
-                mem_total=_proc_kb("/proc/meminfo", "MemTotal"), numpy=version("numpy"),
-                numba=version("numba"), torch=version("torch"), cpprb=version("cpprb"),
-                stable_baselines3=version("stable-baselines3"))
-
-
 def warm_numba() -> None:
     """Compiles (or loads from numba's cache) our kernels before anything is measured, so the
     compiler's memory and time land in neither a fill, an RSS growth nor a timing."""
@@ -289,23 +233,3 @@ def warm_numba() -> None:
             ours_add(buf, pool[k % 2])
         batch = buf.sample(8, out=buf.empty_batch(8))
         buf.update_priorities(batch.indices, np.ones(8))
-
-
-def targets_markdown(report: dict) -> list[str]:
-    """The report's targets as a markdown table (after a blank line), one row per target."""
-    lines = ["", "| target | value | threshold | met |", "| --- | ---: | ---: | --- |"]
-    return lines + [f"| {t['name']} | {t['value']:.3f} | {t['threshold']} | "
-                    f"{'yes' if t['met'] else 'NO'} |"
-                    for case in report["cases"] for t in case["targets"]]
-
-
-def publish(benchmark: str, quick: bool, params: dict, cases: list[dict], notes: list[str],
-            started: float, render) -> int:
-    """Print the report: one JSON document on stdout, `render(report)` (markdown) on stderr."""
-    report = dict(benchmark=benchmark, quick=bool(quick), machine=machine(), params=params,
-                  cases=cases, notes=notes,
-                  all_targets_met=all(t["met"] for c in cases for t in c["targets"]),
-                  elapsed_s=round(time.perf_counter() - started, 1))
-    print(json.dumps(report, indent=2))
-    print(render(report), file=sys.stderr)
-    return 0

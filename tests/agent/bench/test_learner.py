@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 CASES = ["nature-32", "nature-256", "mlp-4096", "mlp-16384", "mlp-16384-acc4"]
 
 

@@ -13,14 +13,15 @@ C add throughput of 64-env steps.  JSON on stdout, a markdown table on stderr.
 from __future__ import annotations
 
 import gc
-import statistics
 import sys
 import time
 from collections.abc import Callable
 
 import numpy as np
 
-from agent import bench_contenders as bc
+from agent.bench import harness
+from agent.bench import replay_contenders as rc
+from agent.bench.harness import Thunk, fixed, interleave, median_of, summarise, target
 from replay import ReplayBuffer
 
 SIZES = {  # quick: ~20x smaller buffers and fewer reps, for the test (< 60 s in all)
@@ -33,64 +34,14 @@ STEPS_PER_CALL_C = 32  # one timed call adds this many steps: a single add is a 
 HEADROOM = 5 * 2**30   # left free when sizing SB3's buffer next to ours (brief: >= 4 GiB)
 NSTEP_CPPRB = {"size": N_STEP_A, "gamma": GAMMA, "rew": "rew", "next": "next_obs"}
 
-Thunk = Callable[[], object]
-
-
-def fixed(call: Thunk) -> Callable[[], Thunk]:
-    """A contender with nothing to prepare between calls."""
-    return lambda: call
-
-
-def interleave(contenders: dict[str, Callable[[], Thunk]], reps: int,
-               warmup: int) -> dict[str, list[float]]:
-    """Seconds per call of each contender, taking turns rep by rep.
-
-    Each contender is a factory called untimed before every call (the floor draws its fresh
-    indices there), returning the thunk that is timed.  The garbage collector is off while timing
-    so a collection triggered by one contender is not charged to another.
-    """
-    for make in contenders.values():
-        for _ in range(warmup):
-            make()()
-    names, times = list(contenders), {name: [] for name in contenders}
-    gc.collect()
-    gc.disable()
-    try:
-        for rep in range(reps):
-            for name in names[rep % len(names):] + names[:rep % len(names)]:
-                call = contenders[name]()
-                start = time.perf_counter()
-                call()
-                times[name].append(time.perf_counter() - start)
-    finally:
-        gc.enable()
-    return times
-
-
-def summarise(times: dict[str, list[float]], scale: float, **extra) -> list[dict]:
-    """Median / min / max of each contender in the case's unit (`scale` per second)."""
-    return [dict(name=name, **extra, median=statistics.median(t) * scale, min=min(t) * scale,
-                 max=max(t) * scale, reps=len(t)) for name, t in times.items()]
-
-
-def median_of(rows: list[dict], name: str, **match) -> float:
-    return next(r["median"] for r in rows
-                if r["name"] == name and all(r.get(k) == v for k, v in match.items()))
-
-
-def target(name: str, value: float, threshold: float, at_least: bool = True) -> dict:
-    met = value >= threshold if at_least else value <= threshold
-    return dict(name=name, value=round(value, 4), threshold=threshold, met=bool(met))
-
-
 def case_a(size: dict, notes: list[str]) -> dict:
     """Prioritised sample + update: ours (fresh, out=), cpprb, and the bare gather floor."""
     cap, rng = size["capacity"], np.random.default_rng(1)
-    pool, steps = bc.step_pool(rng, (195,), 8), cap // bc.NUM_ENVS + 16
-    before = bc.rss()
-    ours = ReplayBuffer(cap, bc.NUM_ENVS, (195,), prioritized=True, n_step=N_STEP_A, gamma=GAMMA)
-    bc.fill(lambda s: bc.ours_add(ours, s), pool, steps, "A: filling ours")
-    memory = {"ours": {"nbytes": ours.nbytes, "rss_growth": bc.rss() - before}}
+    pool, steps = rc.step_pool(rng, (195,), 8), cap // rc.NUM_ENVS + 16
+    before = harness.rss()
+    ours = ReplayBuffer(cap, rc.NUM_ENVS, (195,), prioritized=True, n_step=N_STEP_A, gamma=GAMMA)
+    rc.fill(lambda s: rc.ours_add(ours, s), pool, steps, "A: filling ours")
+    memory = {"ours": {"nbytes": ours.nbytes, "rss_growth": harness.rss() - before}}
     td, out = rng.random(BATCH_A) + 0.1, ours.empty_batch(BATCH_A)
 
     def ours_call(reuse: bool, threads: int) -> Thunk:
@@ -119,17 +70,17 @@ def case_a(size: dict, notes: list[str]) -> dict:
                   "ours, 2 threads (out= reuse)": fixed(ours_call(True, 2)),
                   "floor: numpy fancy index": floor_call(False),
                   "floor: np.take(out=)": floor_call(True)}
-    cpprb, rb = bc.optional("cpprb"), None
+    cpprb, rb = harness.optional("cpprb"), None
     if cpprb is None:
-        notes.append(f"A: cpprb {bc.MISSING}")
+        notes.append(f"A: cpprb {harness.MISSING}")
     else:
-        before = bc.rss()
-        rb, how = bc.make_cpprb_per(cpprb, cap, 195, NSTEP_CPPRB)
+        before = harness.rss()
+        rb, how = rc.make_cpprb_per(cpprb, cap, 195, NSTEP_CPPRB)
         notes.append(f"A: cpprb PrioritizedReplayBuffer with Nstep={NSTEP_CPPRB}; {how}; its "
                      "Nstep add() rewrites the caller's reward array in place (cpprb 11.0.0), "
                      "so the fill hands it copies")
-        bc.fill(lambda s: bc.cpprb_nstep_add(rb, s), pool, steps, "A: filling cpprb")
-        memory["cpprb"] = {"rss_growth": bc.rss() - before}
+        rc.fill(lambda s: rc.cpprb_nstep_add(rb, s), pool, steps, "A: filling cpprb")
+        memory["cpprb"] = {"rss_growth": harness.rss() - before}
 
         def cpprb_call() -> None:
             sample = rb.sample(BATCH_A, BETA)
@@ -169,14 +120,14 @@ def ratios_a(rows: list[dict]) -> dict:
 def case_b(size: dict, notes: list[str]) -> dict:
     """Uniform frame-stack samples, ours against SB3's memory-optimised buffer; memory per row."""
     cap, rng = size["capacity"], np.random.default_rng(3)
-    pool = bc.step_pool(rng, (4, 84, 84), 4)
-    before = bc.rss()
-    ours = ReplayBuffer(cap, bc.NUM_ENVS, (4, 84, 84), n_step=N_STEP_B, gamma=GAMMA)
-    bc.fill(lambda s: bc.ours_add(ours, s), pool, cap // bc.NUM_ENVS + 4, "B: filling ours")
+    pool = rc.step_pool(rng, (4, 84, 84), 4)
+    before = harness.rss()
+    ours = ReplayBuffer(cap, rc.NUM_ENVS, (4, 84, 84), n_step=N_STEP_B, gamma=GAMMA)
+    rc.fill(lambda s: rc.ours_add(ours, s), pool, cap // rc.NUM_ENVS + 4, "B: filling ours")
     memory = {"ours": {"capacity": ours.capacity, "nbytes": ours.nbytes,
                        "bytes_per_transition": ours.nbytes / ours.capacity,
-                       "rss_growth": bc.rss() - before}}
-    sb3 = bc.make_filled_sb3(cap, N_STEP_B, HEADROOM, memory, notes)
+                       "rss_growth": harness.rss() - before}}
+    sb3 = rc.make_filled_sb3(cap, N_STEP_B, HEADROOM, memory, notes)
     rows, result = [], {"ratios": {}, "targets": []}
     for batch in BATCHES_B:
         out = ours.empty_batch(batch)
@@ -216,10 +167,10 @@ def _sampler(buf: ReplayBuffer, batch: int, out, threads: int) -> Thunk:
 def case_c(size: dict, notes: list[str]) -> dict:
     """Add throughput of 64-env steps into full buffers (the ring wraps: steady state)."""
     cap = size["capacity"]
-    pool = bc.step_pool(np.random.default_rng(5), (195,), 8)
-    adders = bc.adders_for_c(cap, N_STEP_A, notes)
+    pool = rc.step_pool(np.random.default_rng(5), (195,), 8)
+    adders = rc.adders_for_c(cap, N_STEP_A, notes)
     for name, add in adders.items():
-        bc.fill(add, pool, cap // bc.NUM_ENVS + 16, f"C: filling {name}")
+        rc.fill(add, pool, cap // rc.NUM_ENVS + 16, f"C: filling {name}")
     block = [pool[k % len(pool)] for k in range(STEPS_PER_CALL_C)]
 
     def adding(add) -> Thunk:
@@ -232,8 +183,8 @@ def case_c(size: dict, notes: list[str]) -> dict:
                        size["reps_c"], size["warmup"])
     rows = summarise(times, 1e6 / STEPS_PER_CALL_C)
     for row in rows:
-        row["transitions_per_s"] = round(bc.NUM_ENVS * 1e6 / row["median"])
-    return dict(case="C", title=f"add throughput, steps of {bc.NUM_ENVS} Tempest vectors into "
+        row["transitions_per_s"] = round(rc.NUM_ENVS * 1e6 / row["median"])
+    return dict(case="C", title=f"add throughput, steps of {rc.NUM_ENVS} Tempest vectors into "
                 f"{cap}-transition buffers", unit="us/step", contenders=rows, memory={},
                 **ratios_c(rows))
 
@@ -266,7 +217,7 @@ def markdown(report: dict) -> str:
             lines.append(f"| {case['case']} | {row['name']} | {row.get('batch', '')} | "
                          f"{row['median']:.3f} | {row['min']:.3f} | {row['max']:.3f} | "
                          f"{case['unit']} | {row['median'] / mine['median']:.2f} |")
-    lines += bc.targets_markdown(report)
+    lines += harness.targets_markdown(report)
     for case in report["cases"]:
         for who, mem in case["memory"].items():
             lines.append(f"\n{case['case']} memory, {who}: " + ", ".join(
@@ -279,14 +230,14 @@ def main(quick: bool = False) -> int:
     """Runs cases A, B, C; prints the JSON report on stdout and the table on stderr."""
     size, notes, cases = SIZES[bool(quick)], [], []
     started = time.perf_counter()
-    bc.warm_numba()
+    rc.warm_numba()
     for run in (case_a, case_b, case_c):
         print(f"bench replay: case {run.__name__[-1].upper()} ...", file=sys.stderr, flush=True)
         cases.append(run(size, notes))  # the case's buffers die with its frame here ...
         gc.collect()  # ... and any cycle now, before the next case: B needs most of the memory
-        cases[-1]["rss_after_case"] = bc.rss()
+        cases[-1]["rss_after_case"] = harness.rss()
     params = dict(size, batch_a=BATCH_A, n_step_a=N_STEP_A, gamma=GAMMA, beta=BETA,
                   batches_b=list(BATCHES_B), n_step_b=N_STEP_B,
-                  steps_per_call_c=STEPS_PER_CALL_C, num_envs=bc.NUM_ENVS,
-                  p_terminated=bc.P_TERMINATED, headroom_bytes=HEADROOM)
-    return bc.publish("replay", quick, params, cases, notes, started, markdown)
+                  steps_per_call_c=STEPS_PER_CALL_C, num_envs=rc.NUM_ENVS,
+                  p_terminated=rc.P_TERMINATED, headroom_bytes=HEADROOM)
+    return harness.publish("replay", quick, params, cases, notes, started, markdown)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-QUICK = "import sys; from agent.bench_loop import main; sys.exit(main(quick=True))"
+REPO = Path(__file__).resolve().parents[3]
+QUICK = "import sys; from agent.bench.loop import main; sys.exit(main(quick=True))"
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_sb3_rows_and_ratios(report: dict) -> None:
 
 
 def test_with_cpu_logs_the_cpu_time_not_the_wall_time_per_agent_step() -> None:
-    from agent.bench_loop import with_cpu
+    from agent.bench.loop import with_cpu
 
     def spinning() -> tuple[int, float]:  # 20 ms of CPU over 10 agent steps: 2,000 us each
         start = time.process_time()

@@ -38,7 +38,8 @@ from collections.abc import Callable
 import numpy as np
 
 import config
-from agent import bench_contenders as bc
+from agent.bench import harness
+from agent.bench.harness import Block, interleave_blocks, median_of, rate_row, target
 
 ENV_ID = "ALE/Pong-v5"
 BATCH = 32
@@ -62,39 +63,6 @@ SIZES = {  # agent steps (all envs together); quick: the test's sizes, < 60 s in
 """compile: learner.compile for our learners, None = the preset's (quick skips compiling)."""
 NUM_ENVS = (1, 8)
 
-Block = Callable[[], tuple[int, float]]
-"""Runs one block; returns (agent steps, seconds)."""
-
-
-# -- harness -------------------------------------------------------------------------------------
-
-def interleave(contenders: dict[str, Block], rounds: int) -> dict[str, list[float]]:
-    """Per-block rates (agent steps/s) of each contender, taking turns block by block.
-
-    The collector is emptied before every block so that one contender's garbage is not collected
-    on another's clock; it stays on during a block, as it is in a real run.
-    """
-    names, rates = list(contenders), {name: [] for name in contenders}
-    for r in range(rounds):
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            gc.collect()
-            steps, seconds = contenders[name]()
-            rates[name].append(steps / seconds)
-    return rates
-
-
-def row(name: str, values: list[float], unit: str, **extra) -> dict:
-    return dict(name=name, **extra, unit=unit, median=statistics.median(values), min=min(values),
-                max=max(values), blocks=len(values))
-
-
-def median_of(rows: list[dict], name: str, **match) -> float:
-    return next(r["median"] for r in rows
-                if r["name"] == name and all(r.get(k) == v for k, v in match.items()))
-
-
-def target(name: str, value: float, threshold: float) -> dict:
-    return dict(name=name, value=round(value, 4), threshold=threshold, met=bool(value >= threshold))
 
 
 # -- ours ----------------------------------------------------------------------------------------
@@ -324,14 +292,14 @@ def case_learning(size: dict, run_dir: str, notes: list[str]) -> dict:
     logs = {name: [] for name in [*ours, SB3_ROW]}
     contenders = {name: o.block(size["learn_block"], log=logs[name]) for name, o in ours.items()}
     sb3 = None
-    if bc.optional("stable_baselines3") is None:
-        notes.append(f"learning: stable-baselines3 {bc.MISSING}; SB3 rows skipped")
+    if harness.optional("stable_baselines3") is None:
+        notes.append(f"learning: stable-baselines3 {harness.MISSING}; SB3 rows skipped")
     else:
         sb3 = Sb3(size["learning_starts"], notes)
         sb3.learn(size["warmup"])
         contenders[SB3_ROW] = sb3.block(size["learn_block"], logs[SB3_ROW])
-    rates = interleave(contenders, size["learn_rounds"])
-    rows = [row(name, r, "agent steps/s", num_envs=int(name.rsplit(" ", 1)[1])
+    rates = interleave_blocks(contenders, size["learn_rounds"])
+    rows = [rate_row(name, r, "agent steps/s", num_envs=int(name.rsplit(" ", 1)[1])
                 if name in ours else 1) for name, r in rates.items()]
     for r in rows:  # learner steps per agent step actually taken while timed: 0.25 expected
         r["learner_steps_per_agent_step"] = round(statistics.mean(logs[r["name"]]), 4)
@@ -407,11 +375,11 @@ def case_acting(size: dict, run_dir: str, notes: list[str]) -> dict:
         ours.steps(max(size["act_block"] // 4, 2 * n))  # warm: first reset, numba, torch
         closers += [ours.close, adapter.close]
     cpu = {name: [] for name in contenders}
-    rates = interleave({name: with_cpu(block, cpu[name]) for name, block in contenders.items()},
-                       size["act_rounds"])
+    timed = {name: with_cpu(block, cpu[name]) for name, block in contenders.items()}
+    rates = interleave_blocks(timed, size["act_rounds"])
     for close in closers:
         close()
-    rows = [row(name, r, "agent steps/s", num_envs=int(name.rsplit(" ", 1)[1]),
+    rows = [rate_row(name, r, "agent steps/s", num_envs=int(name.rsplit(" ", 1)[1]),
                 cpu_us_per_agent_step=round(statistics.median(cpu[name]), 2))
             for name, r in rates.items()]
     ratios, targets = {}, []
@@ -493,7 +461,7 @@ def markdown(report: dict) -> str:
     lines += ["", "ratio: learning = / SB3 DQN; learner step = / ours; acting = / bare "
               "AtariVectorEnv with the same num_envs"]
     lines += cpu_markdown(report)
-    lines += bc.targets_markdown(report)
+    lines += harness.targets_markdown(report)
     lines += [""] + [f"- {note}" for note in report["notes"]]
     return "\n".join(lines)
 
@@ -555,5 +523,5 @@ def main(quick: bool = False) -> int:
                   omp_wait_policy=omp_wait_policy,
                   sb3_warmup_past_learning_starts=True, units="agent steps: "
                   "vector steps x num_envs; each is frame_skip emulator frames")
-    return bc.publish("loop", quick, params, cases, notes, started, markdown)
+    return harness.publish("loop", quick, params, cases, notes, started, markdown)
 

@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from agent import bench_gpu
+from agent.bench import gpu as bench_gpu
 from agent.cli import main
 
 

@@ -46,7 +46,7 @@ import time
 from pathlib import Path
 
 import config
-from agent import bench_contenders as bc
+from agent.bench import harness
 
 SIZES = {  # frames per run (all 32 envs together); full: ~20-40 s of training per run
     False: dict(frames=200_000, learning_starts=20_000, capacity=200_000, rounds=5,
@@ -63,7 +63,7 @@ REFRESH_TARGET_HZ = 2.0
 """The issue: the dashboard refreshes at least twice a second (measured: polls shown)."""
 WITHOUT, WITH = "without dashboard", f"with dashboard (headless, {DASHBOARD_HZ:g} Hz)"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-psutil = bc.optional("psutil")
+psutil = harness.optional("psutil")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -360,7 +360,7 @@ def markdown(report: dict) -> str:
                   f"{_fmt(r.get('dashboard_cpu_per_s'), '.3f')} | "
                   f"{_fmt(r.get('dashboard_polls_per_s'), '.2f')} | "
                   f"{_fmt(r.get('dashboard_longest_gap_s'), '.2f')} |" for r in c["contenders"]]
-    lines += bc.targets_markdown(report)
+    lines += harness.targets_markdown(report)
     return "\n".join(lines + [""] + [f"- {n}" for n in report["notes"]])
 
 
@@ -400,4 +400,4 @@ def main(quick: bool = False) -> int:
     params = dict(size, num_envs=NUM_ENVS, preset="tempest", metrics_interval_s=size["interval_s"],
                   dashboard_hz=DASHBOARD_HZ, dashboard_size=HEADLESS_SIZE,
                   omp_wait_policy=omp, order="A then B in every round")
-    return bc.publish("tui", quick, params, cases, notes, started, markdown)
+    return harness.publish("tui", quick, params, cases, notes, started, markdown)

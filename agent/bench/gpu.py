@@ -3,7 +3,7 @@
 
 1. The device: torch and CUDA versions, the card, its memory, bfloat16, the math settings the
    learner uses (`aimodel.configure_gpu_math`).
-2. Learner steps against the CPU: our full iteration (`bench_learner.ours`: sample, step,
+2. Learner steps against the CPU: our full iteration (`agent.bench.learner.ours`: sample, step,
    priorities) for the Tempest MLP at 4,096 and 16,384 and the Nature CNN at 32 and 256, median
    milliseconds on the device and on the CPU, and the speed-up.
 3. A 2-minute training run of the `tempest-gpu` preset (`tempest-dqn train`, stopped by
@@ -30,8 +30,9 @@ import numpy as np
 import torch
 
 import config
-from agent import bench_contenders as bc
-from agent import bench_learner as bl
+from agent.bench import harness
+from agent.bench import learner as bl
+from agent.bench import replay_contenders as rc
 from aimodel import configure_gpu_math
 
 STEP_CASES = ("mlp-4096", "mlp-16384", "nature-32", "nature-256")
@@ -163,7 +164,7 @@ def markdown(report: dict) -> str:
 def main(quick: bool = False, device: str = "cuda") -> int:
     """The whole check; JSON on stdout, the table on stderr."""
     size, started = SIZES[bool(quick)], time.perf_counter()
-    bc.warm_numba()
+    rc.warm_numba()
     info = device_info(device)
     steps = learner_steps(device, size)
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as tmp:
@@ -177,4 +178,4 @@ def main(quick: bool = False, device: str = "cuda") -> int:
              "update_priorities, not compiled, median after 2 warm-up steps",
              "training run: frames/s and learner steps/s between its first row with a learner "
              "step and its last (the start-up, compile and replay warm-up excluded)"]
-    return bc.publish("gpu", quick, params, cases, notes, started, markdown)
+    return harness.publish("gpu", quick, params, cases, notes, started, markdown)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def positive(value: object) -> bool:
@@ -49,7 +49,7 @@ def test_tui_benchmark_reports_both_runs_the_ratio_and_the_target() -> None:
 
 
 def test_refreshes_count_the_polls_inside_the_window_and_the_longest_wait() -> None:
-    from agent.bench_tui import refreshes
+    from agent.bench.tui import refreshes
 
     got = refreshes([0.5, 10.2, 10.6, 11.0, 12.9, 13.5], start=10.0, end=14.0)
     assert got["dashboard_polls_per_s"] == pytest.approx(5 / 4.0)  # 10.2 .. 13.5
@@ -57,7 +57,7 @@ def test_refreshes_count_the_polls_inside_the_window_and_the_longest_wait() -> N
 
 
 def test_alternating_windows_are_compared_within_each_abba_group() -> None:
-    from agent.bench_tui import RUNNING, STOPPED, alternating_case
+    from agent.bench.tui import RUNNING, STOPPED, alternating_case
 
     def window(name: str, start: float, rate: float) -> tuple:
         return (name, start, int(start * 1000), start + 5.0, int(start * 1000 + rate * 5))

@@ -1,0 +1,14 @@
+"""`tempest-dqn bench NAME`: one module per benchmark, each with `main(quick)` printing one JSON
+report on stdout and its markdown tables on stderr, and the harness they share (`harness`:
+contenders taking turns in one process, medians, targets, the report).
+
+    replay    our replay buffer against cpprb, Stable-Baselines3 and the memory floor
+              (`replay_contenders`: how each library is built, filled and called)
+    env       the env backends alone, ours against the bare emulator
+    learner   our learner iteration against a bare torch step
+    loop      the whole training loop against Stable-Baselines3's DQN
+    tui       the dashboard's cost to the trainer beside it
+    gpu       the check a user with a GPU runs once (`make gpu-check`)
+
+Nothing here is imported by training: the CLI imports a benchmark only when it is asked for.
+"""
