@@ -1,4 +1,7 @@
-"""Saving and loading a `ReplayBuffer`: .npy columns plus a JSON header, atomically.
+"""The replay's save format: .npy columns plus a JSON header, written atomically, read back only
+after every check has passed.  It knows columns and a header, not the buffer: `ReplayBuffer.save`
+and `.load` hand it their columns, layout and counters (no import cycle, no private attribute
+read from outside).
 
 A save is a directory: `header.json` (format version, layout, write counts, the sampling
 generator's state, and per column its shape, dtype and CRC-32) and one `.npy` file per column,
@@ -19,61 +22,43 @@ import shutil
 import time
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from replay.types import ReplayFormatError
 
-if TYPE_CHECKING:
-    from replay.buffer import ReplayBuffer
-
 FORMAT_VERSION = 1
 HEADER = "header.json"
 
 
-def _columns(buf: ReplayBuffer) -> dict[str, np.ndarray]:
-    """Each stored column viewed as (N, C, ...) so a stream's filled prefix is one slice."""
-    shape = (buf.num_envs, buf.capacity_per_env)
-    columns = {
-        "obs": buf.obs_SF.reshape(*shape, -1), "action": buf.action_S.reshape(shape),
-        "reward": buf.reward_S.reshape(shape), "flags": buf.flags_S.reshape(shape),
-        "source": buf.source_S.reshape(shape), "expert_action": buf.expert_S.reshape(shape),
-        "sampleable": buf.sampleable_S.reshape(shape),
-    }
-    if buf.tree is not None:
-        columns["priority"] = buf.tree.leaves.reshape(shape)
-    return columns
+class Loaded(NamedTuple):
+    """A verified save: each column's filled part (memory-mapped), and the counters."""
 
-
-def _layout(buf: ReplayBuffer) -> dict[str, object]:
-    """What must match between a save and the buffer that loads it."""
-    return {"obs_shape": list(buf.obs_shape), "obs_dtype": buf.obs_dtype.name,
-            "num_envs": buf.num_envs, "capacity_per_env": buf.capacity_per_env,
-            "prioritized": buf.prioritized, "alpha": buf.alpha}
-
-
-def _filled(buf: ReplayBuffer) -> int:
-    return int(min(buf.write_count_N.max(initial=0), buf.capacity_per_env))
+    arrays: dict[str, np.ndarray]
+    filled: int
+    write_count: np.ndarray
+    episode_start: np.ndarray
+    max_priority: float
+    rng: np.random.Generator
 
 
 # -- save ---------------------------------------------------------------------------------------
 
 
-def save(buf: ReplayBuffer, path: Path) -> None:
-    """Write `buf` to directory `path` (created or atomically replaced)."""
+def save(path: Path, layout: dict[str, Any], columns: dict[str, np.ndarray],
+         counters: dict[str, Any]) -> None:
+    """Write `columns` ((N, C, ...) each; the first `counters["filled"]` rows of every stream)
+    with `layout` and `counters` in the header, to directory `path` (created or atomically
+    replaced)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{time.monotonic_ns()}"
     tmp.mkdir()
     try:
-        filled = _filled(buf)
+        filled = int(counters["filled"])
         arrays = {name: _write_column(tmp / f"{name}.npy", col, filled)
-                  for name, col in _columns(buf).items()}
-        header = {"format_version": FORMAT_VERSION, **_layout(buf), "filled": filled,
-                  "write_count": buf.write_count_N.tolist(),
-                  "episode_start": buf.episode_start_N.tolist(),
-                  "max_priority": buf.max_priority, "n_step": buf.n_step, "gamma": buf.gamma,
-                  "rng_state": buf.rng.bit_generator.state, "arrays": arrays,
+                  for name, col in columns.items()}
+        header = {"format_version": FORMAT_VERSION, **layout, **counters, "arrays": arrays,
                   "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         _write_synced(tmp / HEADER, json.dumps(header, indent=1).encode())
         _fsync_dir(tmp)
@@ -130,24 +115,17 @@ def _swap_into_place(tmp: Path, path: Path) -> None:
 # -- load ---------------------------------------------------------------------------------------
 
 
-def load(buf: ReplayBuffer, path: Path) -> None:
-    """Validate the save at `path` completely, then copy it into `buf`."""
+def load(path: Path, layout: dict[str, Any], columns: dict[str, np.ndarray]) -> Loaded:
+    """Validate the save at `path` completely against `layout` and the shapes and dtypes of
+    `columns` (the loading buffer's); nothing is copied anywhere."""
     header = _read_header(path)
-    _check_layout(header, buf)
-    filled, write_count, episode_start = _check_counts(header, buf)
-    rng = _restore_rng(header, buf)
-    columns = _columns(buf)
+    _check_layout(header, layout)
+    filled, write_count, episode_start = _check_counts(
+        header, layout["num_envs"], layout["capacity_per_env"])
+    rng = _restore_rng(header)
     arrays = {name: _open_column(path, name, header, col, filled) for name, col in columns.items()}
-    for name, col in columns.items():  # from here on nothing can fail for a reason of the save
-        col[:, :filled] = arrays[name]
-        col[:, filled:] = 0
-    buf.expert_S.reshape(buf.num_envs, -1)[:, filled:] = -1
-    buf.write_count_N[:] = write_count
-    buf.episode_start_N[:] = episode_start
-    buf.max_priority = float(header.get("max_priority", 1.0))
-    buf.rng = rng
-    if buf.tree is not None:
-        buf.tree.load_leaves(buf.tree.leaves.copy())
+    return Loaded(arrays, filled, write_count, episode_start,
+                  float(header.get("max_priority", 1.0)), rng)
 
 
 def _read_header(path: Path) -> dict:
@@ -170,30 +148,31 @@ def _read_header(path: Path) -> dict:
     return header
 
 
-def _check_layout(header: dict, buf: ReplayBuffer) -> None:
-    for field, expected in _layout(buf).items():
+def _check_layout(header: dict, layout: dict[str, Any]) -> None:
+    for field, expected in layout.items():
         if header.get(field) != expected:
             raise ReplayFormatError(f"{field}: the save has {header.get(field)!r}, this buffer "
                                     f"has {expected!r}; load it with a matching configuration")
 
 
-def _check_counts(header: dict, buf: ReplayBuffer) -> tuple[int, np.ndarray, np.ndarray]:
+def _check_counts(header: dict, num_envs: int,
+                  capacity_per_env: int) -> tuple[int, np.ndarray, np.ndarray]:
     try:
         write_count = np.asarray(header["write_count"], np.int64)
         episode_start = np.asarray(header["episode_start"], np.uint8)
         filled = int(header["filled"])
     except (KeyError, TypeError, ValueError) as err:
         raise ReplayFormatError(f"header field missing or malformed: {err}") from err
-    if write_count.shape != (buf.num_envs,) or (write_count < 0).any():
-        raise ReplayFormatError(f"write_count: expected {buf.num_envs} counts >= 0")
-    if episode_start.shape != (buf.num_envs,):
-        raise ReplayFormatError(f"episode_start: expected {buf.num_envs} flags")
-    if filled != min(int(write_count.max(initial=0)), buf.capacity_per_env):
+    if write_count.shape != (num_envs,) or (write_count < 0).any():
+        raise ReplayFormatError(f"write_count: expected {num_envs} counts >= 0")
+    if episode_start.shape != (num_envs,):
+        raise ReplayFormatError(f"episode_start: expected {num_envs} flags")
+    if filled != min(int(write_count.max(initial=0)), capacity_per_env):
         raise ReplayFormatError(f"filled: {filled} does not match write_count")
     return filled, write_count, episode_start
 
 
-def _restore_rng(header: dict, buf: ReplayBuffer) -> np.random.Generator:
+def _restore_rng(header: dict) -> np.random.Generator:
     rng = np.random.default_rng()
     try:
         rng.bit_generator.state = header["rng_state"]
