@@ -18,6 +18,7 @@ import numpy as np
 import config
 from agent.actor import Actor
 from agent.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
+from metrics.runfiles import CHECKPOINTS_DIR
 
 
 @dataclass
@@ -125,7 +126,7 @@ def evaluate_checkpoint(target: str, episodes: int, seed: int) -> dict:
 def _generation(target: Path) -> Path:
     if (target / "state.json").exists():
         return target
-    for checkpoints in (target / "checkpoints", target):
+    for checkpoints in (target / CHECKPOINTS_DIR, target):
         if checkpoints.is_dir():
             generation = latest_checkpoint(checkpoints)
             if generation is not None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from metrics import read_rows
+from metrics.runfiles import METRICS_FILE
 
 FIGURE_INCHES = (13.0, 12.0)
 DPI = 100
@@ -83,7 +84,7 @@ def load_run(path: Path, label: str | None = None) -> Run:
     Raises:
         ValueError: no metrics file, a file that does not parse, or no rows.
     """
-    source = path / "metrics.jsonl" if path.is_dir() else path
+    source = path / METRICS_FILE if path.is_dir() else path
     if not source.is_file():
         raise ValueError(f"no metrics at {source}: give a run directory (runs/<name>) or its "
                          "metrics.jsonl")

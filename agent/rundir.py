@@ -1,12 +1,5 @@
-"""The run directory (DESIGN.md §4.2): where a run's files live, and archiving on `--fresh`.
-
-    runs/<name>/
-      config.json     the resolved configuration, with the product version
-      metrics.jsonl   one row per interval
-      events.jsonl    checkpoints, commands, findings, warnings, errors
-      control/        commands from the dashboard, consumed by the trainer
-      checkpoints/    numbered generations and `latest`
-      archive/        what --fresh moved aside: archive/<timestamp>/...
+"""The run directory (DESIGN.md §4.2): where a run's files live (their names:
+`metrics.runfiles`), and archiving on `--fresh`.
 
 Nothing a user trained is deleted here: a fresh start moves the previous run state into
 `archive/<timestamp>/` (a rename, so it is instant and atomic per entry).
@@ -21,9 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import config
+from metrics.runfiles import (
+    ARCHIVE_DIR,
+    CHECKPOINTS_DIR,
+    CONFIG_FILE,
+    CONTROL_DIR,
+    EVENTS_FILE,
+    METRICS_FILE,
+)
 
 PRODUCT = "tempest-dqn"
-ARCHIVED = ("config.json", "metrics.jsonl", "events.jsonl", "checkpoints", "control")
+ARCHIVED = (CONFIG_FILE, METRICS_FILE, EVENTS_FILE, CHECKPOINTS_DIR, CONTROL_DIR)
 """Entries of a run directory that make up its state, moved aside together by --fresh."""
 
 
@@ -39,27 +40,27 @@ class RunPaths:
 
     @property
     def config(self) -> Path:
-        return self.root / "config.json"
+        return self.root / CONFIG_FILE
 
     @property
     def metrics(self) -> Path:
-        return self.root / "metrics.jsonl"
+        return self.root / METRICS_FILE
 
     @property
     def events(self) -> Path:
-        return self.root / "events.jsonl"
+        return self.root / EVENTS_FILE
 
     @property
     def control(self) -> Path:
-        return self.root / "control"
+        return self.root / CONTROL_DIR
 
     @property
     def checkpoints(self) -> Path:
-        return self.root / "checkpoints"
+        return self.root / CHECKPOINTS_DIR
 
     @property
     def archive(self) -> Path:
-        return self.root / "archive"
+        return self.root / ARCHIVE_DIR
 
 
 def run_name(cfg: config.Config) -> str:

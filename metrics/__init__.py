@@ -1,5 +1,6 @@
 """The run's files as a contract: metrics rows, rolling windows, sinks, events, control, doctor.
 
+- `runfiles`: the names of a run directory's entries, defined once.
 - `schema`: the §5 row — `REQUIRED_KEYS`, `validate_row`, `IntervalAccumulator` (fed during an
   interval, closes it into one complete row).
 - `windows`: `DqnWindows` — DQN1M, DQN5M and the DQN5M slope over per-episode values.

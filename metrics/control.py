@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from metrics.runfiles import CONTROL_DIR
+
 FORMAT_VERSION = 1
 MAX_FILE_BYTES = 64 * 1024
 
@@ -89,7 +91,7 @@ def command_problem(name: object, args: object) -> str | None:
 
 
 def control_dir(run_dir: str | os.PathLike[str]) -> Path:
-    return Path(run_dir) / "control"
+    return Path(run_dir) / CONTROL_DIR
 
 
 def send_command(run_dir: str | os.PathLike[str], name: str, **args: str) -> Path:

@@ -34,7 +34,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-GAME_VIEW_FILE = "game.json"
+from metrics.runfiles import GAME_VIEW_FILE
+
 GAME_VIEW_VERSION = 1
 MODES = ("play", "drop", "other")
 ENEMY_TYPE_NAMES = ("flipper", "pulsar", "tanker", "spiker", "fuseball")

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from metrics.events import validate_event
 from metrics.gameview import read_game_view
+from metrics.runfiles import CONFIG_FILE, EVENTS_FILE, METRICS_FILE
 from metrics.sink import RowFollower
 
 MISSING_DIR = "missing_dir"
@@ -49,9 +50,9 @@ class RunSource:
 
     def __init__(self, run_dir: str | Path) -> None:
         self.run_dir = Path(run_dir)
-        self.metrics_path = self.run_dir / "metrics.jsonl"
-        self.events_path = self.run_dir / "events.jsonl"
-        self.config_path = self.run_dir / "config.json"
+        self.metrics_path = self.run_dir / METRICS_FILE
+        self.events_path = self.run_dir / EVENTS_FILE
+        self.config_path = self.run_dir / CONFIG_FILE
         self._metrics = RowFollower(self.metrics_path)
         self._events = RowFollower(self.events_path, validator=validate_event)
         self._seen_dir = False

@@ -34,6 +34,7 @@ from agent.bench import harness
 from agent.bench import learner as bl
 from agent.bench import replay_contenders as rc
 from aimodel import configure_gpu_math
+from metrics.runfiles import METRICS_FILE
 
 STEP_CASES = ("mlp-4096", "mlp-16384", "nature-32", "nature-256")
 SIZES = {  # reps per case on the device and on the CPU; seconds of training; eval episodes
@@ -113,7 +114,7 @@ def training_run(run_dir: Path, device: str, seconds: float, quick: bool) -> dic
     _, stderr = process.communicate(timeout=300)
     if process.returncode != 0:
         raise RuntimeError(f"the training run failed ({process.returncode}): {stderr[-2000:]}")
-    rows = [json.loads(line) for line in (run_dir / "gpu-check" / "metrics.jsonl").open()]
+    rows = [json.loads(line) for line in (run_dir / "gpu-check" / METRICS_FILE).open()]
     return _rates(rows)
 
 

@@ -38,12 +38,10 @@ from config import DoctorConfig
 from metrics.doctor.findings import Finding, format_report
 from metrics.doctor.offline import Rollback, diagnose, guard_rollbacks
 from metrics.events import read_events
+from metrics.runfiles import CONFIG_FILE, EVENTS_FILE, METRICS_FILE
 from metrics.schema import REQUIRED_KEYS, validate_row
 from metrics.sink import MetricsFileError
 
-METRICS_FILE = "metrics.jsonl"
-CONFIG_FILE = "config.json"
-EVENTS_FILE = "events.jsonl"
 TARGET_HINT = "give a run directory (e.g. runs/tempest-v0) or the path of its metrics.jsonl"
 _MISSING = "missing required key "
 _NOT_A_ROW = "not a metrics row"
