@@ -1,5 +1,6 @@
 """The application: the emulator loop, evaluation, run directory, checkpoints and the CLI.
 
-The training loop, evaluation and checkpoints arrive with the learner issue; today this package
-holds the command line (`agent.cli`), which says plainly which commands are not built yet.
+`agent.train` builds the env with its expert labels and runs `agent.trainer.Trainer` (the actor,
+the replay and the learner); `agent.cli` is the `tempest-dqn` command line, `agent.bench` the
+benchmarks.
 """

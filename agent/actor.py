@@ -220,8 +220,9 @@ class Actor:
         return action_N, source_N
 
     def _accumulate(self, points_N, reward_N, source_N) -> None:
-        """Add a step in which no env reset or ended to the running episodes (every action
-        here is the network's, greedy or epsilon, until the expert mixer arrives)."""
+        """Add a step in which no env reset or ended to the running episodes; the points of
+        the network's own actions (greedy or epsilon) also count towards its DQN return, the
+        expert's do not."""
         points_N = np.asarray(points_N, np.float64)
         self._score_N += points_N
         self._reward_N += reward_N

@@ -1,11 +1,9 @@
 """The `tempest-dqn` command line (also `python -m agent`).
 
-Exit codes: 0 success; 1 the command is not built yet (or the work it ran failed; for `doctor`:
-it has findings); 2 a user error (bad flag, unknown field, invalid value, unreadable config or
-metrics file). User errors print `error: <message>` and, where useful, a `hint:` line on stderr;
-never a traceback.
-
-Subcommands that have no machinery behind them yet say so and exit 1 instead of pretending.
+Exit codes: 0 success; 1 the work it ran failed (for `doctor`: it has findings; for `bench`: a
+benchmark missing from the install); 2 a user error (bad flag, unknown field,
+invalid value, unreadable config or metrics file). User errors print `error: <message>` and,
+where useful, a `hint:` line on stderr; never a traceback.
 """
 
 from __future__ import annotations
@@ -159,7 +157,7 @@ def _version() -> str:
         return "unknown"
 
 
-def _not_built(message: str) -> int:
+def _failed(message: str) -> int:
     print(f"tempest-dqn: {message}", file=sys.stderr)
     return EXIT_FAILED
 
@@ -189,9 +187,7 @@ def cmd_train(
     try:
         return train(cfg)
     except UserFacingError as err:
-        if err.exit_code == EXIT_USAGE:
-            return _usage_error(str(err), None)
-        return _not_built(str(err))
+        return _usage_error(str(err), None)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -206,7 +202,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except CheckpointError as err:
         return _usage_error(str(err), None)
     except NotImplementedError as err:
-        return _not_built(str(err))
+        return _failed(str(err))
     return EXIT_OK
 
 
@@ -269,7 +265,7 @@ def _run_bench(name: str, quick: bool, device: str | None = None) -> int:
     except ModuleNotFoundError as exc:
         if exc.name != module:
             raise
-        return _not_built(f"bench {name} is not available: agent/bench/{name}.py is missing")
+        return _failed(f"bench {name} is not available: agent/bench/{name}.py is missing")
     if name not in DEVICE_BENCHES:
         return bench.main(quick)
     return bench.main(quick, device=device or DEVICE_BENCHES[name])

@@ -21,11 +21,7 @@ from agent.trainer import MemoryBudgetError, Trainer
 
 
 class UserFacingError(Exception):
-    """A problem the user can fix; `exit_code` 2 for bad input, 1 for a missing feature."""
-
-    def __init__(self, message: str, exit_code: int = 2):
-        super().__init__(message)
-        self.exit_code = exit_code
+    """A problem the user can fix (bad input): the CLI prints it and exits 2, no traceback."""
 
 
 def train(cfg: config.Config) -> int:

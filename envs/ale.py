@@ -74,11 +74,6 @@ from envs.game_book import GameBook
 ALE_DEFAULT_MAX_FRAMES = 108_000
 """ALE's own episode cap (30 minutes at 60 Hz), used when `cfg.max_episode_frames` is 0."""
 
-RAM_UNAVAILABLE = (
-    "AtariVectorEnv (ale-py's C++ vector env) gives no access to the console RAM; RAM experts "
-    "need the single-env ale_py.AtariEnv (env.unwrapped.ale.getRAM())"
-)
-
 _ALE_ID = re.compile(r"ALE/([A-Za-z0-9]+)-v5")
 
 
@@ -118,9 +113,6 @@ class AleVectorEnv(VectorWrapper):
     Observations are `(num_envs, frame_stack, 84, 84)` uint8; actions a `(num_envs,)` integer
     array in `[0, single_action_space.n)`.
     """
-
-    supports_ram = False
-    """No console RAM on this backend (see `RAM_UNAVAILABLE`)."""
 
     def __init__(self, env: AtariVectorEnv, cfg: EnvConfig) -> None:
         super().__init__(env)
@@ -200,10 +192,6 @@ class AleVectorEnv(VectorWrapper):
     def get_action_meanings(self) -> list[str]:
         """Names of the actions by index, e.g. ['NOOP', 'FIRE', 'RIGHT', 'LEFT'] for Breakout."""
         return [action.name for action in self.env.unwrapped.ale.get_action_set()]
-
-    def get_ram(self) -> np.ndarray:
-        """Not available on AtariVectorEnv; raises NotImplementedError (see RAM_UNAVAILABLE)."""
-        raise NotImplementedError(RAM_UNAVAILABLE)
 
 
 def _check_settings(cfg: EnvConfig) -> None:

@@ -35,6 +35,7 @@ from envs.tempest.state import (
     PLAYER_SHOTS,
     SPIKER,
 )
+from envs.tempest.tables import SPIKE_HIT_POINTS
 
 SPINNER_LIMIT = 31
 OPEN_MAX_POS = 0xEF
@@ -139,7 +140,7 @@ def erode_spike(s, g: int, j: int, depth: int) -> None:
     if depth >= tip:
         s.spike[g, lane] = depth if depth < 0xF0 else 0
         s.shot_hits[g, j] += 1
-        add_points(s, g, 1)
+        add_points(s, g, SPIKE_HIT_POINTS)
     if s.shot_hits[g, j] >= SHOT_SPIKE_LIFE:
         remove_shot(s, g, j)
 

@@ -97,10 +97,6 @@ def flip_steps_table() -> np.ndarray:
 FLIP_STEPS = flip_steps_table()
 """FLIP_STEPS[tube, a]: steps (1 per frame in the tube) to flip between lanes a and a+1."""
 
-LANE_CENTER_X = ((LINE_X + np.roll(LINE_X, -1, axis=1) + 1) >> 1).astype(np.int32)
-LANE_CENTER_Y = ((LINE_Y + np.roll(LINE_Y, -1, axis=1) + 1) >> 1).astype(np.int32)
-"""Lane-centre coordinates, mid = (p[k] + p[k+1] + 1) >> 1 (tempest.asm:7691-7713)."""
-
 KILL_POINTS = np.zeros(5, np.int32)
 KILL_POINTS[FLIPPER], KILL_POINTS[PULSAR], KILL_POINTS[TANKER] = 150, 200, 100
 KILL_POINTS[SPIKER], KILL_POINTS[FUSEBALL] = 50, 250
@@ -110,6 +106,7 @@ FUSE_POINTS = np.array([250, 250, 250, 250, 250, 250, 500, 750], np.int32)
 """A shot fuseball's points, drawn uniformly from these 8 (p = 6/8, 1/8, 1/8; INCFS2)."""
 FUSE_ZAP_POINTS = 150
 SPIKE_HIT_POINTS = 1
+"""Points for each spike contact of a shot (reference §1.11)."""
 BONUS_LIFE_EVERY = 20_000
 MAX_LIVES = 6
 START_LIVES = 3

@@ -87,13 +87,6 @@ def test_bad_settings_raise_config_errors() -> None:
         make(sticky_action_prob=1.5)
 
 
-def test_no_ram_on_the_vector_env() -> None:
-    env = make()
-    assert env.supports_ram is False
-    with pytest.raises(NotImplementedError, match="RAM"):
-        env.get_ram()
-
-
 # ----------------------------------------------------------------------------- determinism
 
 
