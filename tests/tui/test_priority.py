@@ -29,9 +29,9 @@ def test_the_dashboard_process_runs_ten_nice_steps_below_normal_not_at_idle_poli
     before_policy, before_nice = policy_after("")
     code = "from tui.priority import yield_cpu_to_training\nyield_cpu_to_training()"
     policy, nice = policy_after(code)
-    assert DASHBOARD_NICE == 10
     assert policy == before_policy == os.SCHED_OTHER
     assert nice == min(19, before_nice + DASHBOARD_NICE)
+    assert nice > before_nice or before_nice == 19  # it did lower itself
 
 
 def test_python_m_tui_lowers_its_priority_before_the_app_starts() -> None:
