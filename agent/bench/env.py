@@ -109,8 +109,7 @@ def _case(num_envs: int, size: dict) -> dict:
     ratio = rows[0]["median"] / rows[1]["median"]
     return {"case": f"{num_envs} envs", "unit": "agent steps/s", "contenders": rows,
             "ratios": {"ours / bare": round(ratio, 4)},
-            "targets": [{"name": f"{num_envs} envs: ours >= 0.8 of bare", "value": ratio,
-                         "threshold": 0.8, "met": ratio >= 0.8}]}
+            "targets": [harness.target(f"{num_envs} envs: ours >= 0.8 of bare", ratio, 0.8)]}
 
 
 def _timed_steps(env, steps: int, seed: int = 0) -> float:
@@ -169,10 +168,9 @@ def _tempest_case(num_envs: int, size: dict) -> dict:
             "targets": []}
     if num_envs == 256:
         case["targets"] = [
-            {"name": "256 envs: Tempest random frames/s", "value": sim,
-             "threshold": TEMPEST_TARGET_FPS, "met": sim >= TEMPEST_TARGET_FPS},
-            {"name": "256 envs: Tempest + expert frames/s (>= half the target)", "value": expert,
-             "threshold": TEMPEST_TARGET_FPS / 2, "met": expert >= TEMPEST_TARGET_FPS / 2}]
+            harness.target("256 envs: Tempest random frames/s", sim, TEMPEST_TARGET_FPS),
+            harness.target("256 envs: Tempest + expert frames/s (>= half the target)", expert,
+                           TEMPEST_TARGET_FPS / 2)]
     return case
 
 

@@ -96,7 +96,8 @@ def median_of(rows: list[dict], name: str, **match) -> float:
 def target(name: str, value: float, threshold: float, at_least: bool = True) -> dict:
     """A target row: met when `value` is at least (or, `at_least` False, at most) `threshold`."""
     met = value >= threshold if at_least else value <= threshold
-    return dict(name=name, value=round(value, 4), threshold=threshold, met=bool(met))
+    return dict(name=name, value=round(value, 4), threshold=threshold, at_least=at_least,
+                met=bool(met))
 
 
 def optional(module: str) -> Any | None:

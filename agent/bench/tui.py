@@ -262,13 +262,11 @@ def case(size: dict, work_dir: str) -> dict:
     ratio, shown = rows[1]["median"] / rows[0]["median"], rows[1]["dashboard_polls_per_s"]
     return dict(case=f"tempest preset, {size['frames']:,} frames, {NUM_ENVS} envs",
                 unit="frames/s", contenders=rows, ratios={"with / without": round(ratio, 4)},
-                targets=[dict(name=f"with dashboard >= {TARGET} of without (frames/s)",
-                              value=round(ratio, 4), threshold=TARGET,
-                              met=bool(ratio >= TARGET)),
-                         dict(name=f"the dashboard shows new data >= {REFRESH_TARGET_HZ:g} "
-                              "times a second while training (its slowest run)",
-                              value=round(shown, 3), threshold=REFRESH_TARGET_HZ,
-                              met=bool(shown >= REFRESH_TARGET_HZ))])
+                targets=[harness.target(f"with dashboard >= {TARGET} of without (frames/s)",
+                                        ratio, TARGET),
+                         harness.target(f"the dashboard shows new data >= {REFRESH_TARGET_HZ:g} "
+                                        "times a second while training (its slowest run)",
+                                        shown, REFRESH_TARGET_HZ)])
 
 
 ALTERNATING = dict(frames=1_200_000, learning_starts=20_000, capacity=300_000, window_s=5.0,
@@ -341,9 +339,8 @@ def alternating_case(windows: list, size: dict) -> dict:
                      f"{size['window_s']:g} s windows ABBA", unit="frames/s", contenders=rows,
                 ratios={"running / stopped, median over ABBA groups": round(ratio, 4),
                         "ABBA groups": len(paired)},
-                targets=[dict(name=f"dashboard running >= {TARGET} of stopped, same run "
-                              "(median over ABBA groups)", value=round(ratio, 4),
-                              threshold=TARGET, met=bool(ratio >= TARGET))])
+                targets=[harness.target(f"dashboard running >= {TARGET} of stopped, same run "
+                                        "(median over ABBA groups)", ratio, TARGET)])
 
 
 def _fmt(value: float | None, spec: str) -> str:

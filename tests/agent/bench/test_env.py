@@ -13,6 +13,7 @@ import pytest
 
 from agent.bench.env import measure_env_fps
 from config import EnvConfig
+from tests.agent.bench.checks import assert_consistent, assert_ratio
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -23,6 +24,7 @@ def test_env_benchmark_reports_ours_and_the_bare_emulator() -> None:
                             cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
+    assert_consistent(report)
     assert report["benchmark"] == "env" and [c["case"] for c in report["cases"]] == [
         "1 envs", "8 envs", "Tempest 1 envs", "Tempest 64 envs", "Tempest 256 envs"]
     for case in report["cases"][2:]:
@@ -30,13 +32,13 @@ def test_env_benchmark_reports_ours_and_the_bare_emulator() -> None:
         assert names == ["Tempest-v0 random", "Tempest-v0 + expert",
                          "ALE Pong bare AtariVectorEnv"]
         assert all(math.isfinite(r["median"]) and r["median"] > 0 for r in case["contenders"])
-        assert 0 < case["ratios"]["with expert / random"]
+        assert_ratio(case, "with expert / random", "Tempest-v0 + expert", "Tempest-v0 random")
     assert [t["threshold"] for t in report["cases"][-1]["targets"]] == [100_000, 50_000]
     for case in report["cases"][:2]:
         names = [r["name"] for r in case["contenders"]]
         assert names == ["ours (AleVectorEnv)", "bare AtariVectorEnv"]
         assert all(math.isfinite(r["median"]) and r["median"] > 0 for r in case["contenders"])
-        assert case["ratios"]["ours / bare"] > 0
+        assert_ratio(case, "ours / bare", "ours (AleVectorEnv)", "bare AtariVectorEnv")
 
 
 def test_measure_env_fps_counts_frames_and_agent_steps() -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.agent.bench.checks import assert_consistent, assert_ratio
+
 REPO = Path(__file__).resolve().parents[3]
 CASES = ["nature-32", "nature-256", "mlp-4096", "mlp-16384", "mlp-16384-acc4"]
 
@@ -33,6 +35,7 @@ def positive(value: float) -> bool:
 
 @pytest.mark.slow
 def test_report_names_every_case_and_the_torch_threads(report: dict) -> None:
+    assert_consistent(report)
     assert report["benchmark"] == "learner" and report["quick"] is True
     assert report["params"]["torch_threads"] == 2
     assert [c["case"] for c in report["cases"]] == CASES
@@ -50,7 +53,7 @@ def test_ours_and_bare_timings_and_the_ratio(report: dict, index: int) -> None:
     for row in rows.values():
         assert all(positive(row[k]) for k in ("median", "min", "max", "samples_per_s"))
         assert row["min"] <= row["median"] <= row["max"] and row["reps"] >= 2
-    assert positive(case["ratios"]["ours / bare (medians)"])
+    assert_ratio(case, "ours / bare (medians)", "ours", "bare torch")
     assert all(positive(ms) or ms == 0 for ms in case["ours_parts_median_ms"].values())
     goal = case["targets"][0]
     assert goal["threshold"] == 1.15 and isinstance(goal["met"], bool)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.agent.bench.checks import assert_consistent, assert_ratio
+
 REPO = Path(__file__).resolve().parents[3]
 QUICK = "import sys; from agent.bench.loop import main; sys.exit(main(quick=True))"
 
@@ -39,6 +41,7 @@ def positive(value: float) -> bool:
 @pytest.mark.slow
 def test_report_has_every_case_and_the_settings(report: dict) -> None:
     assert report["benchmark"] == "loop" and report["quick"] is True
+    assert_consistent(report)
     assert [c["case"] for c in report["cases"]] == ["learning", "learner step", "acting"]
     params = report["params"]
     assert params["batch_size"] == 32 and params["replay_capacity"] == 100_000
@@ -73,7 +76,8 @@ def test_acting_rows_pair_ours_with_the_bare_env(report: dict) -> None:
         bare = [r for r in acting["contenders"]
                 if r["name"] == f"bare AtariVectorEnv, num_envs {n}"]
         assert bare and positive(bare[0]["median"])
-        assert positive(acting["ratios"][f"ours, random policy / bare, num_envs {n}"])
+        assert_ratio(acting, f"ours, random policy / bare, num_envs {n}",
+                     f"ours, random policy, num_envs {n}", f"bare AtariVectorEnv, num_envs {n}")
         assert positive(acting["ratios"][f"ours, network policy / bare, num_envs {n}"])
         assert positive(acting["ratios"][f"bare / ours, random policy, CPU per agent step, "
                                          f"num_envs {n}"])
@@ -90,7 +94,7 @@ def test_sb3_rows_and_ratios(report: dict) -> None:
     assert sb3[0]["learner_steps_per_agent_step"] == pytest.approx(0.25, abs=0.05)
     target_row = learning["contenders"][0]["name"]
     assert target_row.startswith("ours, default here: ")
-    assert positive(learning["ratios"][f"{target_row} / SB3"])
+    assert_ratio(learning, f"{target_row} / SB3", target_row, sb3[0]["name"])
     assert len(learning["targets"]) == 1
     train = [r for r in case(report, "learner step")["contenders"] if r["name"].startswith("SB3")]
     assert train and positive(train[0]["median"])

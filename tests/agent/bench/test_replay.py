@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.agent.bench.checks import assert_consistent, assert_ratio
+
 REPO = Path(__file__).resolve().parents[3]
 
 
@@ -37,6 +39,7 @@ def positive(value: float) -> bool:
 @pytest.mark.slow
 def test_report_has_machine_params_and_every_case(report: dict) -> None:
     assert report["quick"] is True
+    assert_consistent(report)
     assert report["machine"]["cpu_count"] >= 1 and report["machine"]["numpy"]
     assert report["params"]["batch_a"] == 16_384
     assert [c["case"] for c in report["cases"]] == ["A", "B", "C"]
@@ -71,7 +74,9 @@ def test_cpprb_contenders_and_ratios(report: dict) -> None:
     cpprb = [r for r in rows(report, "A") if r["name"].startswith("cpprb")]
     assert cpprb and positive(cpprb[0]["median"])
     ratios = {c["case"]: c["ratios"] for c in report["cases"]}
-    assert positive(ratios["A"]["cpprb / ours (fresh arrays)"])
+    case_a = next(c for c in report["cases"] if c["case"] == "A")
+    assert_ratio(case_a, "cpprb / ours (fresh arrays)", "cpprb PrioritizedReplayBuffer",
+                 "ours (fresh arrays)")
     assert positive(ratios["A"]["cpprb / ours, 2 threads (out= reuse)"])
     assert positive(ratios["C"]["cpprb_ReplayBuffer_over_ours_uniform"])
     assert positive(ratios["C"]["cpprb_PrioritizedReplayBuffer_over_ours_prioritised"])

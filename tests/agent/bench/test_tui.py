@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.agent.bench.checks import assert_consistent
+
 REPO = Path(__file__).resolve().parents[3]
 
 
@@ -27,6 +29,7 @@ def test_tui_benchmark_reports_both_runs_the_ratio_and_the_target() -> None:
                             cwd=REPO, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
+    assert_consistent(report)
     assert report["benchmark"] == "tui" and report["quick"] is True
     [case] = report["cases"]
     without, with_ = case["contenders"]
