@@ -7,6 +7,7 @@ not parse is logged as a warning and ignored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from expert import MixerOverride
@@ -69,36 +70,72 @@ def apply_commands(inbox: CommandInbox, events: EventLog, overrides: Overrides) 
 
 
 def _apply(command: Command, o: Overrides) -> str:
-    value = command.args.get("value")
-    if command.name in ("pause", "resume"):
-        o.paused = command.name == "pause"
-        return "training paused" if o.paused else "training resumed"
-    if command.name == "save":
-        o.save_requested = True
-        return "checkpoint requested"
-    if command.name == "quit":
-        o.quit_requested = True
-        return "stopping after a final checkpoint"
-    if command.name == "greedy":
-        o.greedy = not o.greedy
-        return f"greedy acting {'on' if o.greedy else 'off'}"
-    if command.name == "epsilon":
-        if value == "auto":
-            o.epsilon_scale = None
-        else:
-            factor = EPSILON_STEP if value == "up" else 1.0 / EPSILON_STEP
-            o.epsilon_scale = (o.epsilon_scale or 1.0) * factor
-        return f"epsilon scale {o.epsilon_scale or 'auto (schedule)'}"
-    if command.name == "lr":
-        o.lr_factor *= 2.0 if value == "x2" else 0.5
-        return f"learning-rate factor {o.lr_factor:g}"
-    if command.name == "imitation":
-        o.imitation_off = not o.imitation_off if value == "toggle" else value == "off"
-        return "imitation term off" if o.imitation_off else "imitation term: schedule"
-    if command.name == "expert":
-        o.expert.mode, o.expert.manual = value, None
-        return {"on": "expert only", "off": "expert off", "auto": "expert share: schedule"}[value]
-    if command.name == "expert_ratio":
-        ratio = o.expert.nudge(value, o.scheduled_expert_ratio)
-        return f"expert share set to {ratio:.2f} by hand"
-    return f"'{command.name}' is not a command this trainer knows: ignored"
+    """Apply one command to `o`; return the acknowledgement for the events log."""
+    handler = _HANDLERS.get(command.name)
+    if handler is None:
+        return f"'{command.name}' is not a command this trainer knows: ignored"
+    return handler(o, command.args.get("value"))
+
+
+def _pause(o: Overrides, _value: str | None, paused: bool = True) -> str:
+    o.paused = paused
+    return "training paused" if paused else "training resumed"
+
+
+def _save(o: Overrides, _value: str | None) -> str:
+    o.save_requested = True
+    return "checkpoint requested"
+
+
+def _quit(o: Overrides, _value: str | None) -> str:
+    o.quit_requested = True
+    return "stopping after a final checkpoint"
+
+
+def _greedy(o: Overrides, _value: str | None) -> str:
+    o.greedy = not o.greedy
+    return f"greedy acting {'on' if o.greedy else 'off'}"
+
+
+def _epsilon(o: Overrides, value: str | None) -> str:
+    if value == "auto":
+        o.epsilon_scale = None
+    else:
+        factor = EPSILON_STEP if value == "up" else 1.0 / EPSILON_STEP
+        o.epsilon_scale = (o.epsilon_scale or 1.0) * factor
+    return f"epsilon scale {o.epsilon_scale or 'auto (schedule)'}"
+
+
+def _lr(o: Overrides, value: str | None) -> str:
+    o.lr_factor *= 2.0 if value == "x2" else 0.5
+    return f"learning-rate factor {o.lr_factor:g}"
+
+
+def _imitation(o: Overrides, value: str | None) -> str:
+    o.imitation_off = not o.imitation_off if value == "toggle" else value == "off"
+    return "imitation term off" if o.imitation_off else "imitation term: schedule"
+
+
+def _expert(o: Overrides, value: str | None) -> str:
+    o.expert.mode, o.expert.manual = value, None
+    return {"on": "expert only", "off": "expert off", "auto": "expert share: schedule"}[value]
+
+
+def _expert_ratio(o: Overrides, value: str | None) -> str:
+    ratio = o.expert.nudge(value, o.scheduled_expert_ratio)
+    return f"expert share set to {ratio:.2f} by hand"
+
+
+_HANDLERS: dict[str, Callable[[Overrides, str | None], str]] = {
+    "pause": _pause,
+    "resume": lambda o, value: _pause(o, value, paused=False),
+    "save": _save,
+    "quit": _quit,
+    "greedy": _greedy,
+    "epsilon": _epsilon,
+    "lr": _lr,
+    "imitation": _imitation,
+    "expert": _expert,
+    "expert_ratio": _expert_ratio,
+}
+"""What each command of `metrics.control.COMMANDS` does (a test checks both name the same)."""

@@ -431,7 +431,7 @@ def tick_pulse(s, g: int) -> None:
 # -- the interpreter -----------------------------------------------------------------------------
 
 @numba.njit(cache=True, _nrt=False)
-def run_cam(s, k, g: int, e: int, sw: int) -> None:
+def run_cam(s, k, g: int, e: int, sw: int) -> None:  # noqa: C901 - the CAM opcode switch
     """Runs enemy e's program until it ends its frame (EXIT) or leaves its slot."""
     pc = s.en_cam_pc[g, e]
     flag = 0

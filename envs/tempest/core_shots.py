@@ -68,7 +68,7 @@ def remove_shot(s, g: int, j: int) -> None:
 
 
 @numba.njit(cache=True, _nrt=False)
-def collide_shot(s, k, g: int, j: int) -> None:
+def collide_shot(s, k, g: int, j: int) -> None:  # noqa: C901 - COLCHK, case by case
     """COLCHK for player shot j: every enemy inside its type's depth window and every enemy shot
     inside CHACHA in the same lane.  Flipping enemies are hit from both lanes they straddle (the
     pivot line is either edge of the shot's lane); non-flipping ones only off the rim and in the

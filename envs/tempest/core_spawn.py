@@ -111,7 +111,8 @@ def _try_type(s, k, g: int, sw: int, t: int, scratch: np.ndarray) -> int:
 
 
 @numba.njit(cache=True, _nrt=False)
-def choose_type(s, k, g: int, sw: int, lane: int, scratch: np.ndarray) -> tuple[int, int]:
+def choose_type(s, k, g: int, sw: int, lane: int,  # noqa: C901 - NYMCHA's type rules
+                scratch: np.ndarray) -> tuple[int, int]:
     """NYMCHA: (type, tanker cargo) of the enemy entering in `lane`, type -1 if none."""
     _openings(s, k, g, sw, scratch)
     open_types = 0

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.controls import Overrides, apply_commands
+from agent.controls import _HANDLERS, Overrides, apply_commands
 from expert import MixerOverride
-from metrics.control import BadCommand, Command
+from metrics.control import COMMANDS, BadCommand, Command
 
 
 def test_driver_names_whoever_chooses_the_actions() -> None:
@@ -110,3 +110,7 @@ def test_a_bad_command_is_a_warning_and_changes_nothing() -> None:
     assert logged == [("warning", "ignored a control command: unknown command 'jump'"),
                       ("command", "'nonsense' is not a command this trainer knows: ignored")]
     assert o == Overrides()
+
+
+def test_every_command_the_channel_accepts_has_a_handler() -> None:
+    assert set(_HANDLERS) == set(COMMANDS)
