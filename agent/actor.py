@@ -5,15 +5,21 @@ transition this step.  The actor works with any gymnasium `VectorEnv` in NEXT_ST
 mode (ALE's `AtariVectorEnv`, the Tempest simulator, the test fakes): the step after an episode
 ends returns the reset observation, its action is ignored, and it is not stored as a transition.
 
-Pipelining: an env with gymnasium's `step_async(actions)` / `step_wait()` pair (ALE's adapter,
-whose emulators run on ALE's own threads) steps while the actor books the *previous* step:
-replay writes, episode accounting and the caller's `meanwhile` work (the trainer's inline learner
-steps) overlap the emulation instead of following it.  Each report then describes the step before
-the one just taken; `flush()` books the step in flight (before a checkpoint, at the end).  Why:
-ALE's worker thread falls asleep when the next action comes late, and waking it costs more than
-our bookkeeping (bench loop: a Pong step took 0.42 ms after 0.15 ms of bookkeeping, 0.36 ms
+A vector step has three phases, so a caller can work while the envs step:
+
+    actor.send(epsilon, expert_ratio)   # choose the actions, start the envs on them
+    report = actor.book()               # replay writes and episodes of the answered step
+    ...                                 # the caller's work (the trainer's learner steps)
+    actor.receive()                     # the envs' answer: the next observations
+
+`step()` runs the three in turn.  Pipelining: an env with gymnasium's `step_async(actions)` /
+`step_wait()` pair (ALE's adapter, whose emulators run on ALE's own threads) steps between `send`
+and `receive`, so `book` books the *previous* step and the caller's work overlaps the emulation
+instead of following it; `flush()` books the step in flight (before a checkpoint, at the end).
+Why: ALE's worker thread falls asleep when the next action comes late, and waking it costs more
+than our bookkeeping (bench loop: a Pong step took 0.42 ms after 0.15 ms of bookkeeping, 0.36 ms
 back to back, 0.375 ms with the same bookkeeping done while it ran).  Envs without the pair
-(Tempest, the fakes) book every step at once, as before.
+(Tempest, the fakes) step in `send`, and `book` books that step at once.
 """
 
 from __future__ import annotations
@@ -113,6 +119,11 @@ class Actor:
         self.pipelined = pipelined(env)
         self._in_flight: _Taken | None = None
         """Pipelined: the last step taken, answered by the envs, not yet booked."""
+        self._seen: tuple[np.ndarray, ...] = ()
+        """What the actor saw and chose for the step sent (observations, actions, sources,
+        labels)."""
+        self._answered: _Taken | None = None
+        """The last step the envs answered."""
 
     def reset(self, seed: int | None = None) -> None:
         """Start every env afresh (the first step of a run, or of an evaluation)."""
@@ -123,31 +134,42 @@ class Actor:
         self._score_N[:] = self._dqn_N[:] = self._reward_N[:] = 0.0
         self._length_N[:] = 0
 
-    def step(self, epsilon: float, expert_ratio: float = 0.0,
-             meanwhile: Callable[[StepReport], None] | None = None) -> StepReport:
-        """One vector step: act, store the transitions, close finished episodes.
+    def send(self, epsilon: float, expert_ratio: float = 0.0) -> None:
+        """Choose this step's actions and start the envs on them.
 
         With `expert_ratio` > 0 and an env that labels its states (`info["expert_action"]`),
         the expert acts in that share of the envs (expert.mix); the label is stored either way.
-        `meanwhile(report)` runs once the report is booked: while the envs step when they are
-        pipelined (the report is then the previous step's), after the step otherwise.
         """
         if self.obs_N is None:
             self.reset()
         action_N, source_N = self._act(epsilon, expert_ratio)
-        seen = (self.obs_N, action_N, source_N, self.expert_N)
+        self._seen = (self.obs_N, action_N, source_N, self.expert_N)
         if self.pipelined:
             self.env.step_async(action_N)
-            report = self.flush()
-            if meanwhile is not None:
-                meanwhile(report)
-            taken = self._in_flight = _Taken(*seen, *self.env.step_wait())
         else:
-            taken = _Taken(*seen, *self.env.step(action_N))
-            report = self._book(taken)
-            if meanwhile is not None:
-                meanwhile(report)
+            self._answered = _Taken(*self._seen, *self.env.step(action_N))
+
+    def book(self) -> StepReport:
+        """Replay writes and episode accounting of the step the envs have answered and nobody
+        has booked: the previous one for a pipelined env (this one is still running), the one
+        just sent otherwise."""
+        if self.pipelined:
+            return self.flush()
+        return self._book(self._answered)
+
+    def receive(self) -> None:
+        """The envs' answer to the step sent: its observations and labels become current."""
+        if self.pipelined:
+            self._in_flight = self._answered = _Taken(*self._seen, *self.env.step_wait())
+        taken = self._answered
         self.obs_N, self.expert_N = taken.next_obs_N, self._expert_labels(taken.info)
+
+    def step(self, epsilon: float, expert_ratio: float = 0.0) -> StepReport:
+        """One whole vector step: `send`, `book`, `receive` (a pipelined env's report is the
+        previous step's)."""
+        self.send(epsilon, expert_ratio)
+        report = self.book()
+        self.receive()
         return report
 
     @property

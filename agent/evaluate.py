@@ -116,9 +116,8 @@ def evaluate_checkpoint(target: str, episodes: int, seed: int) -> dict:
     except (ValueError, KeyError) as err:
         env.close()
         raise CheckpointError(f"{generation}: {err}") from None
-    frames_per_step = cfg.env.frame_skip if cfg.env.id.startswith("ALE/") else 1
     result = evaluate(learner.greedy_actions, env, episodes, cfg.actor.eval_epsilon, seed,
-                      frames_per_step)
+                      envs.frames_per_step(cfg.env))
     return {"checkpoint": str(generation), "env": cfg.env.id, "seed": seed,
             "frame": state.get("counters", {}).get("frame"), **result.as_dict()}
 

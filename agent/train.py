@@ -10,11 +10,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from dataclasses import replace
 
 import config
 from agent.checkpoint import CheckpointError
-from agent.evaluate import eval_env_count
 from agent.rundir import RunDirError, open_run_dir
 from agent.tensorboard_sink import TensorBoardUnavailable
 from agent.trainer import MemoryBudgetError, Trainer
@@ -27,15 +25,14 @@ class UserFacingError(Exception):
 def train(cfg: config.Config) -> int:
     """Train `cfg` (resuming its run directory unless --fresh); returns the exit code."""
     _check_device(cfg.learner)
-    make_env, make_eval_env, frames_per_step = _env_factory(cfg)
+    _check_env(cfg.env)
     try:
         paths = open_run_dir(cfg)
     except RunDirError as err:
         raise UserFacingError(str(err)) from None
     printer = _ThrottledPrinter(cfg.tui.progress_every_s)
     try:
-        trainer = Trainer(cfg, paths, make_env, frames_per_step, progress=printer,
-                          make_eval_env=make_eval_env)
+        trainer = Trainer(cfg, paths, progress=printer)
     except (MemoryBudgetError, TensorBoardUnavailable) as err:
         raise UserFacingError(str(err)) from None
     try:
@@ -73,24 +70,15 @@ def _check_device(cfg: config.LearnerConfig) -> None:
         raise UserFacingError(message + " (a run trained on a GPU resumes there unchanged)")
 
 
-def _env_factory(cfg: config.Config):
-    """Functions building the configured vector env and the evaluation's (one env per episode,
-    up to EVAL_ENVS_MAX, so one round plays them all), and the frames per agent step."""
+def _check_env(cfg: config.EnvConfig) -> None:
+    """An env that cannot be built (an unknown game, settings it refuses) is the user's to fix,
+    before anything is written."""
     import envs
-    from expert.labels import with_expert
 
     try:
-        envs.make_vector_env(cfg.env).close()  # fail now, before anything is written
+        envs.make_vector_env(cfg).close()
     except ValueError as err:
         raise UserFacingError(str(err)) from None
-    frames_per_step = cfg.env.frame_skip if cfg.env.id.startswith("ALE/") else 1
-    eval_env = replace(cfg.env, num_envs=eval_env_count(cfg.actor.eval_episodes, cfg.env))
-
-    def build(env_cfg: config.EnvConfig):
-        return lambda: with_expert(envs.make_vector_env(env_cfg), env_cfg, cfg.expert)
-
-    return build(cfg.env), build(eval_env), frames_per_step
-
 
 
 def _start_dashboard(cfg: config.Config, run_dir) -> subprocess.Popen | None:

@@ -1,13 +1,15 @@
 """The training run: envs -> actor -> replay -> learner, with metrics, control and checkpoints.
 
-    # per vector step
-    actor.step(epsilon)                      # act, store transitions, close episodes
-    for _ in pacer.owed(frame):              # keep samples per new frame at replay_ratio
-                                             # (while the envs step, where they can)
-        batch = replay.sample(B, beta)       # n-step windows, importance weights
-        stats = learner.step(batch)          # one optimiser step, statistics
-        replay.update_priorities(...)
-    every metrics.interval_s: a metrics row; every checkpoint_every_s: a checkpoint
+The trainer is the composition root: it builds the env with its expert's labels (and the
+evaluations' envs, the network's without them), the replay, the learner, the actor, the pacer
+and the sinks.  One vector step (`step`), top to bottom:
+
+    actor.send(epsilon, expert_ratio)        # act: the envs start stepping
+    report = actor.book()                    # store: transitions into the replay, episodes
+    for _ in pacer.owed(frame):              # learn: samples per new frame at replay_ratio,
+        learn()                              #   while the envs step where they can
+    actor.receive()                          # the envs' answer
+    every metrics.interval_s: a row (emit); every checkpoint_every_s: a checkpoint
 
 With `actor.learner_thread` the learner steps run on their own thread (agent.background) while
 the actor goes on acting on a synced copy of the network; inline (the tests' setting) every run
@@ -32,7 +34,7 @@ from agent.actor import Actor, StepReport
 from agent.background import BackgroundLearner
 from agent.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
 from agent.controls import Overrides, apply_commands
-from agent.evaluate import EvalResult, evaluate, evaluate_expert
+from agent.evaluate import EvalResult, eval_env_count, evaluate, evaluate_expert
 from agent.gameview import GameViewPublisher
 from agent.guard import DoctorOnDuty
 from agent.imitation import TeacherScores, imitation_weight_at
@@ -41,6 +43,7 @@ from agent.schedules import LearnerPacer, beta_at, epsilon_at
 from agent.tensorboard_sink import TensorBoardSink
 from aimodel import Learner, PendingStep, host_batch
 from expert import expert_ratio_at
+from expert.labels import with_expert
 from metrics import DqnWindows, EventLog, IntervalAccumulator, JsonlWriter
 from metrics.control import CommandInbox
 from replay import ReplayBuffer, ReplayFormatError
@@ -81,27 +84,37 @@ class Counters:
     """Frame the epsilon/beta schedules count from (moved by RESET_METRICS)."""
 
 
+EnvMaker = Callable[[config.EnvConfig], object]
+"""Builds a vector env for an EnvConfig (`envs.make_vector_env`, or a fake in tests)."""
+Labeller = Callable[[object, config.EnvConfig], object]
+"""Puts the expert's labels on a vector env (`expert.labels.with_expert`, or nothing)."""
+
+
 class Trainer:
     """One run of `tempest-dqn train`.
 
     Args:
         cfg: the resolved, validated configuration.
         paths: the run directory (already opened).
-        make_env: builds the vector env (the real backends, or a fake in tests).
-        frames_per_step: emulator frames per agent step (ALE: the frame skip).
+        make_env: builds a vector env for an EnvConfig (default: the real backends).
+        label: puts the expert's labels on an env (default: `with_expert` with `cfg.expert`;
+            the tests' fakes label their own states).
         progress: receives one line every `tui.progress_every_s` (no terminal: stdout).
-        make_eval_env: builds the evaluations' vector env (default: `make_env`).
     """
 
-    def __init__(self, cfg: config.Config, paths: RunPaths, make_env: Callable[[], object],
-                 frames_per_step: int = 1, progress: Callable[[str], None] | None = None,
-                 make_eval_env: Callable[[], object] | None = None):
+    def __init__(self, cfg: config.Config, paths: RunPaths,
+                 make_env: EnvMaker = envs.make_vector_env, label: Labeller | None = None,
+                 progress: Callable[[str], None] | None = None):
         self.cfg, self.paths, self.progress = cfg, paths, progress
-        self.make_env, self.frames_per_step = make_env, frames_per_step
-        self.make_eval_env = make_eval_env or make_env
+        self.label = label or (lambda env, env_cfg: with_expert(env, env_cfg, cfg.expert))
+        self.make_env = make_env
+        self.frames_per_step = envs.frames_per_step(cfg.env)
+        self.eval_env_cfg = dataclasses.replace(
+            cfg.env, num_envs=eval_env_count(cfg.actor.eval_episodes, cfg.env))
+        """The evaluations' envs: one per episode (agent.evaluate)."""
         self.game_view = GameViewPublisher(paths.root)
         """Env 0's game for the dashboard's game view (Tempest; a no-op for ALE)."""
-        self.env = make_env()
+        self.env = self.label(make_env(cfg.env), cfg.env)
         self.pending_eval: EvalResult | None = None
         self.background: BackgroundLearner | None = None
         self.acting: ActingCopy | None = None
@@ -115,13 +128,15 @@ class Trainer:
                                decay_steps=decay_steps,
                                imitation_margin=config.imitation_margin(cfg),
                                action_classes=classes)
-        self.actor = Actor(self.env, self.replay, self.learner.greedy_actions, frames_per_step,
-                           seed=cfg.env.seed)
+        self.actor = Actor(self.env, self.replay, self.learner.greedy_actions,
+                           self.frames_per_step, seed=cfg.env.seed)
         if self.learner.device.type != "cpu":  # the actor never waits on the learner's GPU
             self._act_on_a_copy()
         self.pacer = LearnerPacer(cfg.learner.replay_ratio, cfg.learner.batch_size,
                                   cfg.learner.learning_starts)
         self.windows, self.counters, self.overrides = DqnWindows(), Counters(), Overrides()
+        self.acc = IntervalAccumulator(t=0.0, frame=0, episodes=0)
+        """The metrics interval being accumulated (`run` starts a fresh one)."""
         self.events = EventLog(paths.events)
         self.inbox = CommandInbox(paths.root)
         self.tensorboard = (TensorBoardSink(paths.root / "tensorboard")
@@ -249,12 +264,11 @@ class Trainer:
         """Train until `run.frames`, a quit command, SIGINT or SIGTERM; always save at the end."""
         stop = _StopFlag()
         self.inbox.discard_pending()  # commands left from an earlier session do not apply
-        acc = IntervalAccumulator(t=0.0, frame=self.actor.frame,
-                                  episodes=self.counters.episodes)
+        acc = self.acc = IntervalAccumulator(t=0.0, frame=self.actor.frame,
+                                             episodes=self.counters.episodes)
         started, last_row, last_save = time.monotonic(), 0.0, 0.0
-        self.acc = acc
         if self.uses_learner_thread():
-            self._start_background()
+            self.start_learner_thread()
         self.events.log("info", self.learner_mode())
         with JsonlWriter(self.paths.metrics) as writer, stop.installed(), self._background():
             while self.actor.frames_taken < self.cfg.run.frames and not stop.set:
@@ -269,7 +283,7 @@ class Trainer:
                         last_row = now
                     continue
                 frame_before = self.actor.frame
-                self._step(acc)
+                self.step()
                 self.game_view.maybe_publish(self.env, self.actor.frame)
                 if self._eval_due(frame_before):
                     self._emit(acc, writer, time.monotonic() - started, state="evaluating")
@@ -313,10 +327,11 @@ class Trainer:
         self.acting = ActingCopy(self.learner.online, where)
         self.actor.greedy = self.acting.greedy
 
-    def _start_background(self) -> None:
+    def start_learner_thread(self) -> None:
+        """Learner steps on their own thread from now on; the actor acts on a synced copy."""
         if self.acting is None:
             self._act_on_a_copy()
-        self.background = BackgroundLearner(self._learn)
+        self.background = BackgroundLearner(self.learn)
         self.background.start()
 
     @contextlib.contextmanager
@@ -338,14 +353,15 @@ class Trainer:
         a = self.cfg.actor
         greedy = self.acting.greedy if self.acting else self.learner.greedy_actions
         seed = self.cfg.env.seed + 1_000_003
-        result = evaluate(greedy, self.make_eval_env(), a.eval_episodes,
+        result = evaluate(greedy, self.make_env(self.eval_env_cfg), a.eval_episodes,
                           a.eval_epsilon, seed=seed, frames_per_step=self.frames_per_step)
         self.events.log("info", f"evaluation at frame {self.actor.frame}: mean score "
                         f"{result.mean_score:.2f} over {len(result.scores)} episodes",
                         frame=self.actor.frame, scores=result.scores)
         self.teacher.net_score = result.mean_score
         if self.teacher.expert_score is None and self.actor.has_expert:
-            expert = evaluate_expert(self.make_eval_env(), a.eval_episodes, a.eval_epsilon, seed,
+            labelled = self.label(self.make_env(self.eval_env_cfg), self.eval_env_cfg)
+            expert = evaluate_expert(labelled, a.eval_episodes, a.eval_epsilon, seed,
                                      self.frames_per_step)
             self.teacher.expert_score = expert.mean_score
             self.events.log("info", f"the expert, by the same protocol on the same seeds: mean "
@@ -359,18 +375,28 @@ class Trainer:
         every = self.cfg.run.checkpoint_every_s
         return self.overrides.save_requested or (every > 0 and since_save >= every)
 
-    def _step(self, acc: IntervalAccumulator) -> None:
-        self.acc = acc
+    def step(self) -> None:
+        """One vector step: act, store, learn (while the envs step, where they can)."""
+        epsilon, expert_ratio = self._exploration()
+        self.actor.send(epsilon, expert_ratio)
+        report = self.actor.book()
+        self._count(report)
+        self._refresh_imitation_weight()
+        self._learn_owed()
+        self.actor.receive()
+        self.last_expert_ratio = expert_ratio if self.actor.has_expert else None
+        self.last_epsilon = epsilon
+
+    def _exploration(self) -> tuple[float, float]:
+        """(epsilon, the expert's share) in force: the schedules at this frame, through the
+        dashboard's overrides."""
         schedule_frame = self.actor.frame - self.counters.schedule_origin
         a = self.cfg.actor
         epsilon = self.overrides.epsilon(epsilon_at(schedule_frame, a.epsilon_start,
                                                     a.epsilon_end, a.epsilon_decay_frames))
         scheduled = expert_ratio_at(schedule_frame, self.cfg.expert)
         self.overrides.scheduled_expert_ratio = scheduled
-        expert_ratio = self.overrides.expert.ratio(scheduled)
-        self.actor.step(epsilon, expert_ratio, meanwhile=self._take)
-        self.last_expert_ratio = expert_ratio if self.actor.has_expert else None
-        self.last_epsilon = epsilon
+        return epsilon, self.overrides.expert.ratio(scheduled)
 
     def _refresh_imitation_weight(self) -> None:
         """lambda for the coming learner steps and rows: after every booked step (the schedule
@@ -387,11 +413,9 @@ class Trainer:
                                         self.teacher.net_score, self.teacher.expert_score)
         return self.overrides.imitation_weight(scheduled)
 
-    def _take(self, report: StepReport) -> None:
-        """A booked step into the interval, then the learner steps it makes owed: inline, or
-        handed to the learner thread.  With a pipelined env this runs while the envs step."""
-        self._count(report)
-        self._refresh_imitation_weight()
+    def _learn_owed(self) -> None:
+        """The learner steps the booked frames owe (the replay ratio): inline, or handed to
+        the learner thread."""
         owed = self.pacer.owed(self.actor.frame)
         if owed and self.duty.guarding and not self.guard_floor_saved:
             self.guard_floor_saved = True
@@ -403,7 +427,7 @@ class Trainer:
                 self.background.give(owed)
             return
         for _ in range(owed):
-            self._learn()
+            self.learn()
 
     def _count(self, report: StepReport) -> None:
         """A booked step's frames and finished episodes into the interval and the windows."""
@@ -415,7 +439,7 @@ class Trainer:
             self.windows.add(episode.end_frame, episode.dqn_return)
         self.counters.episodes += len(report.episodes)
 
-    def _learn(self) -> None:
+    def learn(self) -> None:
         """One learner step: sample, learn, new priorities, statistics into the interval.
 
         A deferred learner (a GPU) books each step after queueing the next: the device

@@ -22,6 +22,7 @@ from envs.errors import UnknownEnvError
 __all__ = [
     "UnknownEnvError",
     "action_classes",
+    "frames_per_step",
     "make_vector_env",
 ]
 
@@ -52,6 +53,12 @@ def make_vector_env(cfg: EnvConfig) -> Any:
 
         return make_ale_vector_env(cfg)
     raise UnknownEnvError(check_env_id(cfg.id) or f"unknown env id {cfg.id!r}")
+
+
+def frames_per_step(cfg: EnvConfig) -> int:
+    """Emulator frames per agent step: ALE's frame skip, 1 for the Tempest simulator (whose
+    step is one game frame); the unit of the `frame` and `fps` metrics."""
+    return cfg.frame_skip if cfg.id.startswith("ALE/") else 1
 
 
 def action_classes(cfg: EnvConfig) -> Any:

@@ -92,7 +92,8 @@ def our_config(num_envs: int, run_dir: str, name: str, learn: bool,
 
 
 class Ours:
-    """A `Trainer` driven through `_step` as `run()` drives it, minus metrics rows and saves.
+    """A `Trainer` driven through `step` as `run()` drives it, minus metrics rows and saves.
+    Without the expert's labels: SB3's DQN has no expert, and neither has ours here.
 
     With `actor.learner_thread` the learner thread is started as `run()` starts it, and every
     timed block ends with `drain()`: the learner steps a block owes are paid inside that block,
@@ -100,18 +101,13 @@ class Ours:
     """
 
     def __init__(self, cfg: config.Config):
-        import envs
         from agent.rundir import open_run_dir
         from agent.trainer import Trainer
-        from metrics import IntervalAccumulator
 
         self.cfg, self.num_envs = cfg, cfg.env.num_envs
-        self.trainer = Trainer(cfg, open_run_dir(cfg), lambda: envs.make_vector_env(cfg.env),
-                               frames_per_step=cfg.env.frame_skip)
-        self.acc = IntervalAccumulator(t=0.0, frame=0, episodes=0)
-        self.trainer.acc = self.acc
+        self.trainer = Trainer(cfg, open_run_dir(cfg), label=lambda env, _cfg: env)
         if cfg.actor.learner_thread:
-            self.trainer._start_background()
+            self.trainer.start_learner_thread()
         self.network = self.trainer.actor.greedy
         actions = int(self.trainer.env.single_action_space.n)
         drawn = np.random.default_rng(7).integers(0, actions, (4096, self.num_envs))
@@ -122,7 +118,7 @@ class Ours:
         """Runs whole vector steps worth `agent_steps` (at least one); returns agent steps."""
         vector_steps = max(1, agent_steps // self.num_envs)
         for _ in range(vector_steps):
-            self.trainer._step(self.acc)
+            self.trainer.step()
         if self.trainer.background is not None:
             self.trainer.background.drain()
         return vector_steps * self.num_envs
@@ -142,7 +138,7 @@ class Ours:
 
     def learn_call(self) -> None:
         """One learner step on this thread (the learner thread is idle after `drain()`)."""
-        self.trainer._learn()
+        self.trainer.learn()
 
     def close(self) -> None:
         if self.trainer.background is not None:

@@ -177,12 +177,10 @@ def window(rows: list[dict], samples: list[tuple[float, float, float]]) -> dict:
 def bench_trainer(size: dict, work_dir: str, name: str, progress=None):
     """A `Trainer` in `work_dir/name` built exactly as `tempest-dqn train` builds it."""
     from agent.rundir import open_run_dir
-    from agent.train import _env_factory
     from agent.trainer import Trainer
 
     cfg = bench_config(size, work_dir, name)
-    make_env, _, frames_per_step = _env_factory(cfg)
-    return Trainer(cfg, open_run_dir(cfg), make_env, frames_per_step, progress=progress)
+    return Trainer(cfg, open_run_dir(cfg), progress=progress)
 
 
 def one_run(size: dict, dashboard: bool, work_dir: str, name: str) -> dict:

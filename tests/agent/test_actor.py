@@ -90,23 +90,24 @@ def test_a_pipelined_actor_books_each_step_one_step_later_and_flush_books_the_la
                                       getattr(plain_replay, column), err_msg=column)
 
 
-def test_meanwhile_runs_between_starting_and_collecting_the_step():
+def test_a_pipelined_step_books_and_lets_the_caller_work_between_send_and_receive():
     (_, _), (actor, _) = _pair()
     env, seen = actor.env, []
-
-    def meanwhile(report):
-        seen.append((report.frames, list(env.calls[-1:])))
-
     actor.reset(seed=0)
-    actor.step(epsilon=0.0, meanwhile=meanwhile)
-    actor.step(epsilon=0.0, meanwhile=meanwhile)
+    for _ in range(2):
+        actor.send(epsilon=0.0)
+        report = actor.book()
+        seen.append((report.frames, list(env.calls[-1:])))  # the caller's work goes here
+        actor.receive()
     assert seen == [(0, ["async"]), (3, ["async"])]  # the env's step is started, not collected
     assert env.calls == ["async", "wait", "async", "wait"]
 
 
-def test_a_plain_actor_runs_meanwhile_after_the_step():
+def test_a_plain_actor_books_the_step_it_just_sent():
     (actor, _), _ = _pair()
-    seen = []
     actor.reset(seed=0)
-    actor.step(epsilon=0.0, meanwhile=lambda report: seen.append(report.frames))
-    assert seen == [3]
+    actor.send(epsilon=0.0)
+    assert actor.book().frames == 3
+    before = actor.obs_N
+    actor.receive()
+    assert actor.obs_N is not before  # the answer's observations are current now

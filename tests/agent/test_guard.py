@@ -100,7 +100,8 @@ def _chain_trainer(tmp_path, **overrides) -> Trainer:
         "learner.lr": 3e-3, "run.frames": 400, "run.run_dir": str(tmp_path),
         "run.name": "chain", "metrics.interval_s": 0.0, "doctor.guard": True, **overrides})
     torch.manual_seed(0)
-    return Trainer(cfg, open_run_dir(cfg), lambda: ChainVectorEnv(cfg.env.num_envs, 6))
+    return Trainer(cfg, open_run_dir(cfg), lambda env_cfg: ChainVectorEnv(env_cfg.num_envs, 6),
+                   label=lambda env, _cfg: env)
 
 
 def test_a_trainer_in_guard_mode_restores_the_checkpoint_weights_and_applies_the_remedy(

@@ -19,6 +19,11 @@ from tests.fakes import ChainVectorEnv, PipelinedChainVectorEnv
 LENGTH = 6
 
 
+def self_labelled(env, _env_cfg):
+    """The fakes label their own states: no expert wrapper."""
+    return env
+
+
 def _cfg(tmp_path, **overrides) -> config.Config:
     settings = {"env.num_envs": 4, "replay.capacity": 4000, "replay.sample_threads": 1,
                 "learner.batch_size": 32, "learner.micro_batches": 1, "learner.lr": 3e-3,
@@ -32,7 +37,8 @@ def _cfg(tmp_path, **overrides) -> config.Config:
 
 def _trainer(cfg, env_kind=ChainVectorEnv) -> Trainer:
     torch.manual_seed(0)
-    return Trainer(cfg, open_run_dir(cfg), lambda: env_kind(cfg.env.num_envs, LENGTH))
+    return Trainer(cfg, open_run_dir(cfg), lambda env_cfg: env_kind(env_cfg.num_envs, LENGTH),
+                   label=self_labelled)
 
 
 def test_the_loop_learns_the_optimal_policy_and_records_metrics(tmp_path):
@@ -276,13 +282,9 @@ def test_the_imitation_term_runs_on_its_schedule_and_the_gate_follows_the_evalua
 def test_by_class_gives_the_learner_the_envs_action_classes(tmp_path):
     """imitation.by_class on Tempest: the learner's margin compares the 12 classes of the 44
     joint actions, and a real run's steps take the term; off, every action is its own."""
-    import envs
-    from expert.labels import with_expert
-
     settings = {"run.frames": 800, "imitation.weight": 0.5, "learner.learning_starts": 200}
     cfg = _cfg(tmp_path, **settings, **{"imitation.by_class": True})
-    trainer = Trainer(cfg, open_run_dir(cfg),
-                      lambda: with_expert(envs.make_vector_env(cfg.env), cfg.env, cfg.expert))
+    trainer = Trainer(cfg, open_run_dir(cfg))  # the real Tempest-v0 and its expert
     same = trainer.learner._same_class
     assert same.shape == (44, 44) and same.sum(dim=1).tolist().count(5.0) == 40  # 5 speeds
     trainer.run()
@@ -332,7 +334,8 @@ def test_no_expert_labels_no_imitation(tmp_path):
 
     cfg = _cfg(tmp_path, **{"run.frames": 600, "imitation.weight": 0.5})
     torch.manual_seed(0)
-    trainer = Trainer(cfg, open_run_dir(cfg), lambda: Unlabelled(cfg.env.num_envs, LENGTH))
+    trainer = Trainer(cfg, open_run_dir(cfg), lambda env_cfg: Unlabelled(env_cfg.num_envs, LENGTH),
+                      label=self_labelled)
     trainer.run()
     rows = read_rows(trainer.paths.metrics, strict=True)
     assert {r["imitation_weight"] for r in rows} == {0.0}
