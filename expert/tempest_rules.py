@@ -44,6 +44,7 @@ from envs.tempest.state import (
     NO_ENEMY,
     OPEN_LANES,
     PULSAR,
+    RIM_DEPTH,
     SPIKER,
     TANKER,
 )
@@ -51,8 +52,6 @@ from envs.tempest.state import (
 # --- the expert's constants (logic.lua:15-17,39 and the HEAD procedure) ------------------------
 TOP_RAIL_AVOID_DEPTH = 0x60
 """Flippers, pulsars and enemy shots at 0 < depth <= this are rim threats (step 2)."""
-RIM_DEPTH = 0x10
-"""Depth of the rim; enemies at depth <= this are "on the rim" (fractional position, zap count)."""
 SAFE_DISTANCE = 1
 """A rim threat within this many lanes (|rel| <= 1) makes the expert flee."""
 FUSEBALL_NEAR_DEPTH = 0x50

@@ -41,6 +41,12 @@ MODES = ("play", "drop", "other")
 ENEMY_TYPE_NAMES = ("flipper", "pulsar", "tanker", "spiker", "fuseball")
 TUBE_POINTS = 16
 RIM_DEPTH, FAR_DEPTH = 0x10, 0xF0
+"""Integer depths of the rim and of the far end (envs.tempest.state's: envs may not be imported
+here; tests/agent/test_gameview.py holds the two equal)."""
+CENTRE = 0x80
+"""The tube's vanishing point in the 0..255 plane of the tube points."""
+FAR_SCALE = 0.2
+"""The far end is the rim's shape scaled by this toward CENTRE (as envs.tempest.render draws)."""
 
 
 def game_view_path(run_dir: str | os.PathLike[str]) -> Path:

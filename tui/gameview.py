@@ -24,14 +24,12 @@ from textual.content import Content
 from textual.widget import Widget
 
 from config import TEMPEST_ENV_ID
+from metrics.gameview import CENTRE, FAR_DEPTH, FAR_SCALE, RIM_DEPTH, TUBE_POINTS
 
 WAITING = "game view: waiting for the trainer"
 NO_GAME_VIEW = "game view: this env has no game view (ALE)"
 
-CENTRE = 0x80
-NEAR_DEPTH, FAR_DEPTH = 0x10, 0xF0
-FAR_SCALE = 0.2
-LANES = 16
+LANES = TUBE_POINTS
 
 TUBE_COLOUR = "#3c64ff"
 PLAYER_COLOUR = "yellow"
@@ -124,7 +122,7 @@ class BrailleCanvas:
 def depth_scale(depth: float) -> float:
     """1 at the rim, FAR_SCALE at the far end, 1/z between (render.depth_scale)."""
     stretch = 1.0 / FAR_SCALE - 1.0
-    return 1.0 / (1.0 + stretch * (depth - NEAR_DEPTH) / (FAR_DEPTH - NEAR_DEPTH))
+    return 1.0 / (1.0 + stretch * (depth - RIM_DEPTH) / (FAR_DEPTH - RIM_DEPTH))
 
 
 class Projection:
@@ -143,7 +141,7 @@ class Projection:
         f = position - i
         (ax, ay), (bx, by) = self.points[i % LANES], self.points[(i + 1) % LANES]
         x, y = ax + (bx - ax) * f, ay + (by - ay) * f
-        scale = depth_scale(min(max(depth, NEAR_DEPTH), FAR_DEPTH))
+        scale = depth_scale(min(max(depth, RIM_DEPTH), FAR_DEPTH))
         return CENTRE + (x - CENTRE) * scale, CENTRE + (y - CENTRE) * scale
 
     def dots(self, plane: Point) -> Point:
@@ -179,7 +177,7 @@ def draw_shape(canvas: BrailleCanvas, shape: Shape, a: Point, b: Point, colour: 
 
 
 def draw_tube(canvas: BrailleCanvas, proj: Projection, is_open: bool) -> None:
-    near = [proj.at(k, NEAR_DEPTH) for k in range(LANES)]
+    near = [proj.at(k, RIM_DEPTH) for k in range(LANES)]
     far = [proj.at(k, FAR_DEPTH) for k in range(LANES)]
     for start, end in zip(near, far, strict=True):
         canvas.line(start, end, TUBE_COLOUR)

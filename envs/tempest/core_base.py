@@ -25,9 +25,6 @@ from envs.tempest.tables import (
     MAX_LIVES,
 )
 
-RIM_DEPTH = 0x10
-"""Integer depth of the rim (CURSY while playing)."""
-FAR_DEPTH = 0xF0
 CHANCE = np.array([0x00, 0xE0, 0xF0, 0xFA, 0xFF], np.int32)
 """An enemy fires when rand8 >= CHANCE[enemy shots up] (FIREIC)."""
 KILL_EXPLOSION_FRAMES = 6

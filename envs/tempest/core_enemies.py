@@ -24,7 +24,6 @@ from envs.tempest import (
     rng,
 )
 from envs.tempest.core_base import (
-    RIM_DEPTH,
     is_alive,
     kill_player,
     player_depth,
@@ -67,6 +66,7 @@ from envs.tempest.state import (
     FUSEBALL,
     NO_ENEMY,
     PULSAR,
+    RIM_DEPTH,
     SPIKER,
     TANKER,
 )

@@ -12,7 +12,6 @@ from envs.tempest import (
 )
 from envs.tempest.core_base import (
     MAX_PENDING,
-    RIM_DEPTH,
     is_alive,
     kill_player,
     live_enemies,
@@ -32,6 +31,7 @@ from envs.tempest.state import (
     MODE_GAME_OVER,
     MODE_PLAY,
     NO_ENEMY,
+    RIM_DEPTH,
 )
 from envs.tempest.tables import BONUS_LIFE_EVERY, START_LIVES
 

@@ -28,12 +28,13 @@ from envs.tempest import (
     core_cache,  # noqa: F401  (registers the cache stamp first)
     rng,
 )
-from envs.tempest.core_base import ACTIVE_CAP, FAR_DEPTH, live_enemies
+from envs.tempest.core_base import ACTIVE_CAP, live_enemies
 from envs.tempest.core_slots import cam_of, can_fire_of, place_enemy
 from envs.tempest.skill import CARGO_FUSEBALLS
 from envs.tempest.state import (
     ENEMY_SLOTS,
     ENEMY_TYPES,
+    FAR_DEPTH,
     FUSEBALL,
     NO_ENEMY,
     PENDING_SLOTS,

@@ -35,11 +35,13 @@ import numpy as np
 
 from envs.tempest.state import (
     DEPTH_ONE,
+    FAR_DEPTH,
     FLIPPER,
     FUSEBALL,
     LANES,
     MODE_GAME_OVER,
     PULSAR,
+    RIM_DEPTH,
     SPIKER,
     TANKER,
     GameState,
@@ -64,7 +66,6 @@ FUSEBALL_COLOURS = ((255, 255, 255), (255, 0, 0), (255, 255, 0), (0, 255, 0), (0
 # --- projection ----------------------------------------------------------------------------------
 CENTRE = 0x80
 """The vanishing point of every tube, in the 0..255 plane."""
-NEAR_DEPTH, FAR_DEPTH = 0x10, 0xF0
 FAR_SCALE = 0.2
 """The far end is the rim shape scaled by this toward CENTRE."""
 
@@ -97,8 +98,8 @@ def depth_scale(depth: np.ndarray | float) -> np.ndarray:
     """How much a tube point at `depth` (integer depth units, 0x10..0xF0) shrinks toward the
     vanishing point: 1 at the rim, FAR_SCALE at the far end, 1/z in between (module docstring)."""
     stretch = 1.0 / FAR_SCALE - 1.0
-    return 1.0 / (1.0 + stretch * (np.asarray(depth, np.float64) - NEAR_DEPTH)
-                  / (FAR_DEPTH - NEAR_DEPTH))
+    return 1.0 / (1.0 + stretch * (np.asarray(depth, np.float64) - RIM_DEPTH)
+                  / (FAR_DEPTH - RIM_DEPTH))
 
 
 class _Canvas:
@@ -193,7 +194,7 @@ def draw_segments(frame: np.ndarray, segments: np.ndarray, colours: np.ndarray) 
 
 def _draw_tube(canvas: _Canvas, is_open: bool) -> None:
     lines = np.arange(LANES)
-    near, far = canvas.at(lines, NEAR_DEPTH), canvas.at(lines, FAR_DEPTH)
+    near, far = canvas.at(lines, RIM_DEPTH), canvas.at(lines, FAR_DEPTH)
     canvas.lines(near, far, TUBE_COLOUR)
     for ring in (near, far):
         canvas.polyline(ring if is_open else np.vstack([ring, ring[:1]]), TUBE_COLOUR)
@@ -268,7 +269,7 @@ def _draw_player(canvas: _Canvas, s: GameState, g: int) -> None:
     if s.lives[g] <= 0 or s.mode[g] == MODE_GAME_OVER:
         return
     lane = int(s.player_pos[g]) >> 4
-    depth = max(s.player_y[g] / DEPTH_ONE, NEAR_DEPTH)
+    depth = max(s.player_y[g] / DEPTH_ONE, RIM_DEPTH)
     canvas.shape(_CLAW, canvas.at(lane, depth), canvas.at(lane + 1, depth), PLAYER_COLOUR)
 
 

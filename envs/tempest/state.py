@@ -30,8 +30,13 @@ LANES = 16
 OPEN_LANES = 15
 """Open (planar) tubes have lanes 0..14 only; the player is clamped to CURSPO <= 0xEF."""
 DEPTH_ONE = 256
-RIM = 0x10 * DEPTH_ONE
-FAR_END = 0xF0 * DEPTH_ONE
+RIM_DEPTH = 0x10
+"""Integer depth of the rim, where the player's claw moves (CURSY while playing); enemies at
+depth <= this are on the rim."""
+FAR_DEPTH = 0xF0
+"""Integer depth of the tube's far end, where enemies enter."""
+RIM = RIM_DEPTH * DEPTH_ONE
+FAR_END = FAR_DEPTH * DEPTH_ONE
 ENEMY_SLOTS = 7
 PLAYER_SHOTS = 8
 ENEMY_SHOTS = 4

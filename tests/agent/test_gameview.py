@@ -145,3 +145,14 @@ def test_a_failed_write_does_not_stop_training(tmp_path) -> None:
     publisher = GameViewPublisher(tmp_path / "deleted", every_s=0.0, background=False)
     assert publisher.maybe_publish(_Wrapped(hand_state()), 1) is True
     assert not (tmp_path / "deleted").exists()
+
+
+def test_the_game_view_contract_and_the_simulator_agree_on_the_tube() -> None:
+    """metrics.gameview repeats the simulator's depths and projection (metrics may not import
+    envs): the dashboard draws what envs.tempest.render draws."""
+    from envs.tempest import render
+    from metrics import gameview
+
+    assert (gameview.RIM_DEPTH, gameview.FAR_DEPTH) == (st.RIM_DEPTH, st.FAR_DEPTH)
+    assert (gameview.CENTRE, gameview.FAR_SCALE) == (render.CENTRE, render.FAR_SCALE)
+    assert gameview.TUBE_POINTS == st.LANES
