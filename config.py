@@ -1166,14 +1166,20 @@ def imitation_margin(cfg: Config) -> float:
 # --------------------------------------------------------------------------------------- env ids
 
 
+ALE_ID = re.compile(r"ALE/([A-Za-z0-9]+)-v5")
+"""An ALE env id; group 1 is the game's PascalCase name."""
+
+
 @functools.cache
-def _ale_game_names() -> tuple[str, ...] | None:
-    """PascalCase names of the ROMs shipped with ale-py (the same rule ale-py uses), or None."""
+def ale_rom_ids() -> dict[str, str] | None:
+    """PascalCase game name -> ale-py ROM id ("SpaceInvaders" -> "space_invaders") for every
+    ROM ale-py ships (the rule ale-py's own registration names its `ALE/<Game>-v5` ids by), or
+    None without ale-py."""
     try:
         from ale_py.roms import get_all_rom_ids
     except ImportError:
         return None
-    return tuple(rom.title().replace("_", "") for rom in get_all_rom_ids())
+    return {rom.title().replace("_", ""): rom for rom in get_all_rom_ids()}
 
 
 def _env_suggestions(env_id: str, candidates: list[str]) -> list[str]:
@@ -1197,8 +1203,8 @@ def check_env_id(env_id: str) -> str | None:
     """
     if env_id == TEMPEST_ENV_ID:
         return None
-    games = _ale_game_names()
-    match = re.fullmatch(r"ALE/([A-Za-z0-9]+)-v5", env_id)
+    games = ale_rom_ids()
+    match = ALE_ID.fullmatch(env_id)
     if match and games is None:
         return f"env.id {env_id!r} needs ale-py, which is not installed: pip install ale-py"
     if match and match.group(1) in games:

@@ -58,34 +58,19 @@ game is closed on its reset step instead, whose `final_*` then carry the values.
 
 from __future__ import annotations
 
-import functools
 import os
-import re
 from typing import Any
 
 import numpy as np
 from ale_py.vector_env import AtariVectorEnv
 from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
-from config import ConfigError, EnvConfig, check_env_id
+from config import ALE_ID, ConfigError, EnvConfig, ale_rom_ids, check_env_id
 from envs.errors import UnknownEnvError
 from envs.game_book import GameBook
 
 ALE_DEFAULT_MAX_FRAMES = 108_000
 """ALE's own episode cap (30 minutes at 60 Hz), used when `cfg.max_episode_frames` is 0."""
-
-_ALE_ID = re.compile(r"ALE/([A-Za-z0-9]+)-v5")
-
-
-@functools.cache
-def _rom_ids() -> dict[str, str]:
-    """PascalCase game name -> ale-py ROM id ("SpaceInvaders" -> "space_invaders").
-
-    The same rule ale-py's gymnasium registration uses to name its `ALE/<Game>-v5` ids.
-    """
-    from ale_py.roms import get_all_rom_ids
-
-    return {rom.title().replace("_", ""): rom for rom in get_all_rom_ids()}
 
 
 def rom_id(env_id: str) -> str:
@@ -94,9 +79,9 @@ def rom_id(env_id: str) -> str:
     Raises:
         UnknownEnvError: not of that form, or no such ROM; the message names the closest ids.
     """
-    match = _ALE_ID.fullmatch(env_id)
-    if match and match.group(1) in _rom_ids():
-        return _rom_ids()[match.group(1)]
+    match, roms = ALE_ID.fullmatch(env_id), ale_rom_ids() or {}
+    if match and match.group(1) in roms:
+        return roms[match.group(1)]
     raise UnknownEnvError(
         check_env_id(env_id) or f"{env_id!r} is not an ALE env id; use 'ALE/<Game>-v5'"
     )
