@@ -118,7 +118,7 @@ def parse_line(
     try:
         obj = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise MetricsFileError(path, line, f"not JSON ({exc})") from None
+        raise MetricsFileError(path, line, json_problem(exc)) from None
     if not isinstance(obj, dict):
         raise MetricsFileError(path, line, f"not a JSON object but {type(obj).__name__}")
     problems = validator(obj) if validator else []
@@ -139,6 +139,14 @@ def read_rows(
         never silently half-read.
     validator: checks each object (default: the §5 row contract); None accepts any object.
     """
+    return read_rows_and_tail(path, strict, validator)[0]
+
+
+def read_rows_and_tail(
+    path: str | os.PathLike[str], strict: bool = True, validator: Validator | None = validate_row
+) -> tuple[list[dict[str, Any]], int]:
+    """`read_rows`, and the bytes of the half-written last line a lenient read skipped (0 when
+    none was), for a reader that says so (`tempest-dqn doctor`)."""
     data = Path(path).read_bytes()
     lines = data.split(b"\n")
     unterminated = lines.pop()  # b"" when the file ends with a newline
@@ -147,15 +155,25 @@ def read_rows(
         for number, text in enumerate(lines, start=1)
         if text.strip()
     ]
-    if unterminated.strip() and (strict or _is_json(unterminated)):
-        number = len(lines) + 1
-        try:
-            rows.append(parse_line(unterminated, path, number, validator))
-        except MetricsFileError as exc:
-            raise MetricsFileError(
-                path, number, f"{exc.problem} (the file ends mid-line: cut by a crash?)"
-            ) from None
-    return rows
+    if not unterminated.strip():
+        return rows, 0
+    if not strict and not _is_json(unterminated):
+        return rows, len(unterminated)
+    number = len(lines) + 1
+    try:
+        rows.append(parse_line(unterminated, path, number, validator))
+    except MetricsFileError as exc:
+        raise MetricsFileError(
+            path, number, f"{exc.problem} (the file ends mid-line: cut by a crash?)"
+        ) from None
+    return rows, 0
+
+
+def json_problem(exc: ValueError) -> str:
+    """A parse error in words, without the decoder's own 'line 1' (we count file lines)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not JSON ({exc.msg} at column {exc.colno})"
+    return f"not UTF-8 text ({exc})"
 
 
 def _is_json(text: bytes) -> bool:

@@ -40,7 +40,7 @@ from metrics.doctor.offline import Rollback, diagnose, guard_rollbacks
 from metrics.events import read_events
 from metrics.runfiles import CONFIG_FILE, EVENTS_FILE, METRICS_FILE
 from metrics.schema import REQUIRED_KEYS, validate_row
-from metrics.sink import MetricsFileError
+from metrics.sink import MetricsFileError, json_problem, read_rows_and_tail
 
 TARGET_HINT = "give a run directory (e.g. runs/tempest-v0) or the path of its metrics.jsonl"
 _MISSING = "missing required key "
@@ -153,13 +153,6 @@ def _read_bytes(path: Path) -> bytes:
         raise DoctorInputError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def _json_problem(exc: ValueError) -> str:
-    """A parse error in words, without the decoder's own 'line 1' (we count file lines)."""
-    if isinstance(exc, json.JSONDecodeError):
-        return f"not JSON ({exc.msg} at column {exc.colno})"
-    return f"not UTF-8 text ({exc})"
-
-
 def _row_problem(obj: object) -> str | None:
     """Why `obj` is not a §5 row (the missing keys by name first), or None."""
     if not isinstance(obj, dict):
@@ -180,20 +173,9 @@ def _row_problem(obj: object) -> str | None:
     return "; ".join(others) or None
 
 
-def _parse_row(text: bytes, path: Path, line: int) -> dict[str, Any]:
-    try:
-        obj = json.loads(text)
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise DoctorInputError(f"{path}:{line}: {_json_problem(exc)}") from None
-    problem = _row_problem(obj)
-    if problem:
-        hint = TARGET_HINT if problem.startswith(_NOT_A_ROW) else None
-        raise DoctorInputError(f"{path}:{line}: {problem}", hint)
-    return obj
-
-
 def read_metrics(path: str | os.PathLike[str]) -> MetricsRead:
-    """Every row of a metrics.jsonl, strictly; blank lines are skipped.
+    """Every row of a metrics.jsonl, strictly (`metrics.sink.read_rows_and_tail` with the §5
+    contract's problems in the doctor's words); blank lines are skipped.
 
     A last line without a newline that is not JSON is a row being written (a live run): it is
     skipped and counted in `partial_tail_bytes`.  A last line without a newline that is JSON is a
@@ -204,19 +186,19 @@ def read_metrics(path: str | os.PathLike[str]) -> MetricsRead:
             'loss'" and the like, for the first bad line; or the file cannot be read.
     """
     path = Path(path)
-    lines = _read_bytes(path).split(b"\n")
-    tail = lines.pop()  # b"" when the file ends with a newline
-    rows = [
-        _parse_row(text, path, number) for number, text in enumerate(lines, start=1) if text.strip()
-    ]
-    if not tail.strip():
-        return MetricsRead(rows)
     try:
-        json.loads(tail)
-    except ValueError:
-        return MetricsRead(rows, partial_tail_bytes=len(tail))
-    rows.append(_parse_row(tail, path, len(lines) + 1))
-    return MetricsRead(rows)
+        rows, tail = read_rows_and_tail(path, strict=False, validator=_row_problems)
+    except MetricsFileError as err:
+        hint = TARGET_HINT if err.problem.startswith(_NOT_A_ROW) else None
+        raise DoctorInputError(str(err), hint) from None
+    except OSError as exc:
+        raise DoctorInputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return MetricsRead(rows, partial_tail_bytes=tail)
+
+
+def _row_problems(obj: dict) -> list[str]:
+    problem = _row_problem(obj)
+    return [problem] if problem else []
 
 
 def load_settings(path: str | os.PathLike[str]) -> tuple[dict[str, Any], DoctorConfig]:
@@ -236,7 +218,7 @@ def load_settings(path: str | os.PathLike[str]) -> tuple[dict[str, Any], DoctorC
         document = json.loads(_read_bytes(path))
     except ValueError as exc:
         line = f":{exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
-        raise DoctorInputError(f"{path}{line}: {_json_problem(exc)}", hint) from None
+        raise DoctorInputError(f"{path}{line}: {json_problem(exc)}", hint) from None
     sections = document.get("config", document) if isinstance(document, dict) else None
     if not isinstance(sections, dict):
         raise DoctorInputError(f"{path}: not a configuration (a JSON object of sections)", hint)
