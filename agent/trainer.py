@@ -137,7 +137,9 @@ class Trainer:
         self.windows, self.counters, self.overrides = DqnWindows(), Counters(), Overrides()
         self.acc = IntervalAccumulator(t=0.0, frame=0, episodes=0)
         """The metrics interval being accumulated (`run` starts a fresh one)."""
-        self.events = EventLog(paths.events)
+        self._opened = time.monotonic()
+        self.events = EventLog(paths.events, clock=self.run_time)
+        """events.jsonl, on the rows' clock (`run_time`): one time axis for both files."""
         self.inbox = CommandInbox(paths.root)
         self.tensorboard = (TensorBoardSink(paths.root / "tensorboard")
                             if cfg.metrics.tensorboard else None)
@@ -264,9 +266,10 @@ class Trainer:
         """Train until `run.frames`, a quit command, SIGINT or SIGTERM; always save at the end."""
         stop = _StopFlag()
         self.inbox.discard_pending()  # commands left from an earlier session do not apply
-        acc = self.acc = IntervalAccumulator(t=0.0, frame=self.actor.frame,
+        start = self.run_time()
+        acc = self.acc = IntervalAccumulator(t=start, frame=self.actor.frame,
                                              episodes=self.counters.episodes)
-        started, last_row, last_save = time.monotonic(), 0.0, 0.0
+        last_row = last_save = start
         if self.uses_learner_thread():
             self.start_learner_thread()
         self.events.log("info", self.learner_mode())
@@ -275,7 +278,7 @@ class Trainer:
                 apply_commands(self.inbox, self.events, self.overrides)
                 if self.overrides.quit_requested:
                     break
-                now = time.monotonic() - started
+                now = self.run_time()
                 if self.overrides.paused:
                     time.sleep(0.05)
                     if now - last_row >= self.cfg.metrics.interval_s:
@@ -286,10 +289,10 @@ class Trainer:
                 self.step()
                 self.game_view.maybe_publish(self.env, self.actor.frame)
                 if self._eval_due(frame_before):
-                    self._emit(acc, writer, time.monotonic() - started, state="evaluating")
+                    self._emit(acc, writer, self.run_time(), state="evaluating")
                     self.pending_eval = self._evaluate()
-                    last_row = time.monotonic() - started
-                now = time.monotonic() - started
+                    last_row = self.run_time()
+                now = self.run_time()
                 if now - last_row >= self.cfg.metrics.interval_s:
                     self._emit(acc, writer, now)
                     last_row = now
@@ -297,13 +300,17 @@ class Trainer:
                     self.save("periodic" if not self.overrides.save_requested else "requested")
                     self.overrides.save_requested, last_save = False, now
             self._count(self.actor.flush())
-            self._emit(acc, writer, time.monotonic() - started)
+            self._emit(acc, writer, self.run_time())
         reason = "signal" if stop.set else "quit" if self.overrides.quit_requested else "end of run"
         self.save(reason)
         self.env.close()
         self.game_view.close()
         if self.tensorboard is not None:
             self.tensorboard.close()
+
+    def run_time(self) -> float:
+        """Seconds since this trainer was made: the `t` of its metrics rows and events."""
+        return time.monotonic() - self._opened
 
     def uses_learner_thread(self) -> bool:
         """`actor.learner_thread`, where the machine has the CPUs for it (the field's doc)."""

@@ -378,3 +378,14 @@ def test_batches_are_pinned_only_for_a_gpu():
     if torch.cuda.is_available():
         pinned = host_batch(template, torch.device("cuda"))
         assert all(torch.from_numpy(a).is_pinned() for a in pinned)
+
+
+def test_events_and_rows_share_one_clock(tmp_path):
+    """An evaluation's event falls between the row announcing it and the row after it."""
+    trainer = _trainer(_cfg(tmp_path, **{"run.frames": 1500, "actor.eval_every_frames": 1000,
+                                          "actor.eval_episodes": 4}))
+    trainer.run()
+    rows = read_rows(trainer.paths.metrics, strict=True)
+    [event] = [e for e in _events(trainer) if e["message"].startswith("evaluation at frame")]
+    announced = next(i for i, r in enumerate(rows) if r["state"] == "evaluating")
+    assert rows[announced]["t"] <= event["t"] <= rows[announced + 1]["t"]
