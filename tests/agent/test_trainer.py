@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -381,9 +382,11 @@ def test_batches_are_pinned_only_for_a_gpu():
 
 
 def test_events_and_rows_share_one_clock(tmp_path):
-    """An evaluation's event falls between the row announcing it and the row after it."""
+    """An evaluation's event falls between the row announcing it and the row after it, however
+    long the run took to start (here half a second between building the trainer and running)."""
     trainer = _trainer(_cfg(tmp_path, **{"run.frames": 1500, "actor.eval_every_frames": 1000,
                                           "actor.eval_episodes": 4}))
+    time.sleep(0.5)
     trainer.run()
     rows = read_rows(trainer.paths.metrics, strict=True)
     [event] = [e for e in _events(trainer) if e["message"].startswith("evaluation at frame")]
