@@ -14,6 +14,25 @@ from collections.abc import Callable
 
 import torch
 
+from agent.machine import usable_cpus
+from config import ActorConfig
+
+
+def uses_learner_thread(cfg: ActorConfig) -> bool:
+    """`actor.learner_thread`, where the machine has the CPUs for it (the field's doc)."""
+    return cfg.learner_thread and usable_cpus() >= cfg.learner_thread_min_cpus
+
+
+def learner_mode(cfg: ActorConfig) -> str:
+    """Where the learner steps run, and why, in a sentence for the events log."""
+    cpus = usable_cpus()
+    if uses_learner_thread(cfg):
+        return f"learner: its own thread beside the actor ({cpus} CPUs)"
+    if not cfg.learner_thread:
+        return "learner: inline (actor.learner_thread false)"
+    return (f"learner: inline, {cpus} CPUs < actor.learner_thread_min_cpus "
+            f"{cfg.learner_thread_min_cpus} (set it to 0 for the thread)")
+
 
 class BackgroundLearner:
     """Runs `learn_one()` on its own thread, once per step of credit given by the actor."""

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 import config
+import envs
 from agent.actor import Actor
 from agent.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
 from metrics.runfiles import CHECKPOINTS_DIR
@@ -90,13 +91,56 @@ def evaluate_expert(env, episodes: int, epsilon: float, seed: int,
     return evaluate(uniform, env, episodes, 0.0, seed, frames_per_step, 1.0 - epsilon)
 
 
+class RunEvaluations:
+    """A training run's evaluations: the network on envs of their own without the expert's
+    labels, on fixed seeds (the same every time), and once the expert by the same protocol (the
+    imitation gate's G_expert); each is logged in the run's events.
+
+    Args:
+        cfg: the run's configuration (`actor.eval_*`, the env).
+        make_env: builds a vector env for an EnvConfig.
+        label: puts the expert's labels on an env.
+        events: the run's events log.
+    """
+
+    def __init__(self, cfg: config.Config, make_env, label, events) -> None:
+        self.actor_cfg, self.make_env, self.label, self.events = cfg.actor, make_env, label, events
+        self.env_cfg = replace(cfg.env, num_envs=eval_env_count(cfg.actor.eval_episodes, cfg.env))
+        self.seed = cfg.env.seed + 1_000_003
+        self.frames_per_step = envs.frames_per_step(cfg.env)
+
+    def due(self, frame_before: int, frame: int) -> bool:
+        """An evaluation is due when a step crossed a multiple of `actor.eval_every_frames`."""
+        every = self.actor_cfg.eval_every_frames
+        return every > 0 and frame // every > frame_before // every
+
+    def network(self, greedy: Callable[[np.ndarray], np.ndarray], frame: int) -> EvalResult:
+        a = self.actor_cfg
+        result = evaluate(greedy, self.make_env(self.env_cfg), a.eval_episodes, a.eval_epsilon,
+                          seed=self.seed, frames_per_step=self.frames_per_step)
+        self.events.log("info", f"evaluation at frame {frame}: mean score "
+                        f"{result.mean_score:.2f} over {len(result.scores)} episodes",
+                        frame=frame, scores=result.scores)
+        return result
+
+    def expert(self, frame: int) -> EvalResult:
+        a = self.actor_cfg
+        labelled = self.label(self.make_env(self.env_cfg), self.env_cfg)
+        result = evaluate_expert(labelled, a.eval_episodes, a.eval_epsilon, self.seed,
+                                 self.frames_per_step)
+        self.events.log("info", f"the expert, by the same protocol on the same seeds: mean "
+                        f"score {result.mean_score:.2f} over {len(result.scores)} episodes "
+                        "(the imitation gate's G_expert, measured once)",
+                        frame=frame, scores=result.scores)
+        return result
+
+
 def evaluate_checkpoint(target: str, episodes: int, seed: int) -> dict:
     """`tempest-dqn eval`: load a run directory's latest checkpoint (or a generation), play.
 
     Raises:
         CheckpointError: nothing loadable at `target`; the message says what is missing.
     """
-    import envs
     from aimodel import Learner, select_device
 
     generation = _generation(Path(target))

@@ -13,9 +13,10 @@ import time
 
 import config
 from agent.checkpoint import CheckpointError
+from agent.machine import MemoryBudgetError
 from agent.rundir import RunDirError, open_run_dir
 from agent.tensorboard_sink import TensorBoardUnavailable
-from agent.trainer import MemoryBudgetError, Trainer
+from agent.trainer import Trainer
 
 
 class UserFacingError(Exception):

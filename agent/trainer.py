@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,47 +29,24 @@ import config
 import envs
 from agent.acting import ActingCopy, acting_device
 from agent.actor import Actor, StepReport
-from agent.background import BackgroundLearner
+from agent.background import BackgroundLearner, learner_mode, uses_learner_thread
 from agent.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
+from agent.console import StopFlag, progress_line
 from agent.controls import Overrides, apply_commands
-from agent.evaluate import EvalResult, eval_env_count, evaluate, evaluate_expert
+from agent.evaluate import EvalResult, RunEvaluations
 from agent.gameview import GameViewPublisher
 from agent.guard import DoctorOnDuty
 from agent.imitation import TeacherScores, imitation_weight_at
+from agent.learning import LearnerFeed, build_learner
+from agent.machine import replay_that_fits
 from agent.rundir import RunPaths
 from agent.schedules import LearnerPacer, beta_at, epsilon_at
 from agent.tensorboard_sink import TensorBoardSink
-from aimodel import Learner, PendingStep, host_batch
 from expert import expert_ratio_at
 from expert.labels import with_expert
 from metrics import DqnWindows, EventLog, IntervalAccumulator, JsonlWriter
 from metrics.control import CommandInbox
-from replay import ReplayBuffer, ReplayFormatError
-from replay.types import Batch
-
-
-class MemoryBudgetError(Exception):
-    """The configured replay does not fit in the machine's memory."""
-
-
-def memory_available() -> int | None:
-    """Bytes the kernel says can be allocated without swapping (Linux), else None."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
-
-
-def usable_cpus() -> int:
-    """CPUs this process may run on (its affinity where the OS tells, else the CPU count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
+from replay import ReplayFormatError
 
 
 @dataclass
@@ -107,11 +82,6 @@ class Trainer:
                  progress: Callable[[str], None] | None = None):
         self.cfg, self.paths, self.progress = cfg, paths, progress
         self.label = label or (lambda env, env_cfg: with_expert(env, env_cfg, cfg.expert))
-        self.make_env = make_env
-        self.frames_per_step = envs.frames_per_step(cfg.env)
-        self.eval_env_cfg = dataclasses.replace(
-            cfg.env, num_envs=eval_env_count(cfg.actor.eval_episodes, cfg.env))
-        """The evaluations' envs: one per episode (agent.evaluate)."""
         self.game_view = GameViewPublisher(paths.root)
         """Env 0's game for the dashboard's game view (Tempest; a no-op for ALE)."""
         self.env = self.label(make_env(cfg.env), cfg.env)
@@ -119,17 +89,12 @@ class Trainer:
         self.background: BackgroundLearner | None = None
         self.acting: ActingCopy | None = None
         obs_shape = self.env.single_observation_space.shape
-        num_actions = int(self.env.single_action_space.n)
-        self.replay = self._make_replay(obs_shape)
-        decay_steps = max(1, int(cfg.run.frames * cfg.learner.replay_ratio
-                                 / cfg.learner.batch_size))
-        classes = envs.action_classes(cfg.env) if cfg.imitation.by_class else None
-        self.learner = Learner(obs_shape, num_actions, cfg.learner, seed=cfg.env.seed,
-                               decay_steps=decay_steps,
-                               imitation_margin=config.imitation_margin(cfg),
-                               action_classes=classes)
+        self.replay = replay_that_fits(cfg, obs_shape)
+        self.learner = build_learner(cfg, obs_shape, int(self.env.single_action_space.n))
+        self.feed = LearnerFeed(self.replay, self.learner, cfg.learner.batch_size)
+        """Sample, step, priorities and statistics (agent.learning)."""
         self.actor = Actor(self.env, self.replay, self.learner.greedy_actions,
-                           self.frames_per_step, seed=cfg.env.seed)
+                           envs.frames_per_step(cfg.env), seed=cfg.env.seed)
         if self.learner.device.type != "cpu":  # the actor never waits on the learner's GPU
             self._act_on_a_copy()
         self.pacer = LearnerPacer(cfg.learner.replay_ratio, cfg.learner.batch_size,
@@ -140,16 +105,10 @@ class Trainer:
         self._opened = time.monotonic()
         self.events = EventLog(paths.events, clock=self.run_time)
         """events.jsonl, on the rows' clock (`run_time`): one time axis for both files."""
+        self.evaluations = RunEvaluations(cfg, make_env, self.label, self.events)
         self.inbox = CommandInbox(paths.root)
         self.tensorboard = (TensorBoardSink(paths.root / "tensorboard")
                             if cfg.metrics.tensorboard else None)
-        self.batches = [host_batch(self.replay.empty_batch(cfg.learner.batch_size),
-                                   self.learner.device) for _ in range(2)]
-        """Two batch buffers, in pinned memory for a GPU: one is filled while the other's
-        step may still be copying it to the device."""
-        self._batch_turn = 0
-        self._in_flight: tuple[PendingStep, Batch] | None = None
-        """A deferred learner's last queued step, booked after the next one is queued."""
         self.duty = DoctorOnDuty(cfg, self.events, paths.checkpoints, self._roll_back_learner)
         """The doctor on every row; guard mode's rollbacks (agent.guard)."""
         self.guard_floor_saved = False
@@ -163,21 +122,6 @@ class Trainer:
         """lambda in force (schedule, gate and the control channel's switch), set every step."""
         self.device_change: str | None = None
         """"trained on cuda, continues on cpu" when a resume changed the kind of device."""
-
-    def _make_replay(self, obs_shape) -> ReplayBuffer:
-        """The replay buffer, its memory checked against what the machine has, then committed."""
-        r = self.cfg.replay
-        replay = ReplayBuffer.from_config(r, self.cfg.env.num_envs, obs_shape,
-                                          self.cfg.learner.gamma)
-        available = memory_available()
-        if available is not None and replay.nbytes > 0.9 * available:
-            raise MemoryBudgetError(
-                f"the replay needs {replay.nbytes / 1e9:.1f} GB ({r.capacity:,} transitions) "
-                f"but only {available / 1e9:.1f} GB of memory is available; lower "
-                f"--replay.capacity (about {int(r.capacity * 0.8 * available / replay.nbytes):,}"
-                f" would fit)")
-        replay.prefault()
-        return replay
 
     # -- resume and save ---------------------------------------------------------------------
 
@@ -231,7 +175,7 @@ class Trainer:
         self._count(self.actor.flush())
         hold = self.background.step_lock if self.background else contextlib.nullcontext()
         with hold:
-            self._book_in_flight()  # its counters and priorities belong in the checkpoint
+            self.feed.book_in_flight(self.acc)  # its counters and priorities are saved too
             tensors, learner_meta = self.learner.state()
             state = {"counters": self.counters.__dict__ | {"frame": self.actor.frame},
                      "actor_rng": self.actor.rng.bit_generator.state,
@@ -250,7 +194,7 @@ class Trainer:
         loaded = load_checkpoint(generation) if generation is not None else None
         hold = self.background.step_lock if self.background else contextlib.nullcontext()
         with hold:
-            self._book_in_flight()
+            self.feed.book_in_flight(self.acc)
             if loaded is not None:
                 tensors, state = loaded
                 self.learner.load_state(tensors, state["learner"])
@@ -264,15 +208,15 @@ class Trainer:
 
     def run(self) -> None:
         """Train until `run.frames`, a quit command, SIGINT or SIGTERM; always save at the end."""
-        stop = _StopFlag()
+        stop = StopFlag()
         self.inbox.discard_pending()  # commands left from an earlier session do not apply
         start = self.run_time()
         acc = self.acc = IntervalAccumulator(t=start, frame=self.actor.frame,
                                              episodes=self.counters.episodes)
         last_row = last_save = start
-        if self.uses_learner_thread():
+        if uses_learner_thread(self.cfg.actor):
             self.start_learner_thread()
-        self.events.log("info", self.learner_mode())
+        self.events.log("info", learner_mode(self.cfg.actor))
         with JsonlWriter(self.paths.metrics) as writer, stop.installed(), self._background():
             while self.actor.frames_taken < self.cfg.run.frames and not stop.set:
                 apply_commands(self.inbox, self.events, self.overrides)
@@ -288,7 +232,7 @@ class Trainer:
                 frame_before = self.actor.frame
                 self.step()
                 self.game_view.maybe_publish(self.env, self.actor.frame)
-                if self._eval_due(frame_before):
+                if self.evaluations.due(frame_before, self.actor.frame):
                     self._emit(acc, writer, self.run_time(), state="evaluating")
                     self.pending_eval = self._evaluate()
                     last_row = self.run_time()
@@ -312,26 +256,11 @@ class Trainer:
         """Seconds since this trainer was made: the `t` of its metrics rows and events."""
         return time.monotonic() - self._opened
 
-    def uses_learner_thread(self) -> bool:
-        """`actor.learner_thread`, where the machine has the CPUs for it (the field's doc)."""
-        a = self.cfg.actor
-        return a.learner_thread and usable_cpus() >= a.learner_thread_min_cpus
-
-    def learner_mode(self) -> str:
-        """Where the learner steps run, and why, in a sentence for the events log."""
-        a, cpus = self.cfg.actor, usable_cpus()
-        if self.uses_learner_thread():
-            return f"learner: its own thread beside the actor ({cpus} CPUs)"
-        if not a.learner_thread:
-            return "learner: inline (actor.learner_thread false)"
-        return (f"learner: inline, {cpus} CPUs < actor.learner_thread_min_cpus "
-                f"{a.learner_thread_min_cpus} (set it to 0 for the thread)")
-
     def _act_on_a_copy(self) -> None:
         """The actor's own copy of the network, where `actor.device` puts it."""
         where = acting_device(self.cfg.actor.device, self.learner.device,
                               self.learner.obs_shape)
-        self.acting = ActingCopy(self.learner.online, where)
+        self.acting = self.feed.acting = ActingCopy(self.learner.online, where)
         self.actor.greedy = self.acting.greedy
 
     def start_learner_thread(self) -> None:
@@ -350,31 +279,14 @@ class Trainer:
             if self.background is not None:
                 self.background.stop()
 
-    def _eval_due(self, frame_before: int) -> bool:
-        every = self.cfg.actor.eval_every_frames
-        return every > 0 and self.actor.frame // every > frame_before // every
-
     def _evaluate(self) -> EvalResult:
-        """Greedy episodes on separate envs with fixed seeds (the same seeds every time); the
-        first time, the expert too, by the same protocol (the imitation gate's G_expert)."""
-        a = self.cfg.actor
+        """The network's evaluation, and the first time the expert's (agent.evaluate); the
+        imitation gate follows the scores."""
         greedy = self.acting.greedy if self.acting else self.learner.greedy_actions
-        seed = self.cfg.env.seed + 1_000_003
-        result = evaluate(greedy, self.make_env(self.eval_env_cfg), a.eval_episodes,
-                          a.eval_epsilon, seed=seed, frames_per_step=self.frames_per_step)
-        self.events.log("info", f"evaluation at frame {self.actor.frame}: mean score "
-                        f"{result.mean_score:.2f} over {len(result.scores)} episodes",
-                        frame=self.actor.frame, scores=result.scores)
+        result = self.evaluations.network(greedy, self.actor.frame)
         self.teacher.net_score = result.mean_score
         if self.teacher.expert_score is None and self.actor.has_expert:
-            labelled = self.label(self.make_env(self.eval_env_cfg), self.eval_env_cfg)
-            expert = evaluate_expert(labelled, a.eval_episodes, a.eval_epsilon, seed,
-                                     self.frames_per_step)
-            self.teacher.expert_score = expert.mean_score
-            self.events.log("info", f"the expert, by the same protocol on the same seeds: mean "
-                            f"score {expert.mean_score:.2f} over {len(expert.scores)} episodes "
-                            "(the imitation gate's G_expert, measured once)",
-                            frame=self.actor.frame, scores=expert.scores)
+            self.teacher.expert_score = self.evaluations.expert(self.actor.frame).mean_score
         self._refresh_imitation_weight()
         return result
 
@@ -447,45 +359,13 @@ class Trainer:
         self.counters.episodes += len(report.episodes)
 
     def learn(self) -> None:
-        """One learner step: sample, learn, new priorities, statistics into the interval.
-
-        A deferred learner (a GPU) books each step after queueing the next: the device
-        computes step t while the host samples batch t+1, and step t's numbers have landed
-        by the time they are read (its priorities reach the replay a step later)."""
+        """One learner step (`LearnerFeed.step`): sample with this frame's beta, step at the
+        schedule's learning rate times the dashboard's factor, book into the interval."""
         r = self.cfg.replay
         schedule_frame = self.actor.frame - self.counters.schedule_origin
-        beta = beta_at(schedule_frame, r.beta_start, r.beta_end, r.beta_frames)
         self.learner.lr_scale = self.overrides.lr_factor
-        self._batch_turn ^= 1  # the other buffer: its step has been booked
-        batch = self.replay.sample(self.cfg.learner.batch_size, beta=beta,
-                                   out=self.batches[self._batch_turn])
-        flight = (self.learner.step_async(batch), batch)
-        if self.acting is not None:
-            self.acting.sync(self.learner.online)
-        if self.learner.deferred:
-            flight, self._in_flight = self._in_flight, flight
-        self._book(flight)
-
-    def _book_in_flight(self) -> None:
-        """Books the step a deferred learner still has in flight (before a save or rollback)."""
-        flight, self._in_flight = self._in_flight, None
-        self._book(flight)
-
-    def _book(self, flight: tuple[PendingStep, Batch] | None) -> None:
-        """A queued step's new priorities and statistics (none for a skipped step)."""
-        if flight is None:
-            return
-        pending, batch = flight
-        stats = self.learner.resolve(pending)
-        if stats.skipped:
-            return
-        self.replay.update_priorities(batch.indices, stats.td_error)
-        self.acc.add_learner_step(loss=stats.loss, grad_norm=stats.grad_norm,
-                                  clip_delta=stats.clip_delta, clipped=stats.clipped,
-                                  q_min=stats.q_min, q_max=stats.q_max, q_mean=stats.q_mean,
-                                  batch_size=len(batch.reward), agreement_hits=stats.agreement[0],
-                                  agreement_count=stats.agreement[1],
-                                  greedy_counts=stats.greedy_hist, imitation=stats.imitation)
+        self.feed.step(beta_at(schedule_frame, r.beta_start, r.beta_end, r.beta_frames),
+                       self.acc)
 
     def _report_compile_error(self) -> None:
         """Once: learner.compile fell back to eager, and why (a missing C++ compiler, ...)."""
@@ -517,38 +397,3 @@ class Trainer:
             self.tensorboard.write(row)
         if self.progress is not None:
             self.progress(progress_line(row))
-
-
-def progress_line(row: dict) -> str:
-    """One line for a terminal without the dashboard: frames, FPS, returns, loss, epsilon."""
-    def fmt(key: str, spec: str) -> str:
-        value = row.get(key)
-        return "-" if value is None else format(value, spec)
-
-    return (f"frame {row['frame']:>11,}  fps {fmt('fps', '7.0f')}  episodes {row['episodes']:>6}"
-            f"  return {fmt('return_mean', '8.2f')}  dqn1m {fmt('dqn_return_1m', '8.2f')}"
-            f"  loss {fmt('loss', '8.4f')}  eps {fmt('epsilon', '5.3f')}"
-            f"  q [{fmt('q_min', '.2f')}, {fmt('q_max', '.2f')}]")
-
-
-class _StopFlag:
-    """SIGINT and SIGTERM end the loop cleanly (the final checkpoint is still written)."""
-
-    def __init__(self) -> None:
-        self.set = False
-
-    def _handle(self, signum, frame) -> None:
-        self.set = True
-
-    def installed(self):
-        import contextlib
-
-        @contextlib.contextmanager
-        def scope():
-            previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
-            try:
-                yield self
-            finally:
-                for s, handler in previous.items():
-                    signal.signal(s, handler)
-        return scope()

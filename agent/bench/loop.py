@@ -260,10 +260,10 @@ def learning_rows() -> tuple[tuple[str, int, bool, str], ...]:
     computes in bfloat16 where the CPU does so natively (`aimodel.native_bf16`); the float32 row
     shows what the same loop makes without it, in SB3's own precision.
     """
-    from agent.trainer import usable_cpus
+    from agent.background import uses_learner_thread
+    from agent.machine import usable_cpus
 
-    actor = config.get_preset("pong").actor
-    default = actor.learner_thread and usable_cpus() >= actor.learner_thread_min_cpus
+    default = uses_learner_thread(config.get_preset("pong").actor)
     mode = {True: "learner thread", False: "inline learner"}
     ours = f"ours, default here: {mode[default]} ({usable_cpus()} CPUs)"
     return ((f"{ours}, num_envs 1", 1, default, "auto"),

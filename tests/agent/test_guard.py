@@ -174,7 +174,7 @@ def test_a_rollback_keeps_the_imitation_term_and_its_scores(tmp_path):
     assert trainer.learner.cfg.lr == 1e-3 and trainer.learner.imitation_margin == margin
     assert trainer.teacher.expert_score == 1.0
     trainer._refresh_imitation_weight()
-    batch = trainer.replay.sample(32, beta=1.0, out=trainer.batches[0])
+    batch = trainer.replay.sample(32, beta=1.0, out=trainer.feed.batches[0])
     stats = trainer.learner.step(batch)
     assert trainer.learner.imitation_weight == 0.5 and stats.imitation is not None
     assert stats.imitation[1] == 32  # every chain state carries the expert's label

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import config
+from agent.background import uses_learner_thread
 from agent.checkpoint import latest_checkpoint
 from agent.rundir import open_run_dir
 from agent.trainer import Trainer
@@ -164,15 +165,15 @@ def test_the_learner_thread_learns_too_and_keeps_the_replay_ratio(tmp_path):
 
 def test_the_learner_thread_needs_the_cpus_and_the_events_say_where_the_learner_ran(
         tmp_path, monkeypatch):
-    monkeypatch.setattr("agent.trainer.usable_cpus", lambda: 2)
+    monkeypatch.setattr("agent.background.usable_cpus", lambda: 2)
     trainer = _trainer(_cfg(tmp_path, **{"actor.learner_thread": True, "run.frames": 400}))
     trainer.run()
     assert trainer.background is None and trainer.learner.learner_steps > 0
     messages = [json.loads(line)["message"] for line in trainer.paths.events.open()]
     assert ("learner: inline, 2 CPUs < actor.learner_thread_min_cpus 3 (set it to 0 for the "
             "thread)") in messages
-    monkeypatch.setattr("agent.trainer.usable_cpus", lambda: 3)
-    assert _trainer(_cfg(tmp_path, **{"actor.learner_thread": True})).uses_learner_thread()
+    monkeypatch.setattr("agent.background.usable_cpus", lambda: 3)
+    assert uses_learner_thread(_cfg(tmp_path, **{"actor.learner_thread": True}).actor)
 
 
 def test_reset_metrics_keeps_weights_and_replay_but_restarts_schedules(tmp_path):
@@ -189,10 +190,10 @@ def test_reset_metrics_keeps_weights_and_replay_but_restarts_schedules(tmp_path)
 
 
 def test_a_replay_larger_than_the_memory_is_refused_before_anything_runs(tmp_path, monkeypatch):
-    import agent.trainer as trainer_module
+    import agent.machine as machine
 
-    monkeypatch.setattr(trainer_module, "memory_available", lambda: 10_000)
-    with pytest.raises(trainer_module.MemoryBudgetError, match="lower --replay.capacity"):
+    monkeypatch.setattr(machine, "memory_available", lambda: 10_000)
+    with pytest.raises(machine.MemoryBudgetError, match="lower --replay.capacity"):
         _trainer(_cfg(tmp_path))
 
 
@@ -352,7 +353,7 @@ def test_a_deferred_learner_learns_books_each_step_a_step_later_and_saves_them_a
     sample, outs = trainer.replay.sample, []
 
     def recording_sample(*args, out, **kwargs):
-        in_flight = trainer._in_flight[1] if trainer._in_flight else None
+        in_flight = trainer.feed.in_flight[1] if trainer.feed.in_flight else None
         assert out is not in_flight  # never the buffer a queued step reads
         outs.append(out)
         return sample(*args, out=out, **kwargs)
@@ -361,8 +362,8 @@ def test_a_deferred_learner_learns_books_each_step_a_step_later_and_saves_them_a
     trainer.run()
     states = np.eye(LENGTH, dtype=np.float32)[: LENGTH - 1]
     assert (trainer.learner.greedy_actions(states) == 1).all()
-    assert trainer._in_flight is None  # booked by the final save
-    assert {id(o) for o in outs} == {id(b) for b in trainer.batches}  # two buffers, reused
+    assert trainer.feed.in_flight is None  # booked by the final save
+    assert {id(o) for o in outs} == {id(b) for b in trainer.feed.batches}  # two buffers, reused
     rows = read_rows(trainer.paths.metrics, strict=True)
     assert any(r["loss"] is not None for r in rows)
     saved = json.loads((latest_checkpoint(trainer.paths.checkpoints) / "state.json")
