@@ -6,7 +6,8 @@ contenders taking turns in one process, medians, targets, the report).
               (`replay_contenders`: how each library is built, filled and called)
     env       the env backends alone, ours against the bare emulator
     learner   our learner iteration against a bare torch step
-    loop      the whole training loop against Stable-Baselines3's DQN
+    loop      the whole training loop against Stable-Baselines3's DQN (`loop_contenders`:
+              ours driven step by step, and SB3 on the same settings)
     tui       the dashboard's cost to the trainer beside it
     gpu       the check a user with a GPU runs once (`make gpu-check`)
 
