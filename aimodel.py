@@ -10,9 +10,8 @@ towards the expert's labels, with a weight the trainer sets for every step.
 The learner consumes `replay.types.Batch` (numpy) and hands back `LearnerStats`; the statistics
 come from the training forward pass itself, so measuring costs no extra forward pass.
 
-One module, longer than the others, because the layout names it (`aimodel.py` is the user's
-top-level name, DESIGN.md §2) and a package of that name would break every import of it; its
-sections: the networks; the targets, losses and learning rate; the learner (its statistics,
+One module, longer than the others, because the user's layout names this file (`aimodel.py`,
+DESIGN.md §2: the model in one place a user opens); its sections: the networks; the targets, losses and learning rate; the learner (its statistics,
 the device and the `Learner` itself: its step, the deferred step a GPU takes, its state).
 """
 
