@@ -11,8 +11,9 @@ The learner consumes `replay.types.Batch` (numpy) and hands back `LearnerStats`;
 come from the training forward pass itself, so measuring costs no extra forward pass.
 
 One module, longer than the others, because the user's layout names this file (`aimodel.py`,
-DESIGN.md §2: the model in one place a user opens); its sections: the networks; the targets, losses and learning rate; the learner (its statistics,
-the device and the `Learner` itself: its step, the deferred step a GPU takes, its state).
+DESIGN.md §2: the model in one place a user opens); its sections: the networks; the targets,
+losses and learning rate; the learner (its statistics, the device and the `Learner` itself: its
+step, the deferred step a GPU takes, its state).
 """
 
 from __future__ import annotations
