@@ -3,27 +3,18 @@ throughput measurement it is built on (`measure_env_fps`)."""
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from agent.bench.env import measure_env_fps
 from config import EnvConfig
-from tests.agent.bench.checks import assert_consistent, assert_ratio
-
-REPO = Path(__file__).resolve().parents[3]
+from tests.agent.bench.checks import assert_consistent, assert_ratio, run_quick
 
 
 @pytest.mark.slow
 def test_env_benchmark_reports_ours_and_the_bare_emulator() -> None:
-    result = subprocess.run([sys.executable, "-m", "agent", "bench", "env", "--quick"],
-                            cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    report = json.loads(result.stdout)
+    report = run_quick("env")
     assert_consistent(report)
     assert report["benchmark"] == "env" and [c["case"] for c in report["cases"]] == [
         "1 envs", "8 envs", "Tempest 1 envs", "Tempest 64 envs", "Tempest 256 envs"]

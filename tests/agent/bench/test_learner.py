@@ -6,31 +6,17 @@ is met: quick timings on a shared machine say nothing about it (the full run doe
 
 from __future__ import annotations
 
-import json
-import math
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-from tests.agent.bench.checks import assert_consistent, assert_ratio
+from tests.agent.bench.checks import assert_consistent, assert_ratio, positive, run_quick
 
-REPO = Path(__file__).resolve().parents[3]
 CASES = ["nature-32", "nature-256", "mlp-4096", "mlp-16384", "mlp-16384-acc4"]
 
 
 @pytest.fixture(scope="module")
 def report() -> dict:
-    result = subprocess.run([sys.executable, "-m", "agent", "bench", "learner", "--quick"],
-                            cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "| case | contender |" in result.stderr  # the markdown table
-    return json.loads(result.stdout)
+    return run_quick("learner")
 
-
-def positive(value: float) -> bool:
-    return math.isfinite(value) and value > 0
 
 
 @pytest.mark.slow

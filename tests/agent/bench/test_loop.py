@@ -6,36 +6,24 @@ on a shared machine say nothing about the targets (the full run does that).
 
 from __future__ import annotations
 
-import json
-import math
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.agent.bench.checks import assert_consistent, assert_ratio
+from tests.agent.bench.checks import assert_consistent, assert_ratio, positive, run_quick
 
-REPO = Path(__file__).resolve().parents[3]
 QUICK = "import sys; from agent.bench.loop import main; sys.exit(main(quick=True))"
 
 
 @pytest.fixture(scope="module")
 def report() -> dict:
-    result = subprocess.run([sys.executable, "-c", QUICK], cwd=REPO, capture_output=True,
-                            text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "| case | contender |" in result.stderr  # the markdown table
-    return json.loads(result.stdout)
+    return run_quick("loop", command=[sys.executable, "-c", QUICK])
 
 
 def case(report: dict, name: str) -> dict:
     return next(c for c in report["cases"] if c["case"] == name)
 
-
-def positive(value: float) -> bool:
-    return math.isfinite(value) and value > 0
 
 
 @pytest.mark.slow

@@ -6,34 +6,19 @@ shared machine at quick sizes say nothing about the targets (the full run does t
 
 from __future__ import annotations
 
-import json
-import math
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-from tests.agent.bench.checks import assert_consistent, assert_ratio
-
-REPO = Path(__file__).resolve().parents[3]
+from tests.agent.bench.checks import assert_consistent, assert_ratio, positive, run_quick
 
 
 @pytest.fixture(scope="module")
 def report() -> dict:
-    result = subprocess.run([sys.executable, "-m", "agent", "bench", "replay", "--quick"],
-                            cwd=REPO, capture_output=True, text=True, timeout=90)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "| case | contender |" in result.stderr  # the markdown table
-    return json.loads(result.stdout)
+    return run_quick("replay", timeout=90)
 
 
 def rows(report: dict, case: str) -> list[dict]:
     return next(c for c in report["cases"] if c["case"] == case)["contenders"]
 
-
-def positive(value: float) -> bool:
-    return math.isfinite(value) and value > 0
 
 
 @pytest.mark.slow

@@ -6,29 +6,14 @@ that both were measured and the report carries the ratio and the issue's 3% targ
 
 from __future__ import annotations
 
-import json
-import math
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-from tests.agent.bench.checks import assert_consistent
-
-REPO = Path(__file__).resolve().parents[3]
-
-
-def positive(value: object) -> bool:
-    return isinstance(value, int | float) and math.isfinite(value) and value > 0
+from tests.agent.bench.checks import assert_consistent, positive, run_quick
 
 
 @pytest.mark.slow
 def test_tui_benchmark_reports_both_runs_the_ratio_and_the_target() -> None:
-    result = subprocess.run([sys.executable, "-m", "agent", "bench", "tui", "--quick"],
-                            cwd=REPO, capture_output=True, text=True, timeout=240)
-    assert result.returncode == 0, result.stderr[-2000:]
-    report = json.loads(result.stdout)
+    report = run_quick("tui", timeout=240)
     assert_consistent(report)
     assert report["benchmark"] == "tui" and report["quick"] is True
     [case] = report["cases"]
