@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 import config
+import envs
 from agent.bench import harness
 
 GAME, ENV_ID = "pong", "ALE/Pong-v5"
@@ -44,23 +45,12 @@ def measure_env_fps(
     """
     if steps < 1 or warmup < 0:
         raise ValueError(f"steps must be >= 1 and warmup >= 0, got steps={steps} warmup={warmup}")
-    from envs import make_vector_env
-
-    env = make_vector_env(cfg)
+    env = envs.make_vector_env(cfg)
     try:
-        env.reset(seed=cfg.seed)
-        num_actions = int(env.single_action_space.n)
-        rng = np.random.default_rng(seed)
-        actions = rng.integers(0, num_actions, size=(warmup + steps, env.num_envs))
-        for row in actions[:warmup]:
-            env.step(row)
-        start = time.perf_counter()
-        for row in actions[warmup:]:
-            env.step(row)
-        seconds = time.perf_counter() - start
+        seconds = timed_random_steps(env, steps, warmup, seed, reset_seed=cfg.seed)
     finally:
         env.close()
-    frame_skip = 1 if cfg.id == config.TEMPEST_ENV_ID else cfg.frame_skip
+    frame_skip = envs.frames_per_step(cfg)
     agent_steps = steps * env.num_envs
     return {
         "env_id": cfg.id,
@@ -84,15 +74,7 @@ def _bare_rate(cfg: config.EnvConfig, steps: int) -> float:
                          noop_max=cfg.noop_max, stack_num=cfg.frame_stack,
                          reward_clipping=False)
     try:
-        env.reset(seed=cfg.seed)
-        actions = np.random.default_rng(0).integers(0, env.single_action_space.n,
-                                                    (steps + 50, cfg.num_envs))
-        for row in actions[:50]:
-            env.step(row)
-        start = time.perf_counter()
-        for row in actions[50:]:
-            env.step(row)
-        return steps * cfg.num_envs / (time.perf_counter() - start)
+        return steps * cfg.num_envs / timed_random_steps(env, steps, 50, 0, reset_seed=cfg.seed)
     finally:
         env.close()
 
@@ -112,15 +94,18 @@ def _case(num_envs: int, size: dict) -> dict:
             "targets": [harness.target(f"{num_envs} envs: ours >= 0.8 of bare", ratio, 0.8)]}
 
 
-def _timed_steps(env, steps: int, seed: int = 0) -> float:
-    """Seconds for `steps` vector steps with random actions (after a short warm-up)."""
-    env.reset(seed=seed)
+def timed_random_steps(env, steps: int, warmup: int, seed: int,
+                       reset_seed: int | None = None) -> float:
+    """Seconds for `steps` vector steps of `env` with uniform random actions, drawn (with
+    `seed`) before the clock starts, after a reset (`reset_seed`, default `seed`) and `warmup`
+    untimed steps."""
+    env.reset(seed=seed if reset_seed is None else reset_seed)
     actions = np.random.default_rng(seed).integers(0, env.single_action_space.n,
-                                                   (steps + 20, env.num_envs))
-    for row in actions[:20]:
+                                                   (warmup + steps, env.num_envs))
+    for row in actions[:warmup]:
         env.step(row)
     start = time.perf_counter()
-    for row in actions[20:]:
+    for row in actions[warmup:]:
         env.step(row)
     return time.perf_counter() - start
 
@@ -129,16 +114,15 @@ def _tempest_contenders(num_envs: int) -> dict:
     """name -> (env factory, frames per agent step)."""
     from ale_py.vector_env import AtariVectorEnv
 
-    from envs import make_vector_env
     from expert.labels import with_expert
 
     cfg = config.Config()
     env_cfg = replace(cfg.env, num_envs=num_envs)
     pong = config.get_preset("pong").env
     return {
-        "Tempest-v0 random": (lambda: make_vector_env(env_cfg), 1),
+        "Tempest-v0 random": (lambda: envs.make_vector_env(env_cfg), 1),
         "Tempest-v0 + expert": (
-            lambda: with_expert(make_vector_env(env_cfg), env_cfg, cfg.expert), 1),
+            lambda: with_expert(envs.make_vector_env(env_cfg), env_cfg, cfg.expert), 1),
         "ALE Pong bare AtariVectorEnv": (
             lambda: AtariVectorEnv(GAME, num_envs=num_envs, frameskip=pong.frame_skip,
                                    repeat_action_probability=pong.sticky_action_prob,
@@ -156,7 +140,8 @@ def _tempest_case(num_envs: int, size: dict) -> dict:
                         10)
             env = make()
             try:
-                rates[name].append(steps * num_envs * frame_skip / _timed_steps(env, steps))
+                seconds = timed_random_steps(env, steps, 20, 0)
+                rates[name].append(steps * num_envs * frame_skip / seconds)
             finally:
                 env.close()
     rows = [{"name": name, "median": float(np.median(v)), "min": min(v), "max": max(v),
