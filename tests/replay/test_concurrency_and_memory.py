@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -42,25 +46,36 @@ def test_add_from_one_thread_while_another_samples_and_updates(rng):
     assert (buf.tree.leaves[buf.sampleable_S == 0] == 0).all()
 
 
-def _resident_bytes() -> int:
+_MEASURE = """
+import json, sys
+import numpy as np
+from replay import ReplayBuffer
+
+def resident():
     with open("/proc/self/status", encoding="ascii") as status:
-        line = next(line for line in status if line.startswith("VmRSS:"))
-    return int(line.split()[1]) * 1024
+        return int(next(l for l in status if l.startswith("VmRSS:")).split()[1]) * 1024
+
+capacity, shape, n_step = json.loads(sys.argv[1])
+before = resident()
+buf = ReplayBuffer(capacity, 64, tuple(shape), prioritized=True, n_step=n_step)
+for array in (buf.obs_SF, buf.action_S, buf.reward_S, buf.flags_S, buf.source_S, buf.expert_S,
+              buf.sampleable_S, buf.tree.sum_T, buf.tree.min_T):
+    array.fill(1)
+print(json.dumps({"grown": resident() - before, "nbytes": buf.nbytes, "rows": buf.capacity}))
+"""
 
 
 def _bytes_per_transition(capacity: int, obs_shape: tuple[int, ...], n_step: int) -> float:
-    """Memory a filled buffer really holds per transition: every page of every column touched
-    (np.zeros maps pages lazily), the growth of the resident set measured, and checked against
-    the buffer's own `nbytes`."""
-    before = _resident_bytes()
-    buf = ReplayBuffer(capacity, 64, obs_shape, prioritized=True, n_step=n_step)
-    arrays = [buf.obs_SF, buf.action_S, buf.reward_S, buf.flags_S, buf.source_S, buf.expert_S,
-              buf.sampleable_S, buf.tree.sum_T, buf.tree.min_T]
-    for array in arrays:
-        array.fill(1)
-    grown = _resident_bytes() - before
-    assert grown == pytest.approx(buf.nbytes, rel=0.1)  # nbytes tells the truth
-    return grown / buf.capacity
+    """Memory a filled buffer really holds per transition, measured in a fresh interpreter (the
+    allocator's history in this one could hand back pages it already holds): every page of every
+    column touched (np.zeros maps pages lazily), the growth of the resident set measured, and
+    checked against the buffer's own `nbytes`."""
+    argument = json.dumps([capacity, list(obs_shape), n_step])
+    result = subprocess.run([sys.executable, "-c", _MEASURE, argument], capture_output=True,
+                            text=True, check=True, cwd=Path(__file__).resolve().parents[2])
+    measured = json.loads(result.stdout)
+    assert measured["grown"] == pytest.approx(measured["nbytes"], rel=0.1)  # nbytes tells the truth
+    return measured["grown"] / measured["rows"]
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the resident set")
