@@ -87,7 +87,6 @@ class Trainer:
         self.env = self.label(make_env(cfg.env), cfg.env)
         self.pending_eval: EvalResult | None = None
         self.background: BackgroundLearner | None = None
-        self.acting: ActingCopy | None = None
         obs_shape = self.env.single_observation_space.shape
         self.replay = replay_that_fits(cfg, obs_shape)
         self.learner = build_learner(cfg, obs_shape, int(self.env.single_action_space.n))
@@ -256,11 +255,16 @@ class Trainer:
         """Seconds since this trainer was made: the `t` of its metrics rows and events."""
         return time.monotonic() - self._opened
 
+    @property
+    def acting(self) -> ActingCopy | None:
+        """The actor's own copy of the network, if it acts on one (the feed refreshes it)."""
+        return self.feed.acting
+
     def _act_on_a_copy(self) -> None:
         """The actor's own copy of the network, where `actor.device` puts it."""
         where = acting_device(self.cfg.actor.device, self.learner.device,
                               self.learner.obs_shape)
-        self.acting = self.feed.acting = ActingCopy(self.learner.online, where)
+        self.feed.acting = ActingCopy(self.learner.online, where)
         self.actor.greedy = self.acting.greedy
 
     def start_learner_thread(self) -> None:

@@ -117,10 +117,7 @@ def filled_replay(family: str, rows: int, rng: np.random.Generator) -> ReplayBuf
                                    learner.gamma)
     pool = []
     for _ in range(POOL_STEPS):
-        if len(shape) == 3:
-            obs = rng.integers(0, 256, (envs, *shape), dtype=np.uint8)
-        else:
-            obs = rng.standard_normal((envs, *shape), dtype=np.float32)
+        obs = rc.random_observations(rng, envs, shape)
         expert = rng.integers(0, fam["num_actions"], envs).astype(np.int16)
         expert[rng.random(envs) >= P_LABELLED] = -1
         pool.append((obs, rng.integers(0, fam["num_actions"], envs).astype(np.int16),

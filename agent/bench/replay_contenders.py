@@ -33,15 +33,21 @@ class Step(NamedTuple):
     source: np.ndarray
 
 
+def random_observations(rng: np.random.Generator, envs: int,
+                        obs_shape: tuple[int, ...]) -> np.ndarray:
+    """One step's observations for `envs` envs: uint8 frames for (k, H, W), float32 vectors
+    otherwise."""
+    if len(obs_shape) == 3:
+        return rng.integers(0, 256, (envs, *obs_shape), dtype=np.uint8)
+    return rng.standard_normal((envs, *obs_shape), dtype=np.float32)
+
+
 def step_pool(rng: np.random.Generator, obs_shape: tuple[int, ...], count: int) -> list[Step]:
     """A few pregenerated steps cycled through by every fill: random data touches every page,
     and pregenerating keeps the random number generator out of both fills and timings."""
     pool = []
     for _ in range(count):
-        if len(obs_shape) == 3:
-            obs = rng.integers(0, 256, (NUM_ENVS, *obs_shape), dtype=np.uint8)
-        else:
-            obs = rng.standard_normal((NUM_ENVS, *obs_shape), dtype=np.float32)
+        obs = random_observations(rng, NUM_ENVS, obs_shape)
         terminated = rng.random(NUM_ENVS) < P_TERMINATED
         pool.append(Step(obs, None, rng.integers(0, 18, NUM_ENVS).astype(np.int16),
                          rng.standard_normal(NUM_ENVS, dtype=np.float32), terminated,
