@@ -20,23 +20,20 @@ while a large batch is gathered.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from replay import kernels, persist
+from replay.parts import Parts
 from replay.sumtree import SumTree
-from replay.types import NO_EXPERT_ACTION, Batch
+from replay.types import NO_EXPERT_ACTION, Batch, check_batch, empty_batch
 
 if TYPE_CHECKING:
     from config import ReplayConfig
 
 _MAX_REDRAWS = 1000
-_MIN_PART_BYTES = 1 << 20
-"""A part of a batch moves at least this many observation bytes, or a thread costs more than it
-saves: batches of vectors split from about 1,300 samples, batches of ALE stacks from about 40."""
 
 
 class ReplayBuffer:
@@ -76,9 +73,10 @@ class ReplayBuffer:
         self.n_step, self.gamma = int(n_step), float(gamma)
         self.cut_on_source_change = bool(cut_on_source_change)
         self.sample_threads = int(sample_threads)
-        self._pool: ThreadPoolExecutor | None = None
         self._check_arguments()
         self._allocate()
+        per_sample = 2 * self.stack * self.obs_SF.shape[1] * self.obs_dtype.itemsize
+        self._parts = Parts(self.sample_threads, per_sample)
         self.max_priority = 1.0
         self.rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
@@ -213,21 +211,9 @@ class ReplayBuffer:
         becomes the final observation of its episode, and the row before it is marked
         truncated, so n-step windows stop there and bootstrap from that observation.
         """
-        from replay.types import FLAG_FINAL, FLAG_TRUNCATED
-
         with self._lock:
-            for env in range(self.num_envs):
-                written = int(self.write_count_N[env])
-                if written == 0 or self.episode_start_N[env]:
-                    continue  # empty, or its last episode already ended
-                newest = env * self.capacity_per_env + (written - 1) % self.capacity_per_env
-                self.flags_S[newest] = FLAG_FINAL
-                self.source_S[newest], self.action_S[newest] = 255, -1
-                if written > 1:
-                    before = env * self.capacity_per_env + (written - 2) % self.capacity_per_env
-                    if not self.flags_S[before] & FLAG_FINAL:
-                        self.flags_S[before] |= FLAG_TRUNCATED
-                self.episode_start_N[env] = 1
+            kernels.end_streams(self.action_S, self.flags_S, self.source_S, self.write_count_N,
+                                self.episode_start_N, self.capacity_per_env)
 
     def _rows(self, obs, count: int) -> np.ndarray:
         """Observations as (M, F) rows in the storage dtype, as the kernels see them."""
@@ -264,7 +250,7 @@ class ReplayBuffer:
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         if out is not None:
-            self._check_out(out, batch_size)
+            check_batch(out, batch_size, self.obs_shape, self.obs_dtype, "sample(out=...)")
         if u is not None:
             u = np.asarray(u, np.float64)
             if u.shape != (batch_size,) or not ((u >= 0.0) & (u < 1.0)).all():
@@ -278,28 +264,13 @@ class ReplayBuffer:
                 raise ValueError(self._empty_message())
             slots = np.empty(batch_size, np.int64)
             weights = np.empty(batch_size, np.float32)
-            self._in_parts(batch_size, lambda lo, hi: self.tree.sample(
+            self._parts.run(batch_size, lambda lo, hi: self.tree.sample(
                 u[lo:hi], beta, lo, batch_size, (slots[lo:hi], weights[lo:hi])))
             return self._assemble(slots, weights, out)
 
     def empty_batch(self, batch_size: int) -> Batch:
         """Arrays shaped for `sample(batch_size, out=...)`."""
-        obs = (batch_size, *self.obs_shape)
-        return Batch(
-            obs=np.empty(obs, self.obs_dtype), action=np.empty(batch_size, np.int16),
-            reward=np.empty(batch_size, np.float32), discount=np.empty(batch_size, np.float32),
-            next_obs=np.empty(obs, self.obs_dtype), terminated=np.empty(batch_size, np.bool_),
-            horizon=np.empty(batch_size, np.uint8), source=np.empty(batch_size, np.uint8),
-            expert_action=np.empty(batch_size, np.int16),
-            weights=np.empty(batch_size, np.float32), indices=np.empty(batch_size, np.int64))
-
-    def _check_out(self, out: Batch, batch_size: int) -> None:
-        for name, want in zip(Batch._fields, self.empty_batch(0), strict=True):
-            have = getattr(out, name)
-            shape = (batch_size, *want.shape[1:])
-            if have.shape != shape or have.dtype != want.dtype or not have.flags.c_contiguous:
-                raise ValueError(f"sample(out=...): out.{name} must be a C-contiguous "
-                                 f"{want.dtype} array of shape {shape}; use empty_batch()")
+        return empty_batch(batch_size, self.obs_shape, self.obs_dtype)
 
     def _uniform_slots(self, u: np.ndarray) -> np.ndarray:
         slots = kernels.uniform_slots(u, self.write_count_N, self.capacity_per_env)
@@ -315,32 +286,12 @@ class ReplayBuffer:
         return ("the replay buffer holds no transition that can be sampled yet: a transition "
                 "needs its next observation; add more steps before sampling")
 
-    def _in_parts(self, size: int, work) -> None:
-        """Run work(lo, hi) over `sample_threads` contiguous parts of [0, size), concurrently.
-
-        The kernels release the GIL, so the parts really run side by side; small batches stay
-        in one part, where a thread hand-off would cost more than it saves.
-        """
-        per_sample = 2 * self.stack * self.obs_SF.shape[1] * self.obs_dtype.itemsize
-        count = min(self.sample_threads, max(1, size * per_sample // _MIN_PART_BYTES))
-        edges = [size * i // count for i in range(count + 1)]
-        if count == 1:
-            work(0, size)
-            return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.sample_threads - 1, "replay-sample")
-        pending = [self._pool.submit(work, lo, hi)
-                   for lo, hi in zip(edges[1:-1], edges[2:], strict=True)]
-        work(edges[0], edges[1])
-        for job in pending:
-            job.result()
-
     def _assemble(self, slots: np.ndarray, weights: np.ndarray, out: Batch | None) -> Batch:
         """The batch of `slots`: n-step windows, observations, labels and tickets."""
         batch = out if out is not None else self.empty_batch(slots.shape[0])
         np.copyto(batch.weights, weights)
         next_slots = np.empty_like(slots)
-        self._in_parts(slots.shape[0], lambda lo, hi: self._fill(
+        self._parts.run(slots.shape[0], lambda lo, hi: self._fill(
             slots[lo:hi], next_slots[lo:hi], Batch(*(column[lo:hi] for column in batch))))
         return batch
 

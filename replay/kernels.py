@@ -134,6 +134,28 @@ def write_step(obs_SF, action_S, reward_S, flags_S, source_S, expert_S, sampleab
 
 
 @njit(**_KERNEL)
+def end_streams(action_S, flags_S, source_S, write_count_N, episode_start_N, capacity):
+    """End every stream's open episode at its newest row, as a truncation (in place).
+
+    The newest row (a transition still waiting for its next observation) becomes the episode's
+    final observation, and the row before it, unless already a final row, is marked truncated,
+    so n-step windows stop there and bootstrap from that observation.
+    """
+    for env in range(write_count_N.shape[0]):
+        written = write_count_N[env]
+        if written == 0 or episode_start_N[env]:
+            continue  # empty, or its last episode already ended
+        newest = env * capacity + (written - 1) % capacity
+        flags_S[newest] = FLAG_FINAL
+        source_S[newest], action_S[newest] = 255, -1
+        if written > 1:
+            before = env * capacity + (written - 2) % capacity
+            if not flags_S[before] & FLAG_FINAL:
+                flags_S[before] |= FLAG_TRUNCATED
+        episode_start_N[env] = 1
+
+
+@njit(**_KERNEL)
 def nstep_windows(slots_B, reward_S, flags_S, source_S, write_count_N, capacity,
                   n_step, gamma, cut_on_source_change,
                   return_B, discount_B, next_slot_B, horizon_B, terminated_B):

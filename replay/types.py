@@ -72,3 +72,26 @@ class Batch(NamedTuple):
 
 class ReplayFormatError(ValueError):
     """A saved replay that cannot be loaded into this buffer; the message names the field."""
+
+
+def empty_batch(batch_size: int, obs_shape: tuple[int, ...], obs_dtype: np.dtype) -> Batch:
+    """Uninitialised arrays for a batch of `batch_size` observations of `obs_shape`."""
+    obs = (batch_size, *obs_shape)
+    return Batch(
+        obs=np.empty(obs, obs_dtype), action=np.empty(batch_size, np.int16),
+        reward=np.empty(batch_size, np.float32), discount=np.empty(batch_size, np.float32),
+        next_obs=np.empty(obs, obs_dtype), terminated=np.empty(batch_size, np.bool_),
+        horizon=np.empty(batch_size, np.uint8), source=np.empty(batch_size, np.uint8),
+        expert_action=np.empty(batch_size, np.int16),
+        weights=np.empty(batch_size, np.float32), indices=np.empty(batch_size, np.int64))
+
+
+def check_batch(out: Batch, batch_size: int, obs_shape: tuple[int, ...], obs_dtype: np.dtype,
+                caller: str) -> None:
+    """Raises ValueError naming the first array of `out` that is not what `empty_batch` makes
+    (arrays written in place must be exactly what the kernels write)."""
+    for name, template in zip(Batch._fields, empty_batch(0, obs_shape, obs_dtype), strict=True):
+        array, shape = getattr(out, name), (batch_size, *template.shape[1:])
+        if array.shape != shape or array.dtype != template.dtype or not array.flags.c_contiguous:
+            raise ValueError(f"{caller}: out.{name} must be a C-contiguous {template.dtype} "
+                             f"array of shape {shape}; use empty_batch()")
