@@ -4,8 +4,9 @@
 §3); `AttractModeExpert` is the game's own attract-mode AI (§3.4), a weaker baseline.  Both read
 the live `GameState` the env puts in `info["state"]`, never write it, and draw their randomness
 from their own per-game streams: labelling every state (the env asks on every step) must not
-change any game's trajectory.  The rules themselves are numba kernels in `tempest_rules.py`;
-this module holds the per-game memory and maps decisions onto the env's action set.
+change any game's trajectory.  The rules themselves are numba kernels in `tempest_rules.py` and
+`attract_rules.py`; this module holds the per-game memory and maps decisions onto the env's
+action set.
 
 `tempest_decisions` / `attract_decisions` return the raw (fire, zap, spinner, target lane)
 arrays, for tests and for the dashboard.
@@ -19,6 +20,7 @@ import numpy as np
 
 from envs.tempest.actions import ACTION_SETS, SPINNER_LEVELS, joint_action, nearest_action
 from envs.tempest.state import GameState
+from expert import attract_rules
 from expert import tempest_rules as rules
 
 
@@ -51,7 +53,7 @@ def tempest_decisions(state: GameState, zap_cooldown: np.ndarray, streams: np.nd
 def attract_decisions(state: GameState) -> Decisions:
     """The attract-mode AI's decisions for every game of `state` (deterministic)."""
     out = _empty_decisions(state.mode.shape[0])
-    rules.attract_decide(state, *out)
+    attract_rules.attract_decide(state, *out)
     return out
 
 
@@ -153,7 +155,7 @@ class AttractModeExpert(_TableExpert):
 
     def decide(self, state: GameState) -> Decisions:
         """This call's decisions per game (arrays reused by the next call)."""
-        rules.attract_decide(state, *self._out)
+        attract_rules.attract_decide(state, *self._out)
         return self._out
 
     def act(self, obs_N: np.ndarray, info: dict) -> np.ndarray:

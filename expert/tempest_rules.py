@@ -1,18 +1,14 @@
-"""The numba kernels behind the Tempest experts: one decision per game, read from a `GameState`.
+"""The numba kernels behind the scripted Tempest expert: one decision per game, read from a
+`GameState`, vectorised over N games and allocation-free.
 
-Two policies, both vectorised over N games and allocation-free:
-
-* `tempest_decide` - the scripted expert of the system this replaces (`Scripts/logic.lua`,
-  reference `tempest-mechanics.md` §3.1-3.2): zoom lane choice, rim-threat flee, fuseball evasion,
-  hunting, the superzap heuristic, fire with probability 0.95, and the conversion of the target
-  lane to a spinner value.
-* `attract_decide` - the game's own attract-mode AI (`AUTOCU` + the attract branch of `FIREPC`,
-  `ALWELG:976-1005,2621-2645`, reference §3.4): steer +-9 toward the enemy nearest the rim, fire
-  when anything is within one lane, always fire during the drop, never zap.
-
-Both write `fire`, `zap`, `spinner` (the value written to TBHD: positive moves toward LOWER
-lanes) and `target` (the absolute lane it steers for) per game; `to_actions` maps those onto an
-action set through a precomputed (fire, zap, spinner level) -> action lookup.
+`tempest_decide` is the scripted expert of the system this replaces (`Scripts/logic.lua`,
+reference `tempest-mechanics.md` §3.1-3.2): zoom lane choice, rim-threat flee, fuseball evasion,
+hunting, the superzap heuristic, fire with probability 0.95, and the conversion of the target
+lane to a spinner value.  It writes `fire`, `zap`, `spinner` (the value written to TBHD:
+positive moves toward LOWER lanes) and `target` (the absolute lane it steers for) per game, as
+does the game's own attract-mode AI (`attract_rules.attract_decide`, which shares the lane
+helpers here); `to_actions` maps those onto an action set through a precomputed (fire, zap,
+spinner level) -> action lookup.
 
 Lua quirks fixed on purpose (each is marked FIX below):
 
@@ -31,8 +27,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from envs.tempest import core_cache  # noqa: F401  (stamps the kernels with their sources)
 from envs.tempest.state import (
-    ALIVE,
     DEPTH_ONE,
     ENEMY_SHOTS,
     ENEMY_SLOTS,
@@ -69,8 +65,6 @@ SPINNER_SCALE = 32.0
 HUNT_ORDER = np.array([FUSEBALL, FLIPPER, TANKER, SPIKER], np.int32)
 """Types hunted, first present type wins; pulsars are never hunted."""
 
-ATTRACT_SPIN = 9
-"""AUTOCU writes -9 / +9 (toward higher / lower lanes) into the spinner."""
 
 NO_LANE = -1
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -140,13 +134,13 @@ def _step_or_other_side(player, direction, is_open):
 
 
 @numba.njit(cache=True)
-def _active(en_type, en_y, g, i):
+def is_live(en_type, en_y, g, i):
     """A live enemy: a type and a depth byte > 0 (the Lua's activity test)."""
     return en_type[g, i] != NO_ENEMY and en_y[g, i] >= DEPTH_ONE
 
 
 @numba.njit(cache=True)
-def _depth_byte(y):
+def depth_byte(y):
     """INVAY: the integer depth the Lua reads (thresholds are written in these units)."""
     return y // DEPTH_ONE
 
@@ -207,7 +201,7 @@ def rim_threat(en_type, en_y, en_lane, en_flipping, en_flip_step, en_flip_steps,
         kind = en_type[g, i]
         if not (kind == FLIPPER or (kind == PULSAR and pulsars_count)):
             continue
-        depth = _depth_byte(en_y[g, i])
+        depth = depth_byte(en_y[g, i])
         if depth == 0 or depth > TOP_RAIL_AVOID_DEPTH:
             continue
         rel = np.float64(lane_delta(player, en_lane[g, i], is_open))
@@ -234,9 +228,9 @@ def fuseball_escape(en_type, en_y, en_lane, en_away, g, player, is_open):
     other side at an open edge; NO_LANE when there is none (or no lane to go to)."""
     found, best_rel = False, 0
     for i in range(ENEMY_SLOTS):
-        if en_type[g, i] != FUSEBALL or not _active(en_type, en_y, g, i):
+        if en_type[g, i] != FUSEBALL or not is_live(en_type, en_y, g, i):
             continue
-        if _depth_byte(en_y[g, i]) > FUSEBALL_NEAR_DEPTH or en_away[g, i] != 0:
+        if depth_byte(en_y[g, i]) > FUSEBALL_NEAR_DEPTH or en_away[g, i] != 0:
             continue
         rel = lane_delta(player, en_lane[g, i], is_open)
         if abs(rel) <= 1 and (not found or abs(rel) < abs(best_rel)):
@@ -256,10 +250,10 @@ def hunt_lane(en_type, en_y, en_lane, g, player, is_open):
     for kind in HUNT_ORDER:
         best, best_dist, best_depth = NO_LANE, LANES, 0x100
         for i in range(ENEMY_SLOTS):
-            if en_type[g, i] != kind or not _active(en_type, en_y, g, i):
+            if en_type[g, i] != kind or not is_live(en_type, en_y, g, i):
                 continue
             dist = abs(lane_delta(player, en_lane[g, i], is_open))
-            depth = _depth_byte(en_y[g, i])
+            depth = depth_byte(en_y[g, i])
             if dist < best_dist or (dist == best_dist and depth < best_depth):
                 best, best_dist, best_depth = en_lane[g, i], dist, depth
         if best != NO_LANE:
@@ -275,9 +269,9 @@ def superzap(en_type, en_y, zap_uses, pending, cooldown, g):
     or nothing pending; 2nd zap: >= 1 on the rim or nothing pending; never with no enemy."""
     live, on_rim = 0, 0
     for i in range(ENEMY_SLOTS):
-        if _active(en_type, en_y, g, i):
+        if is_live(en_type, en_y, g, i):
             live += 1
-            on_rim += _depth_byte(en_y[g, i]) <= RIM_DEPTH
+            on_rim += depth_byte(en_y[g, i]) <= RIM_DEPTH
     if cooldown[g] > 0:
         cooldown[g] -= 1
     uses = zap_uses[g]
@@ -322,12 +316,12 @@ def _steer(player, target, is_open, streams, g, levels):
 
 
 @numba.njit(cache=True)
-def _player_lane(player_pos, g, is_open):
+def player_lane(player_pos, g, is_open):
     lane = player_pos[g] >> 4
     return min(lane, OPEN_LANES - 1) if is_open else lane
 
 
-# --- the two policies ----------------------------------------------------------------------------
+# --- the expert ----------------------------------------------------------------------------
 @numba.njit(cache=True)
 def tempest_decide(state, fire_prob, cooldown, streams, levels, fire, zap, spinner, target):
     """The expert of reference §3.2 for every game of `state` (read only).
@@ -345,7 +339,7 @@ def tempest_decide(state, fire_prob, cooldown, streams, levels, fire, zap, spinn
     en_type, en_y, en_lane = state.en_type, state.en_y, state.en_lane
     for g in range(state.mode.shape[0]):
         is_open = state.is_open[g] != 0
-        player = _player_lane(state.player_pos, g, is_open)
+        player = player_lane(state.player_pos, g, is_open)
         fire[g] = 1 if _uniform(streams, g) < fire_prob else 0
         zap[g] = 0
         if state.mode[g] == MODE_DROP:
@@ -367,64 +361,6 @@ def tempest_decide(state, fire_prob, cooldown, streams, levels, fire, zap, spinn
                     zap[g] = superzap(en_type, en_y, state.zap_uses, state.pending, cooldown, g)
         target[g] = lane
         spinner[g] = _steer(player, lane, is_open, streams, g, levels)
-
-
-@numba.njit(cache=True)
-def _poldel(lane, player, is_open):
-    """POLDEL: lane - player; on closed tubes wrapped to -8..+7 (an exact opposite is -8)."""
-    delta = lane - player
-    if is_open:
-        return delta
-    delta &= 0x0F
-    return delta - LANES if delta & 0x08 else delta
-
-
-@numba.njit(cache=True)
-def _nearest_to_rim(en_type, en_y, g):
-    """AUTOCU's pick: the live enemy with the smallest depth byte; slots scanned 6..0 with a
-    strict `<`, so ties go to the highest slot.  NO_LANE if none."""
-    nearest, nearest_depth = NO_LANE, 0xFF
-    for i in range(ENEMY_SLOTS - 1, -1, -1):
-        depth = _depth_byte(en_y[g, i])
-        if _active(en_type, en_y, g, i) and depth < nearest_depth:
-            nearest, nearest_depth = i, depth
-    return nearest
-
-
-@numba.njit(cache=True)
-def _attract_fires(en_type, en_y, en_lane, eshot_y, eshot_lane, g, player):
-    """The attract branch of FIREPC: any live enemy shot or enemy whose lane is within one of
-    the player's by the raw difference |lane - CURSL1| < 2 (no wrap-around, as in the ROM)."""
-    for s in range(ENEMY_SHOTS):
-        if eshot_y[g, s] >= DEPTH_ONE and abs(eshot_lane[g, s] - player) < 2:
-            return True
-    for i in range(ENEMY_SLOTS):
-        if _active(en_type, en_y, g, i) and abs(en_lane[g, i] - player) < 2:
-            return True
-    return False
-
-
-@numba.njit(cache=True)
-def attract_decide(state, fire, zap, spinner, target):
-    """The attract-mode AI (AUTOCU) for every game: steer +-9 along the shortest path toward
-    the enemy nearest the rim, fire when anything is within one lane or during the drop, never
-    zap (PROSUZ ignores the attract mode).  A dead player neither moves nor fires (MOVCUR and
-    FIREPC return early)."""
-    en_type, en_y, en_lane = state.en_type, state.en_y, state.en_lane
-    for g in range(state.mode.shape[0]):
-        is_open = state.is_open[g] != 0
-        player = _player_lane(state.player_pos, g, is_open)
-        zap[g], spinner[g], target[g], fire[g] = 0, 0, player, 0
-        if state.death_cause[g] != ALIVE:
-            continue
-        nearest = _nearest_to_rim(en_type, en_y, g)
-        if nearest != NO_LANE:
-            target[g] = en_lane[g, nearest]
-            delta = _poldel(target[g], player, is_open)
-            spinner[g] = -ATTRACT_SPIN if delta > 0 else (ATTRACT_SPIN if delta < 0 else 0)
-        if state.mode[g] == MODE_DROP or _attract_fires(en_type, en_y, en_lane, state.eshot_y,
-                                                        state.eshot_lane, g, player):
-            fire[g] = 1
 
 
 @numba.njit(cache=True)

@@ -206,7 +206,7 @@ def _flip_segment(canvas: _Canvas, pivot: int, direction: int, progress: float,
 
     Toward higher lanes (direction 1) it leaves lane pivot-1 for lane pivot, toward lower lanes
     it leaves lane pivot for lane pivot-1 (reference §1.7).  The jump angle turns down for
-    direction 1 and up for direction 0 (core_enemies.flip_step), so the end sweeps that way
+    direction 1 and up for direction 0 (core_kinds.flip_step), so the end sweeps that way
     around the pivot, through the tube.
     """
     p = canvas.at(pivot, depth)

@@ -1,5 +1,5 @@
-"""The Tempest experts on hand-built game states, rule by rule (reference tempest-mechanics.md
-§3.1-3.2 for the expert, §3.4 and ALWELG AUTOCU/FIREPC for the attract-mode AI)."""
+"""The scripted Tempest expert on hand-built game states, rule by rule (reference
+tempest-mechanics.md §3.1-3.2); the attract-mode AI's tests are in test_attract_expert.py."""
 
 from __future__ import annotations
 
@@ -8,75 +8,13 @@ import pytest
 
 from envs.tempest import state as S
 from envs.tempest.actions import ACTION_SETS, SPINNER_LEVELS
-from expert.protocol import NO_ACTION
 from expert.tempest import (
-    AttractModeExpert,
     TempestExpert,
     action_lookup,
-    attract_decisions,
     tempest_decisions,
 )
 from expert.tempest_rules import SUPERZAP_COOLDOWN, seed_streams, spinner_for
-
-JOINT = ACTION_SETS["joint"]
-P = 5
-"""The player's lane in most tests."""
-
-
-def game(lane: int = P, mode: int = S.MODE_PLAY, is_open: int = 0, pending: int = 5,
-         zap_uses: int = 0, n: int = 1) -> S.GameState:
-    """n identical games with the player mid-lane and no enemies."""
-    st = S.allocate(n)
-    st.mode[:], st.is_open[:], st.pending[:], st.zap_uses[:] = mode, is_open, pending, zap_uses
-    st.player_pos[:] = lane * 16 + 8
-    st.player_y[:] = S.RIM
-    return st
-
-
-def enemy(st, slot, kind, depth, lane, g=0, flipping=0, step=0, steps=8, toward_higher=0,
-          away=0):
-    """Puts an enemy in `slot` at integer depth `depth` (0x10 = rim)."""
-    st.en_type[g, slot], st.en_y[g, slot], st.en_lane[g, slot] = kind, depth << 8, lane
-    st.en_flipping[g, slot], st.en_flip_step[g, slot] = flipping, step
-    st.en_flip_steps[g, slot], st.en_dir[g, slot], st.en_away[g, slot] = steps, toward_higher, away
-
-
-def shot(st, slot, depth_88, lane, g=0):
-    st.eshot_y[g, slot], st.eshot_lane[g, slot] = depth_88, lane
-
-
-def decide(st, seed=0, fire_prob=0.95, cooldown=None):
-    cooldown = np.zeros(st.mode.shape[0], np.int32) if cooldown is None else cooldown
-    return tempest_decisions(st, cooldown, seed_streams(seed, st.mode.shape[0]), fire_prob)
-
-
-def target(st, **kw) -> int:
-    return int(decide(st, **kw).target[0])
-
-
-def random_games(n: int, seed: int) -> S.GameState:
-    """Busy random games for the determinism and read-only checks."""
-    rng = np.random.default_rng(seed)
-    st = game(n=n)
-    st.mode[:] = rng.choice([S.MODE_PLAY] * 6 + [S.MODE_DROP, S.MODE_PAUSE], n)
-    st.is_open[:] = rng.integers(0, 2, n)
-    st.player_pos[:] = rng.integers(0, 0xF0, n)
-    st.pending[:] = rng.integers(0, 3, n)
-    st.zap_uses[:] = rng.integers(0, 3, n)
-    st.spike[:] = np.where(rng.random((n, 16)) < 0.5, rng.integers(0x20, 0xF2, (n, 16)), 0)
-    live = rng.random((n, 7)) < 0.7
-    st.en_type[:] = np.where(live, rng.integers(0, 5, (n, 7)), S.NO_ENEMY)
-    st.en_y[:] = np.where(live, rng.integers(S.RIM, S.FAR_END, (n, 7)), 0)
-    st.en_lane[:] = rng.integers(0, 16, (n, 7))
-    st.en_flipping[:] = rng.integers(0, 2, (n, 7))
-    st.en_flip_steps[:] = 8
-    st.en_flip_step[:] = rng.integers(0, 9, (n, 7))
-    st.en_dir[:] = rng.integers(0, 2, (n, 7))
-    st.en_away[:] = rng.integers(0, 2, (n, 7))
-    st.eshot_y[:] = np.where(rng.random((n, 4)) < 0.5, rng.integers(S.RIM, S.FAR_END, (n, 4)), 0)
-    st.eshot_lane[:] = rng.integers(0, 16, (n, 4))
-    st.rng[:] = rng.integers(1, 2**63, n, dtype=np.int64).astype(np.uint64)
-    return st
+from tests.expert.games import JOINT, P, decide, enemy, game, shot, target
 
 
 # --- step 1: the zoom ----------------------------------------------------------------------------
@@ -414,108 +352,3 @@ def test_other_action_sets_take_their_nearest_action():
     assert TempestExpert(1, compact, fire_prob=1.0).act(None, {"state": st}).tolist() == [9]
     with pytest.raises(ValueError, match="action_table"):
         action_lookup(np.zeros((4, 2), np.int32))
-
-
-# --- randomness, memory, the protocol ------------------------------------------------------------
-def test_fire_rate_is_the_fire_probability():
-    st = random_games(4000, seed=1)
-    expert = TempestExpert(4000, JOINT, seed=5)
-    fires = np.concatenate([expert.decide(st).fire.copy() for _ in range(5)])
-    assert abs(fires.mean() - 0.95) < 0.01  # 20 000 draws: sd 0.0015
-    assert TempestExpert(10, JOINT, fire_prob=0.3).fire_prob == 0.3
-    with pytest.raises(ValueError, match="fire_prob"):
-        TempestExpert(1, JOINT, fire_prob=1.5)
-
-
-def test_same_seed_same_actions_other_seed_other_actions():
-    st = random_games(300, seed=2)
-    runs = [TempestExpert(300, JOINT, seed=s).act(None, {"state": st}) for s in (7, 7, 8)]
-    assert np.array_equal(runs[0], runs[1])
-    assert not np.array_equal(runs[0], runs[2])
-
-
-def test_act_reads_the_state_and_never_writes_it():
-    st = random_games(200, seed=4)
-    before = S.copy(st)
-    info = {"state": st}
-    for expert in (TempestExpert(200, JOINT, seed=1), AttractModeExpert(200, JOINT)):
-        for _ in range(3):
-            actions = expert.act(np.zeros((200, 8), np.float32), info)
-            assert actions.dtype == np.int64 and actions.shape == (200,)
-            assert ((actions >= 0) & (actions < len(JOINT))).all()
-            assert (actions != NO_ACTION).all()
-    assert S.states_equal(st, before)  # state.rng included: the game's stream is untouched
-
-
-def test_act_needs_the_live_state_of_as_many_games():
-    expert = TempestExpert(2, JOINT)
-    with pytest.raises(ValueError, match="info\\['state'\\]"):
-        expert.act(None, {})
-    with pytest.raises(ValueError, match="3 games"):
-        expert.act(None, {"state": game(n=3)})
-    assert (TempestExpert.name, AttractModeExpert.name) == ("tempest", "attract")
-
-
-# --- the attract-mode AI -------------------------------------------------------------------------
-def attract(st):
-    return attract_decisions(st)
-
-
-def test_attract_steers_9_toward_the_enemy_nearest_the_rim():
-    st = game()
-    enemy(st, 0, S.FLIPPER, 0x90, P - 3)
-    enemy(st, 1, S.TANKER, 0x40, P + 3)  # nearest the rim
-    out = attract(st)
-    assert (out.target[0], out.spinner[0], out.zap[0]) == (P + 3, -9, 0)
-    enemy(st, 2, S.PULSAR, 0x20, P - 1)  # any type counts
-    out = attract(st)
-    assert (out.target[0], out.spinner[0]) == (P - 1, 9)
-    enemy(st, 3, S.SPIKER, 0x20, P)  # same depth byte: the higher slot wins
-    out = attract(st)
-    assert (out.target[0], out.spinner[0]) == (P, 0)
-
-
-def test_attract_takes_the_shortest_path_and_the_rom_tie():
-    st = game(lane=0)
-    enemy(st, 0, S.FLIPPER, 0x40, 12)  # 4 lanes down around the tube
-    assert attract(st).spinner[0] == 9
-    enemy(st, 0, S.FLIPPER, 0x40, 8)  # exact opposite: POLDEL gives -8 -> toward lower lanes
-    assert attract(st).spinner[0] == 9
-    st = game(lane=0, is_open=1)
-    enemy(st, 0, S.FLIPPER, 0x40, 12)  # open tube: straight up
-    assert attract(st).spinner[0] == -9
-
-
-def test_attract_fires_when_anything_is_within_one_lane():
-    st = game()
-    enemy(st, 0, S.FLIPPER, 0xA0, P + 2)
-    assert attract(st).fire[0] == 0
-    enemy(st, 1, S.SPIKER, 0xE0, P - 1)
-    assert attract(st).fire[0] == 1
-    st = game()
-    shot(st, 0, 0x90 << 8, P + 1)
-    assert attract(st).fire[0] == 1
-    st = game(lane=0)
-    enemy(st, 0, S.FLIPPER, 0x40, 15)  # the ROM's raw |lane - CURSL1|: no wrap-around
-    assert attract(st).fire[0] == 0
-
-
-def test_attract_always_fires_in_the_drop_never_zaps_and_rests_when_dead():
-    st = game(mode=S.MODE_DROP, pending=0)
-    out = attract(st)
-    assert (out.fire[0], out.zap[0], out.spinner[0], out.target[0]) == (1, 0, 0, P)
-    st = game()
-    enemy(st, 0, S.FLIPPER, 0x10, P + 1)
-    st.death_cause[0] = S.DEATH_GRABBED
-    out = attract(st)
-    assert (out.fire[0], out.spinner[0]) == (0, 0)
-
-
-def test_attract_actions_on_the_joint_set():
-    st = game()
-    enemy(st, 0, S.FLIPPER, 0x40, P + 1)
-    expert = AttractModeExpert(1, JOINT)
-    assert expert.act(None, {"state": st}).tolist() == [2 * 11 + 9]  # FIRE, SPIN-9
-    expert.reset(np.array([True]))  # nothing to forget
-    st = game()
-    assert expert.act(None, {"state": st}).tolist() == [0]  # NOOP

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from envs.tempest import features
+from envs.tempest import feature_layout
 from envs.tempest.features import FEATURE_NAMES, OBS_DIM, observe
 from envs.tempest.skill import CAM_NAMES
 from envs.tempest.state import (
@@ -74,10 +74,10 @@ def value(st: GameState, name: str) -> float:
 # -- layout ----------------------------------------------------------------------------------------
 
 def documented_names() -> list[str]:
-    """Expands the module docstring's table: `a-b name{i}` rows over i, `{t}` over the enemy
+    """Expands `feature_layout`'s docstring table: `a-b name{i}` rows over i, `{t}` over the enemy
     types, `{c}` over the cam programs; checks each row's index range on the way."""
     names: list[str] = []
-    for line in features.__doc__.splitlines():
+    for line in feature_layout.__doc__.splitlines():
         row = re.match(r"^(\d+)(?:-(\d+))?\s+(\S+)\s", line)
         if not row:
             continue
