@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agent.rundir import fsync_path, write_atomic
+from agent.rundir import write_atomic
+from replay.durable import fsync_path
 
 if TYPE_CHECKING:
     import torch

@@ -22,6 +22,7 @@ from metrics.runfiles import (
     EVENTS_FILE,
     METRICS_FILE,
 )
+from replay.durable import fsync_path, write_synced
 
 PRODUCT = "tempest-dqn"
 ARCHIVED = (CONFIG_FILE, METRICS_FILE, EVENTS_FILE, CHECKPOINTS_DIR, CONTROL_DIR)
@@ -135,18 +136,6 @@ def archive_previous(paths: RunPaths) -> Path | None:
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `path` so that readers see the old content or the new one, never a mixture."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+    write_synced(tmp, data)
     os.replace(tmp, path)
     fsync_path(path.parent)
-
-
-def fsync_path(path: Path) -> None:
-    """fsync a file (its bytes) or a directory (the renames inside it)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from replay.durable import fsync_path, write_synced
 from replay.types import ReplayFormatError
 
 FORMAT_VERSION = 1
@@ -60,8 +61,8 @@ def save(path: Path, layout: dict[str, Any], columns: dict[str, np.ndarray],
                   for name, col in columns.items()}
         header = {"format_version": FORMAT_VERSION, **layout, **counters, "arrays": arrays,
                   "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        _write_synced(tmp / HEADER, json.dumps(header, indent=1).encode())
-        _fsync_dir(tmp)
+        write_synced(tmp / HEADER, json.dumps(header, indent=1).encode())
+        fsync_path(tmp)
         _swap_into_place(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -85,21 +86,6 @@ def _write_column(file: Path, column: np.ndarray, filled: int) -> dict[str, obje
     return {"shape": list(shape), "dtype": column.dtype.str, "crc32": crc}
 
 
-def _write_synced(file: Path, data: bytes) -> None:
-    with open(file, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _swap_into_place(tmp: Path, path: Path) -> None:
     """rename(tmp, path); an older save there is moved aside first and removed last."""
     old = None
@@ -107,7 +93,7 @@ def _swap_into_place(tmp: Path, path: Path) -> None:
         old = path.parent / f".{path.name}.old-{os.getpid()}-{time.monotonic_ns()}"
         os.rename(path, old)
     os.rename(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_path(path.parent)
     if old is not None:
         shutil.rmtree(old)
 
