@@ -81,22 +81,12 @@ class BrailleCanvas:
             self.colours[cell] = colour
 
     def line(self, start: Point, end: Point, colour: str) -> None:
-        """Bresenham between two points (in dots)."""
-        x0, y0, x1, y1 = round(start[0]), round(start[1]), round(end[0]), round(end[1])
-        dx, dy = abs(x1 - x0), -abs(y1 - y0)
-        sx, sy = (1 if x0 < x1 else -1), (1 if y0 < y1 else -1)
-        err = dx + dy
-        for _ in range(dx - dy + 1):  # at most this many dots; stops at the end point
-            self._set(x0, y0, colour)
-            if x0 == x1 and y0 == y1:
-                return
-            twice = 2 * err
-            if twice >= dy:
-                err += dy
-                x0 += sx
-            if twice <= dx:
-                err += dx
-                y0 += sy
+        """The dots nearest the segment, one per step along its longer axis (a terminal's
+        braille view needs no more than that; the video renderer has its own kernel)."""
+        (x0, y0), (x1, y1) = start, end
+        steps = max(1, round(max(abs(x1 - x0), abs(y1 - y0))))
+        for i in range(steps + 1):
+            self.dot(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps, colour)
 
     def polyline(self, points: Sequence[Point], colour: str) -> None:
         for start, end in zip(points[:-1], points[1:], strict=True):

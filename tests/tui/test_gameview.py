@@ -68,6 +68,12 @@ def test_a_diagonal_line_sets_one_dot_per_step() -> None:
     assert text_of(canvas) == [chr(0x2800 | 0x01 | 0x10) + chr(0x2800 | 0x04 | 0x80)]
 
 
+def test_a_shallow_line_steps_along_its_longer_axis() -> None:
+    canvas = gv.BrailleCanvas(2, 1)
+    canvas.line((0, 0), (3, 1), "red")  # dots (0, 0), (1, 0), (2, 1), (3, 1)
+    assert text_of(canvas) == [chr(0x2800 | 0x01 | 0x08) + chr(0x2800 | 0x02 | 0x10)]
+
+
 # ---- geometry ------------------------------------------------------------------------------
 
 
