@@ -323,18 +323,15 @@ class Trainer:
 
     def _refresh_imitation_weight(self) -> None:
         """lambda for the coming learner steps and rows: after every booked step (the schedule
-        moves with the frame) and every evaluation (the gate moves with the scores)."""
-        frame = self.actor.frame - self.counters.schedule_origin
-        self.learner.imitation_weight = self.imitation_weight = self._imitation_weight(frame)
-
-    def _imitation_weight(self, schedule_frame: int) -> float:
-        """lambda in force: the schedule and gate (agent.imitation), 0 without expert labels
-        or while switched off by hand."""
-        if not self.actor.has_expert:
-            return 0.0
-        scheduled = imitation_weight_at(schedule_frame, self.cfg.imitation,
-                                        self.teacher.net_score, self.teacher.expert_score)
-        return self.overrides.imitation_weight(scheduled)
+        moves with the frame) and every evaluation (the gate moves with the scores).  The
+        schedule and gate are agent.imitation's; 0 without expert labels or when switched off
+        by hand."""
+        weight = 0.0
+        if self.actor.has_expert:
+            weight = self.overrides.imitation_weight(imitation_weight_at(
+                self.actor.frame - self.counters.schedule_origin, self.cfg.imitation,
+                self.teacher.net_score, self.teacher.expert_score))
+        self.learner.imitation_weight = self.imitation_weight = weight
 
     def _learn_owed(self) -> None:
         """The learner steps the booked frames owe (the replay ratio): inline, or handed to
