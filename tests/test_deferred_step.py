@@ -13,7 +13,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from aimodel import Learner
-from tests.test_aimodel import make_cfg, params, random_batch, same
+from tests.learner_cases import make_cfg, params, random_batch, same
 
 torch.set_num_threads(1)
 

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from aimodel import Imitation, Learner, large_margin_loss, same_class_matrix
-from tests.test_aimodel import (
-    _frames_batch,
+from tests.learner_cases import (
+    frames_batch,
     linear_learner,
     make_batch,
     make_cfg,
@@ -205,7 +205,7 @@ def test_micro_batches_give_the_whole_batchs_term(micro: int) -> None:
 
 
 def test_a_bf16_cnn_takes_nearly_the_float32_gradient_of_the_term() -> None:
-    batch = _frames_batch(64)
+    batch = frames_batch(64)
     batch = batch._replace(expert_action=np.random.default_rng(2).integers(-1, 6, 64)
                            .astype(np.int16))
     got = {}
