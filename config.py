@@ -471,6 +471,10 @@ class RunConfig:
     reset_metrics: bool = False
     """Keep the weights but restart schedules (epsilon, expert ratio) and metric windows
     (RESET_METRICS)."""
+    resume_from: str = ""
+    """Resume from this checkpoint generation instead of latest: its name (gen-000006, or 6)
+    or 'latest-good' (the newest that verifies). For a latest that no longer loads; the newer
+    generations are moved to archive/, never deleted. Empty = latest."""
 
 
 @dataclass(frozen=True)
@@ -1115,7 +1119,21 @@ def _relation_errors(v: Mapping[str, Any]) -> list[str]:
         errors.append(f"run.name must be a plain directory name, got {name!r}")
     if not v["run.run_dir"].strip():
         errors.append("run.run_dir must not be empty")
+    errors += _resume_errors(v["run.resume_from"], v["run.force_fresh_model"])
     return errors
+
+
+def _resume_errors(resume_from: str, fresh: bool) -> list[str]:
+    """run.resume_from names a generation or 'latest-good', and cannot go with a fresh start."""
+    if not resume_from:
+        return []
+    if not re.fullmatch(r"latest-good|(gen-)?\d+", resume_from):
+        return [f"run.resume_from must be 'latest-good' or a generation (gen-000006, or 6), "
+                f"got {resume_from!r}"]
+    if fresh:
+        return ["run.resume_from and run.force_fresh_model (--fresh) contradict each other: "
+                "resume from a generation, or start fresh"]
+    return []
 
 
 def validate(cfg: Config) -> None:

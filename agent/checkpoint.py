@@ -68,7 +68,7 @@ def save_checkpoint(checkpoints: Path, tensors: dict[str, torch.Tensor], state: 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _point_latest(checkpoints, generation)
+    point_latest(checkpoints, generation)
     _drop_old_generations(checkpoints, keep, pinned)
     return generation
 
@@ -120,7 +120,8 @@ def _next_number(checkpoints: Path) -> int:
     return max(numbers, default=0) + 1
 
 
-def _point_latest(checkpoints: Path, generation: Path) -> None:
+def point_latest(checkpoints: Path, generation: Path) -> None:
+    """Point `latest` at `generation`: a new symlink renamed over the old one (atomic)."""
     tmp = checkpoints / f".{LATEST}.tmp-{os.getpid()}"
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()

@@ -96,6 +96,11 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
         "--reset-metrics", action="store_true", help="keep weights; restart schedules and windows"
     )
     train.add_argument(
+        "--resume-from", metavar="GENERATION",
+        help="resume from this checkpoint generation (gen-000006, 6, or latest-good: the "
+        "newest that verifies) when latest no longer loads; newer ones are archived",
+    )
+    train.add_argument(
         "--guard",
         action="store_true",
         help="on a blow-up, roll back to the last checkpoint and apply the doctor's remedy "
@@ -170,6 +175,7 @@ def _flag_overrides(args: argparse.Namespace) -> dict[str, object]:
     pairs["run.force_fresh_model"] = True if args.fresh else None
     pairs["run.reset_metrics"] = True if args.reset_metrics else None
     pairs["doctor.guard"] = True if args.guard else None
+    pairs["run.resume_from"] = args.resume_from
     return {key: value for key, value in pairs.items() if value is not None}
 
 

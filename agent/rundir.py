@@ -119,13 +119,7 @@ def archive_previous(paths: RunPaths) -> Path | None:
     present = [name for name in ARCHIVED if (paths.root / name).exists()]
     if not present:
         return None
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = paths.archive / stamp
-    suffix = 1
-    while target.exists():  # two fresh starts within one second
-        target = paths.archive / f"{stamp}-{suffix}"
-        suffix += 1
-    target.mkdir(parents=True)
+    target = new_archive_folder(paths)
     for name in present:
         os.rename(paths.root / name, target / name)
     fsync_path(target)
@@ -139,3 +133,14 @@ def write_atomic(path: Path, data: bytes) -> None:
     write_synced(tmp, data)
     os.replace(tmp, path)
     fsync_path(path.parent)
+
+
+def new_archive_folder(paths: RunPaths, label: str = "") -> Path:
+    """A new, empty archive/<timestamp>[-label] folder (suffixed when two come in one second)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S") + (f"-{label}" if label else "")
+    target, suffix = paths.archive / stamp, 1
+    while target.exists():
+        target = paths.archive / f"{stamp}-{suffix}"
+        suffix += 1
+    target.mkdir(parents=True)
+    return target

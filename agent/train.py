@@ -39,9 +39,9 @@ def train(cfg: config.Config) -> int:
     try:
         resumed = trainer.resume()
     except CheckpointError as err:
-        raise UserFacingError(f"cannot resume: {err}. The checkpoint is left as it is; fix or "
-                              f"move it, or start over with --fresh (the old run is archived, "
-                              f"not deleted)") from None
+        raise UserFacingError(f"cannot resume: {err}\nThe checkpoints are left as they are; or "
+                              f"start over with --fresh (the old run is archived, not deleted)"
+                              ) from None
     where = f"resumed at frame {trainer.actor.frame:,}" if resumed else "fresh start"
     if trainer.device_change:
         where += f"; {trainer.device_change}"

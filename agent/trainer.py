@@ -27,6 +27,7 @@ from pathlib import Path
 
 import config
 import envs
+from agent import generations
 from agent.acting import ActingCopy, acting_device
 from agent.actor import Actor, StepReport
 from agent.background import BackgroundLearner, learner_mode, uses_learner_thread
@@ -125,21 +126,19 @@ class Trainer:
     # -- resume and save ---------------------------------------------------------------------
 
     def resume(self) -> bool:
-        """Load the latest checkpoint if there is one; False for a fresh run.
-
-        Raises:
-            CheckpointError: the checkpoint cannot be loaded; it is left untouched and the
-                message names the file and the problem.
-        """
-        generation = latest_checkpoint(self.paths.checkpoints)
+        """Load the latest checkpoint (or `run.resume_from`'s) if there is one; False for a
+        fresh run.  A CheckpointError leaves the checkpoint untouched; its message names the
+        problem and lists which generations verify (agent.generations)."""
+        generation = generations.to_resume(self.paths, self.cfg.run.resume_from, self.events.log)
         if generation is None:
             return False
-        tensors, state = load_checkpoint(generation)
         try:
+            tensors, state = load_checkpoint(generation)
             self.learner.load_state(tensors, state["learner"])
             self.replay.load(generation / "replay")
-        except (ValueError, KeyError, ReplayFormatError) as err:
-            raise CheckpointError(f"{generation}: {err}") from None
+        except (CheckpointError, ValueError, KeyError, ReplayFormatError) as err:
+            raise CheckpointError(generations.unloadable_message(
+                self.paths.checkpoints, f"{generation}: {err}")) from None
         self._restore(state)
         self.replay.truncate_streams()  # the envs restart: the saved episodes end here
         self.events.log("info", f"resumed from {generation.name} at frame {self.actor.frame}")

@@ -114,6 +114,22 @@ def load(path: Path, layout: dict[str, Any], columns: dict[str, np.ndarray]) -> 
                   float(header.get("max_priority", 1.0)), rng)
 
 
+def verify(path: Path) -> None:
+    """Check the save at `path` on its own, without a buffer to load it into: its header, and
+    each column file's shape, dtype, size and checksum against the header.  Raises
+    ReplayFormatError naming the first problem; reads every byte, writes nothing."""
+    header = _read_header(path)
+    arrays = header.get("arrays")
+    if not isinstance(arrays, dict) or not arrays:
+        raise ReplayFormatError(f"{path / HEADER} lists no columns")
+    for name, entry in arrays.items():
+        try:
+            shape, dtype = list(entry["shape"]), np.dtype(entry["dtype"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise ReplayFormatError(f"{name}: malformed header entry {entry!r} ({err})") from err
+        _checked_column(path / f"{name}.npy", name, entry, shape, dtype)
+
+
 def _read_header(path: Path) -> dict:
     file = path / HEADER
     if not path.is_dir():
@@ -170,13 +186,19 @@ def _restore_rng(header: dict) -> np.random.Generator:
 
 def _open_column(path: Path, name: str, header: dict, column: np.ndarray,
                  filled: int) -> np.ndarray:
-    """Memory-map one column after checking its shape, dtype, length and checksum."""
-    file = path / f"{name}.npy"
+    """Memory-map one column after checking its shape, dtype, length and checksum against the
+    loading buffer's column."""
     entry = header.get("arrays", {}).get(name)
     shape = [column.shape[0], filled, *column.shape[2:]]
     if entry is None or entry.get("shape") != shape or entry.get("dtype") != column.dtype.str:
         raise ReplayFormatError(f"{name}: header describes {entry!r}; this buffer needs shape "
                                 f"{shape} and dtype {column.dtype.str}")
+    return _checked_column(path / f"{name}.npy", name, entry, shape, column.dtype)
+
+
+def _checked_column(file: Path, name: str, entry: dict, shape: list[int],
+                    dtype: np.dtype) -> np.ndarray:
+    """Memory-map `file` after checking it holds `dtype` `shape` whole, with the header's CRC."""
     try:
         with open(file, "rb") as f:
             np.lib.format.read_magic(f)
@@ -184,10 +206,10 @@ def _open_column(path: Path, name: str, header: dict, column: np.ndarray,
             offset = f.tell()
     except (OSError, ValueError) as err:
         raise ReplayFormatError(f"{name}: cannot read {file} ({err})") from err
-    if list(file_shape) != shape or file_dtype != column.dtype:
+    if list(file_shape) != shape or file_dtype != dtype:
         raise ReplayFormatError(f"{name}: {file} holds {file_dtype} {list(file_shape)}, "
-                                f"expected {column.dtype} {shape}")
-    expected = offset + int(np.prod(shape)) * column.dtype.itemsize
+                                f"expected {dtype} {shape}")
+    expected = offset + int(np.prod(shape)) * dtype.itemsize
     actual = file.stat().st_size
     if actual != expected:
         raise ReplayFormatError(f"{name}: {file} is truncated or padded: {actual} bytes, "

@@ -218,6 +218,7 @@ def test_a_corrupt_checkpoint_is_a_clear_error_and_stays_untouched(tmp_path) -> 
     result = run(*SHORT_PONG, "--frames", "1600", "--run-dir", str(tmp_path))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "cannot resume" in result.stderr and "--fresh" in result.stderr
+    assert "(latest): unloadable" in result.stderr and "--resume-from" in result.stderr
     assert model.read_bytes() == b"garbage"
 
 
@@ -262,6 +263,16 @@ def test_guard_flag_sets_doctor_guard(
 ) -> None:
     assert main(["train", "--preset", "smoke", *flags, "--print-config"], environ={}) == 0
     assert json.loads(capsys.readouterr().out)["doctor"]["guard"] is guard
+
+
+def test_resume_from_sets_the_field_and_a_bad_name_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["train", "--preset", "smoke", "--resume-from", "latest-good", "--print-config"],
+                environ={}) == 0
+    assert json.loads(capsys.readouterr().out)["run"]["resume_from"] == "latest-good"
+    assert main(["train", "--preset", "smoke", "--resume-from", "last-tuesday"], environ={}) == 2
+    assert "run.resume_from must be 'latest-good' or a generation" in capsys.readouterr().err
 
 
 def test_train_help_lists_every_field(capsys: pytest.CaptureFixture[str]) -> None:

@@ -230,6 +230,9 @@ def test_unknown_name_with_no_neighbour_says_so_plainly() -> None:
         ({"learner.hidden_sizes": []}, r"learner.hidden_sizes must list one or more"),
         ({"expert.decay_per_interval": 0}, r"expert.decay_per_interval must be in \(0, 1\]"),
         ({"run.name": "a/b"}, r"run.name must be a plain directory name"),
+        ({"run.resume_from": "yesterday"}, r"run.resume_from must be 'latest-good' or a gen"),
+        ({"run.resume_from": "6", "run.force_fresh_model": True},
+         r"run.resume_from and run.force_fresh_model \(--fresh\) contradict"),
     ],
 )
 def test_validation_errors_are_actionable(overrides: dict, message: str) -> None:

@@ -9,43 +9,19 @@ import numpy as np
 import pytest
 import torch
 
-import config
 from agent.background import uses_learner_thread
 from agent.checkpoint import latest_checkpoint
 from agent.rundir import open_run_dir
 from agent.trainer import Trainer
 from metrics import read_rows
 from metrics.control import send_command
+from tests.agent.chain_runs import LENGTH, chain_cfg, chain_trainer, self_labelled
 from tests.fakes import ChainVectorEnv, PipelinedChainVectorEnv
-
-LENGTH = 6
-
-
-def self_labelled(env, _env_cfg):
-    """The fakes label their own states: no expert wrapper."""
-    return env
-
-
-def _cfg(tmp_path, **overrides) -> config.Config:
-    settings = {"env.num_envs": 4, "replay.capacity": 4000, "replay.sample_threads": 1,
-                "learner.batch_size": 32, "learner.micro_batches": 1, "learner.lr": 3e-3,
-                "learner.hidden_sizes": "32", "learner.replay_ratio": 4.0,
-                "learner.learning_starts": 200, "learner.gamma": 0.9, "learner.tau": 0.05,
-                "actor.epsilon_decay_frames": 1500, "run.frames": 3000,
-                "run.run_dir": str(tmp_path), "run.name": "chain", "metrics.interval_s": 0.0,
-                **overrides}
-    return config.apply_overrides(config.get_preset("smoke"), settings)
-
-
-def _trainer(cfg, env_kind=ChainVectorEnv) -> Trainer:
-    torch.manual_seed(0)
-    return Trainer(cfg, open_run_dir(cfg), lambda env_cfg: env_kind(env_cfg.num_envs, LENGTH),
-                   label=self_labelled)
 
 
 def test_the_loop_learns_the_optimal_policy_and_records_metrics(tmp_path):
-    trainer = _trainer(_cfg(tmp_path, **{"actor.eval_every_frames": 1000,
-                                          "actor.eval_episodes": 6}))
+    trainer = chain_trainer(chain_cfg(tmp_path, **{"actor.eval_every_frames": 1000,
+                                                   "actor.eval_episodes": 6}))
     trainer.run()
     states = np.eye(LENGTH, dtype=np.float32)[: LENGTH - 1]
     assert (trainer.learner.greedy_actions(states) == 1).all()  # always right
@@ -61,9 +37,9 @@ def test_the_loop_learns_the_optimal_policy_and_records_metrics(tmp_path):
 
 
 def test_resume_restores_parameters_schedules_and_replay_exactly(tmp_path):
-    first = _trainer(_cfg(tmp_path, **{"run.frames": 1200}))
+    first = chain_trainer(chain_cfg(tmp_path, **{"run.frames": 1200}))
     first.run()
-    resumed = _trainer(_cfg(tmp_path, **{"run.frames": 1200}))
+    resumed = chain_trainer(chain_cfg(tmp_path, **{"run.frames": 1200}))
     assert resumed.resume()
     assert resumed.actor.frame == first.actor.frame == 1200
     assert resumed.pacer.state() == first.pacer.state()
@@ -81,7 +57,7 @@ def test_resume_restores_parameters_schedules_and_replay_exactly(tmp_path):
 def test_a_pipelined_env_learns_and_its_checkpoint_holds_the_step_in_flight(tmp_path):
     """Learner steps run while the envs step; a save books the step in flight first, so the
     saved replay and counters are the run's, and a resume restores them exactly."""
-    first = _trainer(_cfg(tmp_path, **{"run.frames": 2400}), PipelinedChainVectorEnv)
+    first = chain_trainer(chain_cfg(tmp_path, **{"run.frames": 2400}), PipelinedChainVectorEnv)
     assert first.actor.pipelined
     first.run()
     states = np.eye(LENGTH, dtype=np.float32)[: LENGTH - 1]
@@ -89,7 +65,7 @@ def test_a_pipelined_env_learns_and_its_checkpoint_holds_the_step_in_flight(tmp_
     assert first.actor.frame == 2400 and first.actor.flush().frames == 0
     rows = read_rows(first.paths.metrics, strict=True)
     assert rows[-1]["frame"] == 2400 and rows[-1]["episodes"] == first.counters.episodes
-    resumed = _trainer(_cfg(tmp_path, **{"run.frames": 2400}), PipelinedChainVectorEnv)
+    resumed = chain_trainer(chain_cfg(tmp_path, **{"run.frames": 2400}), PipelinedChainVectorEnv)
     assert resumed.resume()
     assert resumed.actor.frame == 2400 and resumed.counters.episodes == first.counters.episodes
     np.testing.assert_array_equal(resumed.replay.obs_SF, first.replay.obs_SF)
@@ -97,20 +73,20 @@ def test_a_pipelined_env_learns_and_its_checkpoint_holds_the_step_in_flight(tmp_
 
 
 def test_a_corrupt_checkpoint_stops_the_run_and_is_left_alone(tmp_path):
-    first = _trainer(_cfg(tmp_path, **{"run.frames": 400}))
+    first = chain_trainer(chain_cfg(tmp_path, **{"run.frames": 400}))
     first.run()
     generation = latest_checkpoint(first.paths.checkpoints)
     (generation / "model.safetensors").write_bytes(b"broken")
     from agent.checkpoint import CheckpointError
 
     with pytest.raises(CheckpointError, match="model.safetensors"):
-        _trainer(_cfg(tmp_path)).resume()
+        chain_trainer(chain_cfg(tmp_path)).resume()
     assert (generation / "model.safetensors").read_bytes() == b"broken"
 
 
 def test_commands_are_applied_and_acknowledged(tmp_path):
-    cfg = _cfg(tmp_path, **{"run.frames": 400})
-    trainer = _trainer(cfg)
+    cfg = chain_cfg(tmp_path, **{"run.frames": 400})
+    trainer = chain_trainer(cfg)
     trainer.inbox.discard_pending = lambda: 0  # keep the commands sent before the run starts
     send_command(trainer.paths.root, "lr", value="half")
     send_command(trainer.paths.root, "greedy")
@@ -129,7 +105,8 @@ def test_a_paused_run_keeps_writing_rows_that_say_so(tmp_path):
     import threading
     import time
 
-    trainer = _trainer(_cfg(tmp_path, **{"run.frames": 10**9, "metrics.interval_s": 0.05}))
+    cfg = chain_cfg(tmp_path, **{"run.frames": 10**9, "metrics.interval_s": 0.05})
+    trainer = chain_trainer(cfg)
     trainer.inbox.discard_pending = lambda: 0
     send_command(trainer.paths.root, "pause")
 
@@ -152,8 +129,8 @@ def test_a_paused_run_keeps_writing_rows_that_say_so(tmp_path):
 
 
 def test_the_learner_thread_learns_too_and_keeps_the_replay_ratio(tmp_path):
-    cfg = _cfg(tmp_path, **{"actor.learner_thread": True, "actor.learner_thread_min_cpus": 0})
-    trainer = _trainer(cfg)
+    cfg = chain_cfg(tmp_path, **{"actor.learner_thread": True, "actor.learner_thread_min_cpus": 0})
+    trainer = chain_trainer(cfg)
     trainer.run()
     assert trainer.background is not None
     states = np.eye(LENGTH, dtype=np.float32)[: LENGTH - 1]
@@ -166,21 +143,22 @@ def test_the_learner_thread_learns_too_and_keeps_the_replay_ratio(tmp_path):
 def test_the_learner_thread_needs_the_cpus_and_the_events_say_where_the_learner_ran(
         tmp_path, monkeypatch):
     monkeypatch.setattr("agent.background.usable_cpus", lambda: 2)
-    trainer = _trainer(_cfg(tmp_path, **{"actor.learner_thread": True, "run.frames": 400}))
+    cfg = chain_cfg(tmp_path, **{"actor.learner_thread": True, "run.frames": 400})
+    trainer = chain_trainer(cfg)
     trainer.run()
     assert trainer.background is None and trainer.learner.learner_steps > 0
     messages = [json.loads(line)["message"] for line in trainer.paths.events.open()]
     assert ("learner: inline, 2 CPUs < actor.learner_thread_min_cpus 3 (set it to 0 for the "
             "thread)") in messages
     monkeypatch.setattr("agent.background.usable_cpus", lambda: 3)
-    assert uses_learner_thread(_cfg(tmp_path, **{"actor.learner_thread": True}).actor)
+    assert uses_learner_thread(chain_cfg(tmp_path, **{"actor.learner_thread": True}).actor)
 
 
 def test_reset_metrics_keeps_weights_and_replay_but_restarts_schedules(tmp_path):
-    first = _trainer(_cfg(tmp_path, **{"run.frames": 1200}))
+    first = chain_trainer(chain_cfg(tmp_path, **{"run.frames": 1200}))
     first.run()
     assert len(first.windows) > 0
-    again = _trainer(_cfg(tmp_path, **{"run.frames": 1200, "run.reset_metrics": True}))
+    again = chain_trainer(chain_cfg(tmp_path, **{"run.frames": 1200, "run.reset_metrics": True}))
     assert again.resume()
     assert again.counters.schedule_origin == 1200 and len(again.windows) == 0
     for a, b in zip(again.learner.online.parameters(), first.learner.online.parameters(),
@@ -194,13 +172,13 @@ def test_a_replay_larger_than_the_memory_is_refused_before_anything_runs(tmp_pat
 
     monkeypatch.setattr(machine, "memory_available", lambda: 10_000)
     with pytest.raises(machine.MemoryBudgetError, match="lower --replay.capacity"):
-        _trainer(_cfg(tmp_path))
+        chain_trainer(chain_cfg(tmp_path))
 
 
 def test_tensorboard_mirrors_the_metrics_rows(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    trainer = _trainer(_cfg(tmp_path, **{"run.frames": 800, "metrics.tensorboard": True}))
+    trainer = chain_trainer(chain_cfg(tmp_path, **{"run.frames": 800, "metrics.tensorboard": True}))
     trainer.run()
     events = EventAccumulator(str(trainer.paths.root / "tensorboard"))
     events.Reload()
@@ -218,14 +196,14 @@ def test_tensorboard_without_the_package_is_a_clear_error(tmp_path, monkeypatch)
 
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
     with pytest.raises(TensorBoardUnavailable, match=r"pip install -e '\.\[tensorboard\]'"):
-        _trainer(_cfg(tmp_path, **{"metrics.tensorboard": True}))
+        chain_trainer(chain_cfg(tmp_path, **{"metrics.tensorboard": True}))
 
 
 def test_the_expert_curriculum_shares_the_actions_and_is_recorded(tmp_path):
     from replay import Source
 
-    trainer = _trainer(_cfg(tmp_path, **{"run.frames": 1200, "expert.ratio_start": 0.5,
-                                         "expert.ratio_floor": 0.5}))
+    trainer = chain_trainer(chain_cfg(tmp_path, **{"run.frames": 1200, "expert.ratio_start": 0.5,
+                                                   "expert.ratio_floor": 0.5}))
     trainer.run()
     rows = read_rows(trainer.paths.metrics, strict=True)
     assert {r["expert_ratio"] for r in rows if r["frame"] > 0} == {0.5}
@@ -239,7 +217,7 @@ def test_the_expert_curriculum_shares_the_actions_and_is_recorded(tmp_path):
 def test_expert_off_command_hands_every_action_to_the_network(tmp_path):
     from replay import Source
 
-    trainer = _trainer(_cfg(tmp_path, **{"run.frames": 400}))
+    trainer = chain_trainer(chain_cfg(tmp_path, **{"run.frames": 400}))
     trainer.inbox.discard_pending = lambda: 0
     send_command(trainer.paths.root, "expert", value="off")
     trainer.run()
@@ -260,9 +238,10 @@ def test_the_imitation_term_runs_on_its_schedule_and_the_gate_follows_the_evalua
     """lambda = weight until the first evaluation; there the run measures the expert once, by
     the same protocol (the chain's expert reaches the goal: 1.0), and from then on every row's
     lambda is weight x max(0, 1 - G_net / G_expert) with the latest evaluation's G_net."""
-    trainer = _trainer(_cfg(tmp_path, **{"imitation.weight": 0.5, "imitation.margin": 0.8,
-                                         "actor.eval_every_frames": 1000,
-                                         "actor.eval_episodes": 4, "env.reward_clip": 2.5}))
+    trainer = chain_trainer(chain_cfg(tmp_path, **{"imitation.weight": 0.5, "imitation.margin": 0.8,
+                                                   "actor.eval_every_frames": 1000,
+                                                   "actor.eval_episodes": 4,
+                                                   "env.reward_clip": 2.5}))
     assert trainer.learner.imitation_margin == pytest.approx(0.8 * 2.5)  # Tempest's units
     trainer.run()
     rows = read_rows(trainer.paths.metrics, strict=True)
@@ -285,25 +264,25 @@ def test_by_class_gives_the_learner_the_envs_action_classes(tmp_path):
     """imitation.by_class on Tempest: the learner's margin compares the 12 classes of the 44
     joint actions, and a real run's steps take the term; off, every action is its own."""
     settings = {"run.frames": 800, "imitation.weight": 0.5, "learner.learning_starts": 200}
-    cfg = _cfg(tmp_path, **settings, **{"imitation.by_class": True})
+    cfg = chain_cfg(tmp_path, **settings, **{"imitation.by_class": True})
     trainer = Trainer(cfg, open_run_dir(cfg))  # the real Tempest-v0 and its expert
     same = trainer.learner._same_class
     assert same.shape == (44, 44) and same.sum(dim=1).tolist().count(5.0) == 40  # 5 speeds
     trainer.run()
     rows = read_rows(trainer.paths.metrics, strict=True)
     assert any(r["imitation_loss"] is not None for r in rows)
-    plain = _trainer(_cfg(tmp_path / "plain", **settings))
+    plain = chain_trainer(chain_cfg(tmp_path / "plain", **settings))
     assert plain.learner._same_class is None
 
 
 def test_imitation_scores_resume_exactly(tmp_path):
     settings = {"run.frames": 1200, "imitation.weight": 0.5, "actor.eval_every_frames": 1000,
                 "actor.eval_episodes": 4, "imitation.anneal_frames": 5000}
-    first = _trainer(_cfg(tmp_path, **settings))
+    first = chain_trainer(chain_cfg(tmp_path, **settings))
     first.run()
     first.teacher.net_score = 0.25  # a network halfway there (the chain's learns it all)
     first.save("test")
-    resumed = _trainer(_cfg(tmp_path, **settings))
+    resumed = chain_trainer(chain_cfg(tmp_path, **settings))
     assert resumed.resume()
     assert resumed.teacher == first.teacher and first.teacher.expert_score == 1.0
     assert resumed.actor.frame == first.actor.frame == 1200
@@ -315,7 +294,7 @@ def test_imitation_scores_resume_exactly(tmp_path):
 
 
 def test_the_imitation_command_switches_the_term_off_and_back(tmp_path):
-    trainer = _trainer(_cfg(tmp_path, **{"run.frames": 600, "imitation.weight": 0.5}))
+    trainer = chain_trainer(chain_cfg(tmp_path, **{"run.frames": 600, "imitation.weight": 0.5}))
     trainer.inbox.discard_pending = lambda: 0
     send_command(trainer.paths.root, "imitation", value="off")
     trainer.run()
@@ -336,7 +315,7 @@ def test_no_expert_labels_no_imitation(tmp_path):
         def _info(self) -> dict:
             return {k: v for k, v in super()._info().items() if k != "expert_action"}
 
-    cfg = _cfg(tmp_path, **{"run.frames": 600, "imitation.weight": 0.5})
+    cfg = chain_cfg(tmp_path, **{"run.frames": 600, "imitation.weight": 0.5})
     torch.manual_seed(0)
     trainer = Trainer(cfg, open_run_dir(cfg), lambda env_cfg: Unlabelled(env_cfg.num_envs, LENGTH),
                       label=self_labelled)
@@ -350,7 +329,7 @@ def test_a_deferred_learner_learns_books_each_step_a_step_later_and_saves_them_a
     """The GPU's way of stepping, run on the CPU: each step is booked after the next one is
     queued, the batch buffers alternate so the one in flight is never refilled, and a save
     books the step still in flight (counters and priorities in the checkpoint)."""
-    trainer = _trainer(_cfg(tmp_path))
+    trainer = chain_trainer(chain_cfg(tmp_path))
     trainer.learner.deferred = True
     sample, outs = trainer.replay.sample, []
 
@@ -387,8 +366,9 @@ def test_batches_are_pinned_only_for_a_gpu():
 def test_events_and_rows_share_one_clock(tmp_path):
     """An evaluation's event falls between the row announcing it and the row after it, however
     long the run took to start (here half a second between building the trainer and running)."""
-    trainer = _trainer(_cfg(tmp_path, **{"run.frames": 1500, "actor.eval_every_frames": 1000,
-                                          "actor.eval_episodes": 4}))
+    cfg = chain_cfg(tmp_path, **{"run.frames": 1500, "actor.eval_every_frames": 1000,
+                                 "actor.eval_episodes": 4})
+    trainer = chain_trainer(cfg)
     time.sleep(0.5)
     trainer.run()
     rows = read_rows(trainer.paths.metrics, strict=True)
