@@ -474,7 +474,8 @@ class RunConfig:
     resume_from: str = ""
     """Resume from this checkpoint generation instead of latest: its name (gen-000006, or 6)
     or 'latest-good' (the newest that verifies). For a latest that no longer loads; the newer
-    generations are moved to archive/, never deleted. Empty = latest."""
+    generations are moved to archive/, never deleted. A name rolls back to it every time the
+    command runs; latest-good is the form to leave in a command. Empty = latest."""
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,12 @@ def problem_with(generation: Path) -> str | None:
     return None
 
 
-def describe(checkpoints: Path) -> str:
+def verified(checkpoints: Path) -> list[tuple[Path, str | None]]:
+    """Every generation, newest first, with what is wrong with it (None: intact)."""
+    return [(g, problem_with(g)) for g in reversed(generations(checkpoints))]
+
+
+def describe(checkpoints: Path, report: list[tuple[Path, str | None]] | None = None) -> str:
     """One line per generation, newest first: its name, whether `latest` names it, and whether
     it verifies (or why not)."""
     try:
@@ -55,9 +60,8 @@ def describe(checkpoints: Path) -> str:
     except CheckpointError:
         latest = None
     lines = []
-    for generation in reversed(generations(checkpoints)):
+    for generation, problem in verified(checkpoints) if report is None else report:
         tag = " (latest)" if latest is not None and generation.name == latest.name else ""
-        problem = problem_with(generation)
         lines.append(f"  {generation.name}{tag}: " + ("intact" if problem is None
                                                        else f"unloadable: {problem}"))
     return "\n".join(lines) if lines else "  (no generations)"
@@ -100,23 +104,28 @@ def set_aside_newer(paths: RunPaths, chosen: Path) -> Path | None:
     return folder
 
 
-def to_resume(paths: RunPaths, resume_from: str, log) -> Path | None:
+def to_resume(paths: RunPaths, resume_from: str) -> Path | None:
     """The generation a resume loads: `latest` (None for a run that never saved), or the
-    verified one `resume_from` names, the newer ones moved to the archive and the move told
-    through `log(level, message)` (the run's events)."""
+    verified one `resume_from` names.  Changes nothing: see `settle`."""
     if not resume_from:
         return latest_checkpoint(paths.checkpoints)
-    chosen = choose(paths.checkpoints, resume_from)
+    return choose(paths.checkpoints, resume_from)
+
+
+def settle(paths: RunPaths, chosen: Path, log) -> None:
+    """After a resume from `chosen` loaded: the newer generations go to the archive, `latest`
+    names `chosen`, and `log(level, message)` (the run's events) says where they went."""
     folder = set_aside_newer(paths, chosen)
     if folder is not None:
-        log("warning", f"resuming from {chosen.name}: the newer generations are kept in {folder}")
-    return chosen
+        log("warning", f"resumed from {chosen.name}: the newer generations are kept in {folder}")
 
 
 def unloadable_message(checkpoints: Path, error: str) -> str:
     """What to say when `latest` does not load: the error, every generation and whether it
     verifies, and the way out."""
-    return (f"{error}\nthe generations in {checkpoints}:\n{describe(checkpoints)}\n"
-            f"resume from an intact one with --resume-from {LATEST_GOOD} (or a name above); "
-            f"the newer ones are then moved to archive/, not deleted")
-
+    report = verified(checkpoints)
+    way_out = (f"resume from an intact one with --resume-from {LATEST_GOOD} (or a name above); "
+               f"the newer ones are then moved to archive/, not deleted"
+               if any(problem is None for _, problem in report) else
+               "none of them verifies")
+    return f"{error}\nthe generations in {checkpoints}:\n{describe(checkpoints, report)}\n{way_out}"

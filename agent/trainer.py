@@ -126,10 +126,9 @@ class Trainer:
     # -- resume and save ---------------------------------------------------------------------
 
     def resume(self) -> bool:
-        """Load the latest checkpoint (or `run.resume_from`'s) if there is one; False for a
-        fresh run.  A CheckpointError leaves the checkpoint untouched; its message names the
-        problem and lists which generations verify (agent.generations)."""
-        generation = generations.to_resume(self.paths, self.cfg.run.resume_from, self.events.log)
+        """Load the latest checkpoint (or `run.resume_from`'s; agent.generations) if there is one;
+        False for a fresh run.  A CheckpointError leaves every checkpoint as it was."""
+        generation = generations.to_resume(self.paths, self.cfg.run.resume_from)
         if generation is None:
             return False
         try:
@@ -139,6 +138,8 @@ class Trainer:
         except (CheckpointError, ValueError, KeyError, ReplayFormatError) as err:
             raise CheckpointError(generations.unloadable_message(
                 self.paths.checkpoints, f"{generation}: {err}")) from None
+        if self.cfg.run.resume_from:
+            generations.settle(self.paths, generation, self.events.log)
         self._restore(state)
         self.replay.truncate_streams()  # the envs restart: the saved episodes end here
         self.events.log("info", f"resumed from {generation.name} at frame {self.actor.frame}")

@@ -74,6 +74,8 @@ def test_no_intact_generation_is_said_plainly(paths):
         (paths.checkpoints / f"gen-00000{number}" / "state.json").write_text("{")
     with pytest.raises(CheckpointError, match="no generation in .* verifies"):
         generations.choose(paths.checkpoints, "latest-good")
+    message = generations.unloadable_message(paths.checkpoints, "latest: corrupt")
+    assert message.endswith("none of them verifies") and "--resume-from" not in message
 
 
 def test_the_newer_generations_are_archived_whole_and_latest_moves_back(paths):
@@ -112,4 +114,4 @@ def test_a_rotten_latest_lists_the_generations_and_resume_from_continues(tmp_pat
     kept = list(again.paths.archive.glob("*-unloadable/*"))
     assert [p.name for p in kept] == [latest.name]
     events = again.paths.events.read_text()
-    assert "the newer generations are kept in" in events
+    assert "resumed from gen-000002: the newer generations are kept in" in events
