@@ -823,8 +823,8 @@ _ALE_COMMON: dict[str, object] = {
     "actor.epsilon_decay_frames": 1_000_000,
     # The imitation term, margin 0.8 on clipped rewards (DQfD's): Pong after 2.5M frames (60
     # minutes on 2 cores), 10 seeded games: +7.5 with it, -6.4 without; Breakout after 90 minutes
-    # beside another run: 147.6 with it, 19.3 without (README); the gate fades it as the
-    # network's evaluation nears the expert's.
+    # beside another run: 147.6 with it, 19.3 without, and 146.0 with it alone on the machine
+    # (README); the gate fades it as the network's evaluation nears the expert's.
     "imitation.weight": 1.0,
     # The gate reads the evaluations: every 500k frames so that it follows the network closely.
     "actor.eval_every_frames": 500_000,
