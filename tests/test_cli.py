@@ -218,7 +218,8 @@ def test_a_corrupt_checkpoint_is_a_clear_error_and_stays_untouched(tmp_path) -> 
     result = run(*SHORT_PONG, "--frames", "1600", "--run-dir", str(tmp_path))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "cannot resume" in result.stderr and "--fresh" in result.stderr
-    assert "(latest): unloadable" in result.stderr and "--resume-from" in result.stderr
+    assert "gen-000001 (latest): unloadable" in result.stderr  # the only generation kept
+    assert "none of them verifies" in result.stderr
     assert model.read_bytes() == b"garbage"
 
 
