@@ -10,22 +10,15 @@ import torch
 
 from agent.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
 from replay import ReplayBuffer
+from tests.agent.checkpoint_cases import small_replay
 
 
 def _tensors(value: float) -> dict[str, torch.Tensor]:
     return {"online.weight": torch.full((3, 2), value), "step": torch.tensor([7])}
 
 
-def _replay() -> ReplayBuffer:
-    buf = ReplayBuffer(60, 2, (3,), n_step=2)
-    obs = np.ones((2, 3), np.float32)
-    for _ in range(5):
-        buf.add(obs, [0, 1], [1.0, 0.5], [False, False], [False, False], obs, [0, 0])
-    return buf
-
-
 def test_save_then_load_returns_the_same_tensors_state_and_replay(tmp_path):
-    replay = _replay()
+    replay = small_replay()
     gen = save_checkpoint(tmp_path, _tensors(1.5), {"frames": 123}, replay, keep=3)
     assert latest_checkpoint(tmp_path) == gen
     tensors, state = load_checkpoint(gen)

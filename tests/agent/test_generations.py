@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
 from agent import generations
 from agent.checkpoint import CheckpointError, latest_checkpoint, save_checkpoint
 from agent.rundir import RunPaths
-from replay import ReplayBuffer, ReplayFormatError, persist
+from replay import ReplayFormatError, persist
 from tests.agent.chain_runs import chain_cfg, chain_trainer
-
-
-def _replay() -> ReplayBuffer:
-    buf = ReplayBuffer(60, 2, (3,), n_step=2)
-    obs = np.ones((2, 3), np.float32)
-    for _ in range(5):
-        buf.add(obs, [0, 1], [1.0, 0.5], [False, False], [False, False], obs, [0, 0])
-    return buf
+from tests.agent.checkpoint_cases import small_replay
 
 
 def _flip_a_byte(file) -> None:
@@ -33,7 +25,7 @@ def paths(tmp_path) -> RunPaths:
     run = RunPaths(tmp_path)
     for value in (1.0, 2.0, 3.0):
         save_checkpoint(run.checkpoints, {"w": torch.full((2,), value)}, {"v": value},
-                        _replay(), keep=5)
+                        small_replay(), keep=5)
     return run
 
 
