@@ -114,10 +114,20 @@ def load_checkpoint(generation: Path) -> tuple[dict[str, torch.Tensor], dict]:
     return tensors, state
 
 
+def generation_number(generation: Path) -> int:
+    """7 for gen-000007."""
+    return int(generation.name[len(PREFIX):])
+
+
+def list_generations(checkpoints: Path) -> list[Path]:
+    """The run's generations (complete, numbered directories), oldest first."""
+    found = [p for p in checkpoints.glob(f"{PREFIX}*")
+             if p.name[len(PREFIX):].isdigit() and p.is_dir()]
+    return sorted(found, key=generation_number)
+
+
 def _next_number(checkpoints: Path) -> int:
-    numbers = [int(p.name[len(PREFIX):]) for p in checkpoints.glob(f"{PREFIX}*")
-               if p.name[len(PREFIX):].isdigit()]
-    return max(numbers, default=0) + 1
+    return max(map(generation_number, list_generations(checkpoints)), default=0) + 1
 
 
 def point_latest(checkpoints: Path, generation: Path) -> None:
@@ -134,8 +144,7 @@ def _drop_old_generations(checkpoints: Path, keep: int,
                           pinned: frozenset[str] = frozenset()) -> None:
     """Keep the newest `keep` generations besides the pinned ones (and never the one `latest`
     names)."""
-    generations = sorted(p for p in checkpoints.glob(f"{PREFIX}*")
-                         if p.is_dir() and p.name not in pinned)
+    generations = [p for p in list_generations(checkpoints) if p.name not in pinned]
     current = latest_checkpoint(checkpoints)
     for old in generations[: max(len(generations) - max(keep, 1), 0)]:
         if current is None or old.resolve() != current.resolve():

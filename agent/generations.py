@@ -17,23 +17,18 @@ from pathlib import Path
 from agent.checkpoint import (
     PREFIX,
     CheckpointError,
+    generation_number,
     latest_checkpoint,
     load_checkpoint,
     point_latest,
 )
+from agent.checkpoint import list_generations as generations
 from agent.rundir import RunPaths, new_archive_folder
 from replay import ReplayFormatError, persist
 from replay.durable import fsync_path
 
 LATEST_GOOD = "latest-good"
 """`--resume-from` value: the newest generation that verifies."""
-
-
-def generations(checkpoints: Path) -> list[Path]:
-    """The run's generations, oldest first."""
-    found = [p for p in checkpoints.glob(f"{PREFIX}*") if p.is_dir()
-             and p.name[len(PREFIX):].isdigit()]
-    return sorted(found, key=lambda p: int(p.name[len(PREFIX):]))
 
 
 def problem_with(generation: Path) -> str | None:
@@ -78,7 +73,7 @@ def choose(checkpoints: Path, name: str) -> Path:
     match = re.fullmatch(rf"(?:{PREFIX})?(\d+)", name)
     wanted = int(match.group(1)) if match else None
     for generation in generations(checkpoints):
-        if int(generation.name[len(PREFIX):]) == wanted:
+        if generation_number(generation) == wanted:
             problem = problem_with(generation)
             if problem is None:
                 return generation
@@ -91,8 +86,8 @@ def choose(checkpoints: Path, name: str) -> Path:
 def set_aside_newer(paths: RunPaths, chosen: Path) -> Path | None:
     """Move the generations newer than `chosen` into a new archive folder and point `latest`
     at `chosen`; returns the folder (None when there was nothing newer)."""
-    number = int(chosen.name[len(PREFIX):])
-    newer = [g for g in generations(paths.checkpoints) if int(g.name[len(PREFIX):]) > number]
+    number = generation_number(chosen)
+    newer = [g for g in generations(paths.checkpoints) if generation_number(g) > number]
     if not newer:
         point_latest(paths.checkpoints, chosen)
         return None

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import config
-from agent.checkpoint import PREFIX, CheckpointError
+from agent.checkpoint import CheckpointError, list_generations
 from metrics import EventLog
 from metrics.doctor import GUARD_CODES, Doctor, Finding
 
@@ -46,8 +46,8 @@ def generation_frame(generation: Path) -> int | None:
 
 def checkpoint_before(checkpoints: Path, frame: int) -> Path | None:
     """The newest complete generation saved before `frame`, or None."""
-    for generation in sorted(checkpoints.glob(f"{PREFIX}*"), reverse=True):
-        saved_at = generation_frame(generation) if generation.is_dir() else None
+    for generation in reversed(list_generations(checkpoints)):
+        saved_at = generation_frame(generation)
         if saved_at is not None and saved_at < frame:
             return generation
     return None
