@@ -189,11 +189,14 @@ def cmd_train(
         print(json.dumps(config.to_dict(cfg), indent=2))
         return EXIT_OK
     from agent.train import UserFacingError, train
+    from agent.writes import FinalSaveError
 
     try:
         return train(cfg)
     except UserFacingError as err:
         return _usage_error(str(err), None)
+    except FinalSaveError as err:  # the disk refused the last checkpoint: said, no traceback
+        return _failed(str(err))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -124,6 +124,8 @@ class GameViewPublisher:
     hundred microseconds the training loop should not wait for.  Only the newest snapshot is
     kept when the writer falls behind.  Never stops training: an env without a GameState is
     skipped (no thread is started), a failed write is dropped (the next one tries again).
+    `on_write`, when given, hears of every write: None when it worked, the OSError when not
+    (agent.writes tells a failing spell once).
     """
 
     def __init__(self, run_dir: str | Path, every_s: float = 0.25,
@@ -140,6 +142,7 @@ class GameViewPublisher:
         self._lock = threading.Lock()
         self._closed = False
         self._thread: threading.Thread | None = None
+        self.on_write: Callable[[OSError | None], None] | None = None
 
     def maybe_publish(self, env: object, frame: int) -> bool:
         """Publishes when due and the env has a GameState; True if a snapshot was taken.
@@ -190,5 +193,9 @@ class GameViewPublisher:
     def _write(self, view: dict[str, Any]) -> None:
         try:
             write_game_view(self.run_dir, view)
-        except OSError:  # a full disk, a deleted run directory: the next snapshot tries again
-            pass
+        except OSError as err:  # a full disk, a deleted run directory: the next one tries again
+            error: OSError | None = err
+        else:
+            error = None
+        if self.on_write is not None:
+            self.on_write(error)

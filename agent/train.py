@@ -2,7 +2,9 @@
 
 Every way this can fail because of what the user asked for (an env that does not exist yet, an
 unusable run directory, a checkpoint that does not load) becomes a `UserFacingError` with a
-message that says what to do; the CLI prints it and exits 2 without a traceback.
+message that says what to do; the CLI prints it and exits 2 without a traceback.  A final
+checkpoint the disk refuses (agent.writes.FinalSaveError) is said the same way, with exit code 1:
+the input was fine, the machine was not.
 """
 
 from __future__ import annotations

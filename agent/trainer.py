@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,10 +40,12 @@ from agent.gameview import GameViewPublisher
 from agent.guard import DoctorOnDuty
 from agent.imitation import TeacherScores, imitation_weight_at
 from agent.learning import LearnerFeed, build_learner
+from agent.lifecycle import announced
 from agent.machine import replay_that_fits
 from agent.rundir import RunPaths
 from agent.schedules import LearnerPacer, beta_at, epsilon_at
 from agent.tensorboard_sink import TensorBoardSink
+from agent.writes import RunWrites
 from expert import expert_ratio_at
 from expert.labels import with_expert
 from metrics import DqnWindows, EventLog, IntervalAccumulator, JsonlWriter
@@ -105,6 +108,10 @@ class Trainer:
         self._opened = time.monotonic()
         self.events = EventLog(paths.events, clock=self.run_time)
         """events.jsonl, on the rows' clock (`run_time`): one time axis for both files."""
+        self.writes = RunWrites(self.events, paths.checkpoints)
+        """What happens when a write fails (agent.writes): training goes on."""
+        self.game_view.on_write = self.writes.game_view_written
+        self.writes.check_space(self.replay.nbytes, self.learner.online.parameters())
         self.evaluations = RunEvaluations(cfg, make_env, self.label, self.events)
         self.inbox = CommandInbox(paths.root)
         self.tensorboard = (TensorBoardSink(paths.root / "tensorboard")
@@ -206,7 +213,18 @@ class Trainer:
     # -- the loop ------------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Train until `run.frames`, a quit command, SIGINT or SIGTERM; always save at the end."""
+        """Train until `run.frames`, a quit command, SIGINT or SIGTERM; always save at the end.
+        events.jsonl says when the run started and how it ended (agent.lifecycle)."""
+        with announced(self.events, lambda: self.actor.frame) as ending:
+            try:
+                ending.reason = self._loop()
+                self.writes.final_checkpoint(lambda: self.save(ending.reason), self.actor.frame)
+            finally:
+                self._close()
+
+    def _loop(self) -> str:
+        """Acts, learns, records and saves until the run's end; returns why it stopped ("end of
+        run", "quit" or "signal")."""
         stop = StopFlag()
         self.inbox.discard_pending()  # commands left from an earlier session do not apply
         start = self.run_time()
@@ -240,12 +258,15 @@ class Trainer:
                     self._emit(acc, writer, now)
                     last_row = now
                 if self._save_due(now - last_save):
-                    self.save("periodic" if not self.overrides.save_requested else "requested")
+                    reason = "requested" if self.overrides.save_requested else "periodic"
+                    self.writes.checkpoint(functools.partial(self.save, reason),
+                                           self.cfg.run.checkpoint_every_s)
                     self.overrides.save_requested, last_save = False, now
             self._count(self.actor.flush())
             self._emit(acc, writer, self.run_time())
-        reason = "signal" if stop.set else "quit" if self.overrides.quit_requested else "end of run"
-        self.save(reason)
+        return "signal" if stop.set else "quit" if self.overrides.quit_requested else "end of run"
+
+    def _close(self) -> None:
         self.env.close()
         self.game_view.close()
         if self.tensorboard is not None:
@@ -340,7 +361,9 @@ class Trainer:
         if owed and self.duty.guarding and not self.guard_floor_saved:
             self.guard_floor_saved = True
             if self.learner.learner_steps == 0:  # not a resumed run: it has checkpoints
-                self.save("guard mode: the weights before the first learner step")
+                self.writes.checkpoint(
+                    lambda: self.save("guard mode: the weights before the first learner step"),
+                    self.cfg.run.checkpoint_every_s)
                 self.duty.floor = latest_checkpoint(self.paths.checkpoints)
         if self.background is not None:
             if owed:  # nothing owed: not even the condition's lock (3% of a random-policy step)
@@ -392,7 +415,8 @@ class Trainer:
         self.pending_eval = None
         self._report_compile_error()
         row.update(state=state, driver=self.overrides.driver(), device=str(self.learner.device))
-        writer.write(row)
+        self.writes.row(writer, row)
+        self.writes.retry_events()
         self.duty.examine(row)
         if self.tensorboard is not None:
             self.tensorboard.write(row)

@@ -20,6 +20,14 @@ EVENT_KINDS: tuple[str, ...] = ("checkpoint", "command", "finding", "warning", "
 """checkpoint: saved/loaded; command: received from the control channel (or rejected);
 finding: the doctor; warning / error / info: everything else worth a line."""
 
+RUN_START, RUN_END = "run_start", "run_end"
+"""The fields of the trainer's start event (the frame it starts from, with `pid` and `host`) and
+end event (one of RUN_ENDS, with `reason` and `frame`): a reader tells a running run from one that
+is not by them (agent.lifecycle writes them, the dashboard reads them)."""
+RUN_ENDS: tuple[str, ...] = ("finished", "stopped", "failed", "crashed")
+"""finished: its frames are done; stopped: a quit command or a signal; failed: the final
+checkpoint could not be written; crashed: an exception ended the loop."""
+
 
 def validate_event(event: object) -> list[str]:
     """Every way `event` breaks the event contract; [] if fine."""
@@ -39,6 +47,11 @@ class EventLog:
 
     `clock` gives the run time (seconds since the run started); the trainer passes its own so
     events and rows share a time axis.  Without one, seconds since this log was opened are used.
+
+    Logging never fails for want of disk: an event the file does not take (a full disk) is held
+    in memory and written before the next one, or by `retry`; `write_error` is the last such
+    error (None once the file takes events again) and `held` how many wait.  Every part of the
+    run logs events, and none of them should stop training because the disk is full.
     """
 
     def __init__(
@@ -48,6 +61,7 @@ class EventLog:
         self.clock = clock or (lambda: time.monotonic() - opened)
         self._writer = JsonlWriter(path, fsync=True)
         self.path = self._writer.path
+        self.write_error: OSError | None = None
 
     def log(self, kind: str, message: str = "", **fields: Any) -> dict[str, Any]:
         """Writes one event and returns it; `fields` may not replace t, kind, message or unix."""
@@ -58,8 +72,26 @@ class EventLog:
             raise ValueError(f"event fields may not replace {sorted(clash)}")
         event = {"t": float(self.clock()), "kind": kind, "message": message,
                  "unix": time.time(), **fields}  # fmt: skip
-        self._writer.write(event)
+        self._attempt(lambda: self._writer.write(event))
         return event
+
+    def retry(self) -> None:
+        """Writes the held events, if any (a no-op when none wait)."""
+        if self._writer.held:
+            self._attempt(self._writer.retry)
+
+    @property
+    def held(self) -> int:
+        """Events waiting in memory for the file to accept them."""
+        return self._writer.held
+
+    def _attempt(self, write: Callable[[], None]) -> None:
+        try:
+            write()
+        except OSError as err:
+            self.write_error = err
+        else:
+            self.write_error = None
 
     def close(self) -> None:
         self._writer.close()

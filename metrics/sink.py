@@ -10,11 +10,13 @@ loss is still visible: `nonfinite_steps` counts the learner steps it skipped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import numbers
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -50,11 +52,23 @@ def to_json_value(value: Any, where: str = "row") -> Any:
     raise TypeError(f"{where}: {type(value).__name__} {value!r} cannot be written as JSON")
 
 
+HELD_LINES_LIMIT = 100_000
+"""Lines a writer keeps in memory while its file cannot be written (a full disk): about a day of
+rows at one a second, a few tens of MB; beyond it the oldest are dropped and counted."""
+
+
 class JsonlWriter:
-    """Appends JSON objects to a file, one per line, flushed per line (optionally fsynced).
+    """Appends JSON objects to a file, one per line, written whole or not at all (optionally
+    fsynced).
 
     On open, a last line without a newline (left by a crashed writer) is cut off, so that the next
     row does not get glued onto it; `dropped_tail_bytes` says how much was cut, for a warning.
+
+    A write that fails (a full disk, an I/O error) leaves no part of its line in the file: the
+    bytes that did land are cut off again, the line is held in memory (`held`, at most
+    `HELD_LINES_LIMIT`; older ones beyond that are counted in `lost`) and the OSError is raised.
+    The next `write` or `retry` writes the held lines first, in order, so a full disk that is
+    freed loses nothing.
     """
 
     def __init__(self, path: str | os.PathLike[str], fsync: bool = False) -> None:
@@ -62,19 +76,53 @@ class JsonlWriter:
         self.fsync = fsync
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.dropped_tail_bytes = _cut_partial_tail(self.path)
-        self._file = open(self.path, "a", encoding="utf-8")  # closed by close()
+        self._file = open(self.path, "ab", buffering=0)  # closed by close()
         self._lock = threading.Lock()  # the learner thread and the loop may both write
+        self._held: deque[bytes] = deque()
+        self.lost = 0
+        """Held lines dropped because more than HELD_LINES_LIMIT were waiting."""
+
+    @property
+    def held(self) -> int:
+        """Lines waiting in memory for the file to accept them."""
+        return len(self._held)
 
     def write(self, obj: Mapping[str, Any]) -> None:
-        """Writes one object as one line; raises TypeError for what JSON cannot hold."""
+        """Writes one object as one line (after any held lines); raises TypeError for what JSON
+        cannot hold and OSError, with the line held, when the file cannot be written."""
         if not isinstance(obj, Mapping):
             raise TypeError(f"a JSONL line must be an object, got {type(obj).__name__}")
         line = json.dumps(to_json_value(obj), allow_nan=False, separators=(",", ":"))
         with self._lock:
-            self._file.write(line + "\n")
-            self._file.flush()
+            self._held.append((line + "\n").encode())
+            if len(self._held) > HELD_LINES_LIMIT:
+                self._held.popleft()
+                self.lost += 1
+            self._write_held()
+
+    def retry(self) -> None:
+        """Writes the held lines, if any; raises OSError (still holding them) if it cannot."""
+        with self._lock:
+            self._write_held()
+
+    def _write_held(self) -> None:
+        while self._held:
+            self._append(self._held[0])
+            self._held.popleft()
+
+    def _append(self, data: bytes) -> None:
+        """`data` at the end of the file, all of it or (after an OSError) none of it."""
+        size = os.fstat(self._file.fileno()).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[self._file.write(view):]
             if self.fsync:
                 os.fsync(self._file.fileno())
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._file.fileno(), size)
+            raise
 
     def close(self) -> None:
         self._file.close()

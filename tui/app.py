@@ -28,6 +28,7 @@ from tui.eventlog import PendingCommands, Receipt
 from tui.gameview import GameView, absent_message
 from tui.help import HelpScreen
 from tui.keys import KEYS, command_label, expert_command, training_command
+from tui.lifecycle import Lifecycle
 from tui.source import OK, Poll, RunSource, status_line
 from tui.widgets import DoctorPanel, EventStrip, HeaderBar, StatusLine, TileView
 
@@ -82,6 +83,9 @@ class DashboardApp(App[None]):
         self.chart_index = 0
         self.state_override = ""
         """"pausing…" / "resuming…" after `t`, then "paused" / "training" once acknowledged."""
+        self.lifecycle = Lifecycle()
+        """The run's start and end events: whether it runs at all (tui.lifecycle)."""
+        self.not_running: str | None = None
         self._override_file = ""
         self._override_since: float | None = None
         self._poll_lock = asyncio.Lock()
@@ -179,10 +183,19 @@ class DashboardApp(App[None]):
         if poll.game_read:
             self._show_game(poll.game)
         self._redraw_charts_when_due()
+        self._follow_lifecycle()
         self._show_status()
+
+    def _follow_lifecycle(self) -> None:
+        """The header follows the run into "finished", "stopped", "died"... and out again."""
+        not_running = self.lifecycle.state(self._stale_seconds() is not None)
+        if not_running != self.not_running:
+            self.not_running = not_running
+            self._show_header()
 
     def _take_events(self, events: list[dict[str, Any]]) -> None:
         self.events.extend(events)
+        self.lifecycle.take(events)
         for receipt in self.pending.settle(events):
             self.receipts.append(receipt)
             verdict = "done" if receipt.accepted else "rejected"
@@ -219,7 +232,7 @@ class DashboardApp(App[None]):
 
     def _show_header(self) -> None:
         info = model.header(self.header_name(), self.config, self.history.latest,
-                            self.state_override)  # fmt: skip
+                            self.not_running or self.state_override)  # fmt: skip
         self.header_bar.show(info)
 
     def header_name(self) -> str:
@@ -249,6 +262,9 @@ class DashboardApp(App[None]):
     def _show_status(self) -> None:
         text, tone = status_line(self.source_state, self.run_dir, self.history.count,
                                  self.last_problem, self._stale_seconds(), self.partial)
+        note = self.lifecycle.note(self._stale_seconds() is not None)
+        if note is not None and self.source_state == OK and not self.last_problem:
+            text, tone = note
         self.status.show(text, tone)
 
     def _stale_seconds(self) -> float | None:

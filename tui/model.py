@@ -243,7 +243,8 @@ def config_value(config: dict[str, Any] | None, *path: str) -> Any:
 
 
 def header(run: str, config: dict[str, Any] | None, row: Row | None, pending: str = "") -> Header:
-    """`pending` ("pausing…", "resuming…") replaces the state while a pause/resume is in flight."""
+    """`pending` replaces the row's state: "pausing…" / "resuming…" while a pause or resume is
+    in flight, "finished" / "stopped" / "died"... for a run that is not running (tui.lifecycle)."""
     row = row or {}
     device = row.get("device") or config_value(config, "learner", "device")
     return Header(

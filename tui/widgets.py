@@ -23,7 +23,9 @@ from tui.model import Header, Tile
 
 TONE_STYLE = {"good": "$success", "bad": "$error", "warn": "$warning", "accent": "$accent", "": ""}
 STATE_STYLE = {"training": "$success", "paused": "$warning", "pausing…": "$warning",
-               "resuming…": "$warning", "evaluating": "$accent", "waiting": "$text-muted"}
+               "resuming…": "$warning", "evaluating": "$accent", "waiting": "$text-muted",
+               "finished": "$text-muted", "stopped": "$warning", "failed": "$error",
+               "crashed": "$error", "died": "$error"}
 
 
 class HeaderBar(Widget):

@@ -8,6 +8,7 @@ import pytest
 
 from metrics.events import EVENT_KINDS, EventLog, read_events
 from metrics.sink import MetricsFileError
+from tests.small_disk import fill, small_filesystem
 
 
 def test_events_round_trip_on_the_run_clock(tmp_path: Path) -> None:
@@ -43,3 +44,20 @@ def test_reader_names_bad_events(tmp_path: Path) -> None:
         read_events(path, strict=False)
     path.write_text('{"t": 1, "kind": "info"}\n{"t": 3, "ki')
     assert len(read_events(path, strict=False)) == 1
+
+
+
+def test_an_event_the_file_refuses_is_held_and_written_before_the_next(tmp_path: Path) -> None:
+    with small_filesystem(tmp_path / "disk", size_kb=64) as disk:
+        log = EventLog(disk / "events.jsonl", clock=lambda: 1.0)
+        filler = fill(disk)
+        log.log("error", "the disk is full")  # no exception: logging never stops a run
+        assert log.held == 1 and log.write_error is not None and log.write_error.errno == 28
+        log.retry()
+        assert log.held == 1
+        filler.unlink()
+        log.log("info", "space again")
+        assert log.write_error is None and log.held == 0
+        log.close()
+        assert [e["message"] for e in read_events(disk / "events.jsonl")] == [
+            "the disk is full", "space again"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 from pathlib import Path
@@ -9,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from metrics import sink
 from metrics.schema import IntervalAccumulator
 from metrics.sink import JsonlWriter, MetricsFileError, RowFollower, read_rows
+from tests.small_disk import fill, small_filesystem
 
 STATE = dict(epsilon=0.1, expert_ratio=0.25, lr=1e-4, learner_steps=0, target_age=None,
              replay_size=0, nonfinite_steps=0)  # fmt: skip
@@ -141,3 +144,37 @@ def test_nan_never_reaches_the_file(tmp_path: Path) -> None:
     with JsonlWriter(path) as writer:
         writer.write({"nested": {"x": [math.nan, 1.0]}})
     assert read_rows(path, validator=None) == [{"nested": {"x": [None, 1.0]}}]
+
+
+def test_a_line_the_disk_cannot_take_leaves_no_part_behind_and_is_written_later(
+        tmp_path: Path) -> None:
+    """On a real full filesystem: the kernel takes the part of a long line that fits in the
+    file's last page, then refuses; the writer cuts that part off and holds the line."""
+    with small_filesystem(tmp_path / "disk", size_kb=64) as disk:
+        writer = JsonlWriter(disk / "metrics.jsonl")
+        writer.write({"n": 1})
+        filler = fill(disk)
+        with pytest.raises(OSError) as refused:
+            writer.write({"n": 2, "pad": "x" * 6000})
+        assert refused.value.errno == errno.ENOSPC
+        assert (disk / "metrics.jsonl").read_bytes() == b'{"n":1}\n' and writer.held == 1
+        with pytest.raises(OSError):
+            writer.write({"n": 3})  # still full: both held, in order
+        filler.unlink()
+        writer.retry()
+        writer.write({"n": 4})
+        writer.close()
+        assert [r["n"] for r in read_rows(disk / "metrics.jsonl", validator=None)] == [1, 2, 3, 4]
+        assert writer.held == 0 and writer.lost == 0
+
+
+def test_a_writer_holds_at_most_its_limit_and_counts_the_rest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sink, "HELD_LINES_LIMIT", 3)
+    full = tmp_path / "full.jsonl"
+    full.symlink_to("/dev/full")
+    writer = JsonlWriter(full)
+    for n in range(5):
+        with pytest.raises(OSError):
+            writer.write({"n": n})
+    assert writer.held == 3 and writer.lost == 2
