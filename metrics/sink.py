@@ -251,6 +251,12 @@ class RowFollower:
         self._line = 0
         self._inode: int | None = None
 
+    def carry_on_from(self, offset: int, line: int) -> None:
+        """The next poll reads from byte `offset`, the start of line `line + 1` of the file as
+        it is now (after metrics.skim has read what comes before)."""
+        self._inode = os.stat(self.path).st_ino
+        self._offset, self._line = offset, line
+
     def poll(self) -> list[dict[str, Any]]:
         """New complete rows, oldest first; [] when there are none (or no file yet)."""
         try:

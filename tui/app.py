@@ -70,7 +70,7 @@ class DashboardApp(App[None]):
         self.run_dir = Path(run_dir)
         self.refresh_hz = max(2.0, refresh_hz)
         self.clock = clock
-        self.source = RunSource(self.run_dir)
+        self.source = RunSource(self.run_dir, keep=(model.RECENT_ROWS, model.WHOLE_RUN_POINTS))
         self.history = model.History()
         self.events: deque[dict[str, Any]] = deque(maxlen=EVENTS_KEPT)
         self.config: dict[str, Any] | None = None
@@ -173,10 +173,12 @@ class DashboardApp(App[None]):
             self.config = poll.config
         if poll.events:
             self._take_events(poll.events)
-        if poll.rows:
+        if poll.skim is not None:
+            self.history.seed(poll.skim)
+        if poll.rows or poll.skim is not None:
             self.history.add(poll.rows)
             self.last_new_rows_at = self.clock()
-            self._settle_override(poll.rows[-1])
+            self._settle_override(self.history.latest or {})
             self._show_rows()
         elif poll.config is not None or poll.events:
             self._show_header()

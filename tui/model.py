@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from metrics.skim import Skim
 from tui import format as fmt
 
 Row = dict[str, Any]
@@ -74,6 +75,13 @@ class History:
         self.recent.append(row)
         if row.get("eval_score") is not None or row.get("eval_return") is not None:
             self.last_eval = row
+
+    def seed(self, skimmed: Skim) -> None:
+        """Starts from a skimmed file (metrics.skim): what `add` of its every row would keep."""
+        self._clear()
+        self.whole, self.stride, self.count = list(skimmed.whole), skimmed.stride, skimmed.count
+        self.recent.extend(skimmed.recent)
+        self.last_eval = skimmed.last_eval
 
     def chart_rows(self) -> list[Row]:
         """The thinned whole run followed by every recent row after its last kept row."""

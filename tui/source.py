@@ -18,6 +18,7 @@ from metrics.events import validate_event
 from metrics.gameview import read_game_view
 from metrics.runfiles import CONFIG_FILE, EVENTS_FILE, METRICS_FILE
 from metrics.sink import RowFollower
+from metrics.skim import Skim, skim
 
 MISSING_DIR = "missing_dir"
 DELETED_DIR = "deleted_dir"
@@ -43,12 +44,23 @@ class Poll(NamedTuple):
     """game.json was asked for (the game panel is shown); `game` holds what was found."""
     game: dict[str, Any] | None = None
     """game.json's snapshot when `game_read`; None when absent or unreadable."""
+    skim: Skim | None = None
+    """On the first poll of a long metrics.jsonl: the rows a History keeps of it (metrics.skim);
+    `rows` then holds only what came after."""
+
+
+SKIM_BYTES = 8 << 20
+"""A metrics.jsonl longer than this (~10,000 rows) is skimmed on attach, not read row by row."""
 
 
 class RunSource:
-    """Follows one run directory; `poll()` returns what is new since the previous call."""
+    """Follows one run directory; `poll()` returns what is new since the previous call.
 
-    def __init__(self, run_dir: str | Path) -> None:
+    `keep` (recent rows, whole-run points) is what the reader keeps of the rows (tui.model's
+    History): a long file is skimmed to just those on the first poll (metrics.skim)."""
+
+    def __init__(self, run_dir: str | Path, keep: tuple[int, int] | None = None) -> None:
+        self.keep = keep
         self.run_dir = Path(run_dir)
         self.metrics_path = self.run_dir / METRICS_FILE
         self.events_path = self.run_dir / EVENTS_FILE
@@ -79,18 +91,34 @@ class RunSource:
             return Poll(DELETED_DIR if self._seen_dir else MISSING_DIR, [], [], None, [])
         self._seen_dir = True
         config, problems = self._read_config()
+        skimmed = self._skim_long_file()
         rows, events = self._metrics.poll(), self._events.poll()
         problems += [f"{p.path.name}:{p.line}: {p.problem}"
                      for p in self._metrics.problems + self._events.problems]
         self._metrics.problems.clear()
         self._events.problems.clear()
-        self._seen_rows = self._seen_rows or bool(rows)
+        if skimmed is not None:
+            problems += [f"{p.path.name}:{p.line}: {p.problem}" for p in skimmed.problems]
+        self._seen_rows = self._seen_rows or bool(rows) or bool(skimmed and skimmed.count)
         state, partial = OK, False
         if not self._seen_rows:
             size = self._size(self.metrics_path)
             state = NO_METRICS if size is None else NO_ROWS
             partial = bool(size)
-        return Poll(state, rows, events, config, problems, partial)
+        return Poll(state, rows, events, config, problems, partial, skim=skimmed)
+
+    def _skim_long_file(self) -> Skim | None:
+        """The first time metrics.jsonl is seen, if it is long: what the reader keeps of it,
+        the follower carrying on after it."""
+        if self._seen_rows or self.keep is None:
+            return None
+        size = self._size(self.metrics_path)
+        if size is None or size < SKIM_BYTES:
+            return None
+        recent, whole_limit = self.keep
+        skimmed = skim(self.metrics_path, recent, whole_limit)
+        self._metrics.carry_on_from(skimmed.end, skimmed.count)
+        return skimmed
 
     @staticmethod
     def _size(path: Path) -> int | None:
