@@ -12,12 +12,14 @@ process.
 Targets (the issue's): after the replay is full, RSS grows by less than 2% per hour (a
 least-squares slope over those samples, divided by their mean), and open files and threads
 stay within a small band (max - min at most 2: a checkpoint or an evaluation may hold one more
-while it runs).  JSON on stdout, markdown on stderr.
+while it runs).  The full soak's run directory is kept (its path is in the report) for
+`tempest-dqn eval`, `doctor` and `plot`.  JSON on stdout, markdown on stderr.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -131,8 +133,12 @@ def render(report: dict) -> str:
 
 def main(quick: bool = False) -> int:
     started, size = time.perf_counter(), SIZES[bool(quick)]
-    with tempfile.TemporaryDirectory(prefix="bench-soak-") as work_dir:
-        case = soak(size["preset"], size["minutes"], size["every_s"], Path(work_dir))
+    work_dir = Path(tempfile.mkdtemp(prefix="bench-soak-"))
+    case = soak(size["preset"], size["minutes"], size["every_s"], work_dir)
+    if quick:
+        shutil.rmtree(work_dir)
+    else:  # an hour of training: kept for `tempest-dqn eval` / `doctor` / `plot`
+        case["run_dir"] = str(work_dir / "soak")
     notes = ["RSS: VmRSS of the trainer process; open files: entries of /proc/PID/fd; threads: "
              "Threads of /proc/PID/status; sampled from outside the process",
              "growth: least-squares slope over the samples taken with the replay full, per "
