@@ -8,9 +8,12 @@
       latest -> gen-000007  a symlink, replaced atomically
 
 A generation is written into a hidden temporary directory, fsynced, and renamed into place; only
-then does `latest` move.  A crash at any moment leaves the previous generation intact and
-`latest` pointing at a complete one.  Loading never unpickles: tensors come from safetensors,
-everything else from JSON and `.npy` files read with allow_pickle=False.
+then does `latest` move.  An old generation is dropped the same way backwards: renamed out of
+the numbered names first, then deleted.  A crash at any moment (kill -9 included: a test kills a
+real run twenty times) leaves every numbered generation complete and `latest` pointing at one;
+the hidden leftovers of a save or a drop cut short are removed by the next save.  Loading never
+unpickles: tensors come from safetensors, everything else from JSON and `.npy` files read with
+allow_pickle=False.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agent.rundir import write_atomic
+from metrics.events import pid_alive
 from replay.durable import fsync_path
 
 if TYPE_CHECKING:
@@ -33,6 +37,9 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 1
 LATEST = "latest"
 PREFIX = "gen-"
+WRITING, DROPPING = ".tmp-", ".drop-"
+"""Markers of hidden work in progress: `.gen-000007.tmp-PID` being written, `.gen-000004.drop-PID`
+being deleted."""
 
 
 class CheckpointError(Exception):
@@ -51,8 +58,9 @@ def save_checkpoint(checkpoints: Path, tensors: dict[str, torch.Tensor], state: 
     from safetensors.torch import save_file
 
     checkpoints.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(checkpoints)
     generation = checkpoints / f"{PREFIX}{_next_number(checkpoints):06d}"
-    tmp = checkpoints / f".{generation.name}.tmp-{os.getpid()}"
+    tmp = checkpoints / f".{generation.name}{WRITING}{os.getpid()}"
     tmp.mkdir()
     try:
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()},
@@ -132,7 +140,7 @@ def _next_number(checkpoints: Path) -> int:
 
 def point_latest(checkpoints: Path, generation: Path) -> None:
     """Point `latest` at `generation`: a new symlink renamed over the old one (atomic)."""
-    tmp = checkpoints / f".{LATEST}.tmp-{os.getpid()}"
+    tmp = checkpoints / f".{LATEST}{WRITING}{os.getpid()}"
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()
     os.symlink(generation.name, tmp)
@@ -148,5 +156,34 @@ def _drop_old_generations(checkpoints: Path, keep: int,
     current = latest_checkpoint(checkpoints)
     for old in generations[: max(len(generations) - max(keep, 1), 0)]:
         if current is None or old.resolve() != current.resolve():
-            shutil.rmtree(old)
+            doomed = checkpoints / f".{old.name}{DROPPING}{os.getpid()}"
+            os.rename(old, doomed)  # out of the numbered names at once: never half a generation
+            shutil.rmtree(doomed)
 
+
+def remove_leftovers(checkpoints: Path) -> list[str]:
+    """Removes the hidden leftovers of saves and drops that a crash cut short (`.gen-*.tmp-PID`,
+    `.gen-*.drop-PID`, `.latest.tmp-PID`) unless their process still runs (another trainer on
+    the same run directory is not ours to clean up after); returns their names."""
+    removed = []
+    for entry in checkpoints.iterdir():
+        pid = _leftover_pid(entry.name)
+        if pid is None or (pid != os.getpid() and pid_alive(pid)):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry.name)
+    return removed
+
+
+def _leftover_pid(name: str) -> int | None:
+    """The process id in a hidden work-in-progress name, None for any other name."""
+    if not name.startswith("."):
+        return None
+    for marker in (WRITING, DROPPING):
+        head, found, pid = name.rpartition(marker)
+        if found and head and pid.isdigit():
+            return int(pid)
+    return None

@@ -106,3 +106,15 @@ class EventLog:
 def read_events(path: str | os.PathLike[str], strict: bool = True) -> list[dict[str, Any]]:
     """Every event of an events.jsonl file; same strict/lenient rules as `sink.read_rows`."""
     return read_rows(Path(path), strict=strict, validator=validate_event)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host (signal 0 asks without sending): a
+    run's trainer (its start event's `pid`), or the owner of a save's leftovers."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    return True

@@ -9,27 +9,15 @@ elsewhere) is gone, instead of "training" over a question.
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from metrics.events import RUN_END, RUN_ENDS, RUN_START
+from metrics.events import RUN_END, RUN_ENDS, RUN_START, pid_alive
 
 Event = dict[str, Any]
 DIED = "died"
 NOT_RUNNING = (*RUN_ENDS, DIED)
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this id exists on this host (signal 0 checks without sending)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, owned by someone else
-        return True
-    return True
 
 
 class Lifecycle:

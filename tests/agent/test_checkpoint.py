@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 
-from agent.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
+from agent import checkpoint
+from agent.checkpoint import (
+    CheckpointError,
+    latest_checkpoint,
+    list_generations,
+    load_checkpoint,
+    save_checkpoint,
+)
 from replay import ReplayBuffer
 from tests.agent.checkpoint_cases import small_replay
 
@@ -75,3 +85,33 @@ def test_rotation_keeps_pinned_generations(tmp_path):
                         pinned=frozenset({first.name}))
     names = sorted(p.name for p in tmp_path.glob("gen-*"))
     assert names == [first.name, "gen-000003", "gen-000004"]
+
+
+def test_the_next_save_removes_what_a_crash_left_but_not_a_live_writers_files(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    left = [f".gen-000002.tmp-{dead.pid}", f".gen-000001.drop-{dead.pid}"]
+    for name in left:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "state.json").write_text("{}")
+    os.symlink("gen-000001", tmp_path / f".latest.tmp-{dead.pid}")
+    live = tmp_path / f".gen-000009.tmp-{os.getppid()}"  # a process that runs: not ours
+    live.mkdir()
+    (tmp_path / ".hidden-by-the-user").write_text("kept")
+    save_checkpoint(tmp_path, _tensors(1.0), {}, None, keep=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [".hidden-by-the-user", live.name, "gen-000001", "latest"])
+
+
+def test_a_drop_cut_short_never_leaves_half_a_numbered_generation(tmp_path, monkeypatch):
+    for value in range(2):
+        save_checkpoint(tmp_path, _tensors(value), {}, None, keep=2)
+
+    def killed(path, *args, **kwargs):
+        raise KeyboardInterrupt  # the process dies inside the delete
+
+    monkeypatch.setattr(checkpoint.shutil, "rmtree", killed)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(tmp_path, _tensors(2), {}, None, keep=2)
+    assert [p.name for p in list_generations(tmp_path)] == ["gen-000002", "gen-000003"]
+    assert (tmp_path / f".gen-000001.drop-{os.getpid()}" / "state.json").exists()

@@ -93,6 +93,8 @@ def test_kill_9_during_saves_never_costs_a_verified_generation(tmp_path):
     resumed = [s for s in starts if "(resumed at frame" in s]
     assert len(resumed) == KILLS - 1  # every start after the first resumed
     assert all(problem_with(g) is None for g in list_generations(checkpoints))
+    leftovers = [p.name for p in checkpoints.iterdir() if p.name.startswith(".")]
+    assert all(p.endswith(f"-{process.pid}") for p in leftovers)  # only the last kill's
     read_rows(run / "metrics.jsonl", strict=False)  # every complete line still parses
     assert sum(e["message"].startswith("resumed from") for e in read_events(
         run / "events.jsonl", strict=False)) == KILLS - 1

@@ -10,9 +10,10 @@ import sys
 
 import pytest
 
+from metrics.events import pid_alive
 from tests.tui.helpers import SMALL, append_events, make_row, widget_text, write_run
 from tui.app import DashboardApp
-from tui.lifecycle import Lifecycle, pid_alive
+from tui.lifecycle import Lifecycle
 
 HOST = socket.gethostname()
 
