@@ -363,7 +363,7 @@ class Trainer:
             if self.learner.learner_steps == 0:  # not a resumed run: it has checkpoints
                 self.writes.checkpoint(
                     lambda: self.save("guard mode: the weights before the first learner step"),
-                    self.cfg.run.checkpoint_every_s)
+                    retry_in_s=None)
                 self.duty.floor = latest_checkpoint(self.paths.checkpoints)
         if self.background is not None:
             if owed:  # nothing owed: not even the condition's lock (3% of a random-policy step)

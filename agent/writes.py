@@ -129,15 +129,17 @@ class RunWrites:
 
     # -- checkpoints: every failure told ----------------------------------------------------------
 
-    def checkpoint(self, save: Callable[[], None], retry_in_s: float) -> bool:
-        """Runs `save` (a whole checkpoint); False, told, if it failed with an OSError."""
+    def checkpoint(self, save: Callable[[], None], retry_in_s: float | None) -> bool:
+        """Runs `save` (a whole checkpoint); False, told, if it failed with an OSError.
+        `retry_in_s`: when the next periodic checkpoint comes (None: none is planned)."""
         try:
             save()
         except OSError as err:
             self.failed_checkpoints += 1
+            retry = f", next try in {retry_in_s:.0f} s" if retry_in_s else ""
             self._tell("error", f"checkpoint failed: {describe(err)}; its partial files are "
-                       f"removed; {self.kept()}; training goes on, next try in "
-                       f"{retry_in_s:.0f} s", site="checkpoint", errno=err.errno)
+                       f"removed; {self.kept()}; training goes on{retry}",
+                       site="checkpoint", errno=err.errno)
             return False
         return True
 

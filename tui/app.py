@@ -29,7 +29,7 @@ from tui.gameview import GameView, absent_message
 from tui.help import HelpScreen
 from tui.keys import KEYS, command_label, expert_command, training_command
 from tui.lifecycle import Lifecycle
-from tui.source import OK, Poll, RunSource, status_line
+from tui.source import OK, Poll, RunSource, rows_text, status_line
 from tui.widgets import DoctorPanel, EventStrip, HeaderBar, StatusLine, TileView
 
 EVENTS_KEPT = 500
@@ -266,7 +266,8 @@ class DashboardApp(App[None]):
                                  self.last_problem, self._stale_seconds(), self.partial)
         note = self.lifecycle.note(self._stale_seconds() is not None)
         if note is not None and self.source_state == OK and not self.last_problem:
-            text, tone = note
+            text = f"{note[0]} · {rows_text(self.history.count)} of metrics.jsonl"
+            tone = note[1]
         self.status.show(text, tone)
 
     def _stale_seconds(self) -> float | None:

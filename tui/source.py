@@ -157,7 +157,7 @@ def status_line(
     if state == MISSING_DIR:
         return f"run directory not found, waiting for it: {run_dir}", "warn"
     if state == DELETED_DIR:
-        kept = f", showing the last {_rows(rows)}" if rows else ""
+        kept = f", showing the last {rows_text(rows)}" if rows else ""
         return f"run directory deleted{kept}: {run_dir}", "bad"
     if state == NO_METRICS:
         return f"waiting for metrics.jsonl in {run_dir}", "warn"
@@ -167,9 +167,9 @@ def status_line(
     if problem:
         return f"skipped a bad line, keeping the last good data: {problem}", "bad"
     if stale_s is not None:
-        return f"no new row for {stale_s:.0f} s, is the trainer running? {_rows(rows)}", "warn"
-    return f"{_rows(rows)} of metrics.jsonl in {run_dir}", ""
+        return f"no new row for {stale_s:.0f} s, is the trainer running? {rows_text(rows)}", "warn"
+    return f"{rows_text(rows)} of metrics.jsonl in {run_dir}", ""
 
 
-def _rows(count: int) -> str:
+def rows_text(count: int) -> str:
     return f"{count:,} row" if count == 1 else f"{count:,} rows"

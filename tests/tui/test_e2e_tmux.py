@@ -53,7 +53,8 @@ HEADER = re.compile(
     r"driver: (?P<driver>.+?)\s*$"
 )
 ROW_COUNT = re.compile(r"(\d[\d,]*) rows? (?:of metrics\.jsonl|$)")
-"""The status line: "40 rows of metrics.jsonl in …", or "… is the trainer running? 40 rows"."""
+"""The status line: "40 rows of metrics.jsonl in …", or "… is the trainer running? 40 rows", or
+"run stopped at frame … · 40 rows of metrics.jsonl"."""
 
 T = TypeVar("T")
 
@@ -233,9 +234,11 @@ class Run:
         return "\n".join(lines)
 
     def wait_for_row_on_screen(self, what: str, row_ok: Callable[[dict], bool] = lambda row: True,
-                               lag: int = LAG_ROWS, timeout: float = STEP_S) -> int:  # fmt: skip
+                               lag: int = LAG_ROWS, timeout: float = STEP_S,
+                               state: str | None = None) -> int:  # fmt: skip
         """Waits until the screen shows exactly one of the last `lag` rows (one that `row_ok`
-        accepts); returns how many rows the dashboard had read."""
+        accepts; `state` in the header instead of the row's, for a run that ended); returns
+        how many rows the dashboard had read."""
 
         def probe() -> int | None:
             on_screen = shown(self.screen())  # first the screen, then the file: never behind it
@@ -245,7 +248,8 @@ class Run:
             count = int(on_screen["rows"])
             if not 0 < count <= len(rows) or len(rows) - count >= lag:
                 return None
-            if on_screen != expected(rows, count) or not row_ok(rows[count - 1]):
+            want = expected(rows, count) | ({"state": state} if state else {})
+            if on_screen != want or not row_ok(rows[count - 1]):
                 return None
             return count
 
@@ -311,11 +315,12 @@ def _greedy_save_and_quit(run: Run) -> None:
     run.tmux.keys(run.session, "q")
     assert run.wait_for_exit() == 0, run.tmux.history(run.session)
     rows, events = run.rows(), run.events()
-    last = events[-1]
+    ended, last = events[-1], events[-2]
     commands = [e.get("command") for e in events if e["kind"] == "command"]
     assert commands == ["greedy", "save", "quit"]
-    assert events[-2]["message"] == "stopping after a final checkpoint"
+    assert events[-3]["message"] == "stopping after a final checkpoint"
     assert last["kind"] == "checkpoint" and last["message"].endswith("(quit)")
+    assert (ended["run_end"], ended["reason"]) == ("stopped", "quit")
     assert last["frame"] == rows[-1]["frame"]
     assert (run.root / "checkpoints" / "latest").exists()
     assert Path(last["path"]).is_dir()
@@ -331,9 +336,11 @@ def _watch_the_finished_run(tmux: Tmux, root: Path) -> None:
     tmux.start("watch", [sys.executable, "-m", "agent", "watch", str(root)])
     watch = Run(tmux, "watch", root)
     rows, events = watch.rows(), watch.events()
-    count = watch.wait_for_row_on_screen("the last row in watch", lag=1, timeout=STARTUP_S)
+    count = watch.wait_for_row_on_screen("the last row in watch", lag=1, timeout=STARTUP_S,
+                                         state="stopped")  # by `q`: it says so
     assert count == len(rows)
     assert f"frame {fmt.si(rows[-1]['frame'])} ·" in watch.screen().splitlines()[0]
+    assert "run stopped at frame" in watch.screen()  # the status line, not "is it running?"
 
     tmux.keys("watch", "C-q")
     assert watch.wait_for_exit() == 0, watch.tmux.history(watch.session)

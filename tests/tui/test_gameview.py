@@ -142,9 +142,11 @@ def test_the_source_reads_game_json_only_when_asked(tmp_path) -> None:
     run = RunSource(run_dir)
     plain = run.poll()
     assert (plain.game_read, plain.game) == (False, None)
-    assert run.poll(game=True)[-2:] == (True, view)
+    asked = run.poll(game=True)
+    assert (asked.game_read, asked.game) == (True, view)
     (run_dir / "game.json").write_text('{"version": 1, "fra')
-    assert run.poll(game=True)[-2:] == (True, None)
+    torn = run.poll(game=True)
+    assert (torn.game_read, torn.game) == (True, None)
 
 
 SIZES = [pytest.param(SMALL, id="80x24"), pytest.param(LARGE, id="160x48")]
