@@ -8,6 +8,7 @@ codes are active, since the same problem may come back and must be reported agai
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,10 @@ from metrics.doctor.findings import CODES, SEVERITY, Finding
 from metrics.doctor.history import Condition, History, Row, is_judged, snapshot
 from metrics.doctor.rules import conditions
 from metrics.doctor.values import clean, flatten
+
+FINDINGS_KEPT = 10_000
+"""Findings a doctor remembers (the newest): each is an onset, rare in a healthy run, but a
+condition that comes and goes for a month must not grow the trainer's memory without end."""
 
 
 @dataclass
@@ -42,7 +47,7 @@ class Doctor:
     ) -> None:
         self.cfg = cfg or DoctorConfig()
         self._advisor = Advisor(flatten(settings or {}), self.cfg)
-        self._findings: list[Finding] = []
+        self._findings: deque[Finding] = deque(maxlen=FINDINGS_KEPT)
         self._rows_seen = 0
         self._judged_rows = 0
         self._last_frame = 0
@@ -51,7 +56,7 @@ class Doctor:
 
     @property
     def findings(self) -> list[Finding]:
-        """Every finding so far, in the order they were made."""
+        """Every finding so far (the newest FINDINGS_KEPT), in the order they were made."""
         return list(self._findings)
 
     @property
