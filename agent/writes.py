@@ -41,6 +41,10 @@ class FinalSaveError(Exception):
     kept.  The CLI prints it and exits 1."""
 
 
+def _count(n: int, thing: str) -> str:
+    return f"{n:,} {thing}" if n == 1 else f"{n:,} {thing}s"
+
+
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -103,8 +107,8 @@ class RunWrites:
             writer.write(row)
         except OSError as err:
             self.rows_held = writer.held
-            self.failed(METRICS_SITE, err, f"{writer.held:,} rows held in memory and written "
-                        "when it can be; training goes on")
+            self.failed(METRICS_SITE, err, f"{_count(writer.held, 'row')} held in memory and "
+                        "written when it can be; training goes on")
         else:
             self.rows_held = 0
             self.worked(METRICS_SITE)
@@ -115,8 +119,8 @@ class RunWrites:
         self.events.retry()
         err = self.events.write_error
         if err is not None:
-            self.failed(EVENTS_SITE, err, f"{self.events.held:,} events held in memory and "
-                        "written when it can be; training goes on")
+            self.failed(EVENTS_SITE, err, f"{_count(self.events.held, 'event')} held in memory "
+                        "and written when it can be; training goes on")
         else:
             self.worked(EVENTS_SITE)
 
@@ -168,9 +172,10 @@ class RunWrites:
         return f"the newest good checkpoint is {generation.name}{at}, which `latest` names"
 
     def _lost_lines(self) -> str:
-        held = [(what, n) for what, n in (("metrics rows", self.rows_held),
-                                          ("events", self.events.held)) if n]
-        return "".join(f"{n:,} {what} could not be written and are lost. " for what, n in held)
+        held = [(what, n) for what, n in (("metrics row", self.rows_held),
+                                          ("event", self.events.held)) if n]
+        return "".join(f"{_count(n, what)} could not be written and are lost. "
+                       for what, n in held)
 
     def _tell(self, kind: str, message: str, **fields: object) -> None:
         self.events.log(kind, message, **fields)

@@ -99,7 +99,7 @@ def test_metrics_rows_the_disk_refuses_are_told_once_and_held(tmp_path, capsys):
     errors = _errors(trainer)
     assert len(errors) == 1  # one failing spell, one event, however many rows
     assert errors[0].startswith("cannot write metrics.jsonl: No space left on device "
-                                "(errno 28); 1 rows held in memory")
+                                "(errno 28); 1 row held in memory")
     assert trainer.writes.rows_held > 1 and trainer.writes.failing == {
         "metrics.jsonl": "No space left on device (errno 28)"}
     assert latest_checkpoint(trainer.paths.checkpoints) is not None  # the run ended normally
