@@ -127,6 +127,15 @@ def generation_number(generation: Path) -> int:
     return int(generation.name[len(PREFIX):])
 
 
+def generation_frame(generation: Path) -> int | None:
+    """The frame a checkpoint generation was saved at (its state.json), None if unreadable."""
+    try:
+        state = json.loads((generation / "state.json").read_text())
+        return int(state["counters"]["frame"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def list_generations(checkpoints: Path) -> list[Path]:
     """The run's generations (complete, numbered directories), oldest first."""
     found = [p for p in checkpoints.glob(f"{PREFIX}*")

@@ -19,13 +19,12 @@ gathered since are real experience, and the run's clock and counters never run b
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import config
-from agent.checkpoint import CheckpointError, list_generations
+from agent.checkpoint import CheckpointError, generation_frame, list_generations
 from metrics import EventLog
 from metrics.doctor import GUARD_CODES, Doctor, Finding
 
@@ -33,15 +32,6 @@ LIVE_LEARNER_FIELDS = frozenset({"lr", "tau", "max_grad_norm", "hard_update_ever
                                  "td_target_clamp", "huber_delta", "loss"})
 """LearnerConfig fields a running `Learner` reads at every step, so a remedy can change them
 live; the rest (batch size, n-step, network shape) size buffers and kernels at start."""
-
-
-def generation_frame(generation: Path) -> int | None:
-    """The frame a checkpoint generation was saved at (its state.json), None if unreadable."""
-    try:
-        state = json.loads((generation / "state.json").read_text())
-        return int(state["counters"]["frame"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def checkpoint_before(checkpoints: Path, frame: int) -> Path | None:

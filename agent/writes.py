@@ -19,7 +19,6 @@ replay dominates): a new generation is written in full before an old one is drop
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import threading
@@ -27,7 +26,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agent.checkpoint import CheckpointError, latest_checkpoint
+from agent.checkpoint import CheckpointError, generation_frame, latest_checkpoint
 from metrics import EventLog, JsonlWriter
 
 if TYPE_CHECKING:
@@ -167,7 +166,7 @@ class RunWrites:
             return f"the newest checkpoint is unusable ({err})"
         if generation is None:
             return "no checkpoint of this run was saved before"
-        frame = _saved_frame(generation)
+        frame = generation_frame(generation)
         at = f" (frame {frame:,})" if frame is not None else ""
         return f"the newest good checkpoint is {generation.name}{at}, which `latest` names"
 
@@ -180,15 +179,6 @@ class RunWrites:
     def _tell(self, kind: str, message: str, **fields: object) -> None:
         self.events.log(kind, message, **fields)
         self.say(message)
-
-
-def _saved_frame(generation: Path) -> int | None:
-    """The frame a generation was saved at (its state.json), None if it cannot be read."""
-    try:
-        state = json.loads((generation / "state.json").read_text())
-        return int(state["counters"]["frame"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def checkpoint_bytes(replay_bytes: int, parameter_bytes: int) -> int:
