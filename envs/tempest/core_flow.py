@@ -12,6 +12,7 @@ from envs.tempest import (
 )
 from envs.tempest.core_base import (
     MAX_PENDING,
+    add_points,
     is_alive,
     kill_player,
     live_enemies,
@@ -33,7 +34,7 @@ from envs.tempest.state import (
     NO_ENEMY,
     RIM_DEPTH,
 )
-from envs.tempest.tables import BONUS_LIFE_EVERY, START_LIVES
+from envs.tempest.tables import BONUS_LIFE_EVERY, SKILL_STEP_BONUS, SKILL_STEP_WAVES, START_LIVES
 
 ZAP_USES = 2
 ZAP_LENGTH = (0, 19, 5)
@@ -157,6 +158,7 @@ def descend_player(s, k, g: int) -> bool:
     y = s.player_y[g] + s.drop_speed[g]
     if (y >> 8) >= 0xF0:
         s.wave[g] = min(s.wave[g] + 1, LAST_WAVE)
+        pay_start_bonus(s, g)
         setup_wave(s, k, g)
         return True
     s.player_y[g] = y
@@ -166,6 +168,26 @@ def descend_player(s, k, g: int) -> bool:
         kill_player(s, g, DEATH_SPIKE)
         clear_shots(s, g)
     return False
+
+
+@numba.njit(cache=True, _nrt=False)
+def skill_step_bonus(start_wave: int) -> int:
+    """The points a game started at `start_wave` earns on clearing its first wave: the arcade's
+    bonus for that skill-step choice (`BONPTM`), 0 for wave 1 and for waves the arcade does not
+    offer (the simulator starts anywhere; only the arcade's choices pay)."""
+    for choice in range(SKILL_STEP_WAVES.shape[0]):
+        if SKILL_STEP_WAVES[choice] == start_wave:
+            return SKILL_STEP_BONUS[choice]
+    return 0
+
+
+@numba.njit(cache=True, _nrt=False)
+def pay_start_bonus(s, g: int) -> None:
+    """The skill-step bonus, once, at the end of a game's first wave, through UPSCOR (so it
+    earns bonus lives like any points)."""
+    if s.start_bonus[g] > 0:
+        add_points(s, g, s.start_bonus[g])
+        s.start_bonus[g] = 0
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -198,6 +220,7 @@ def new_game(s, k, g: int, start_wave: int) -> None:
     s.death_cause[g] = ALIVE
     s.zap_held[g] = 0
     s.wave[g] = min(max(start_wave, 1), LAST_WAVE)
+    s.start_bonus[g] = skill_step_bonus(s.wave[g])
     s.player_pos[g] = START_POS
     setup_wave(s, k, g)
     s.player_prev_lane[g] = player_lane(s, g)

@@ -100,6 +100,9 @@ class GameState(NamedTuple):
     """int64 (N,): game points so far (the 6-digit score, never wrapped here)."""
     next_bonus: np.ndarray
     """int64 (N,): the score at which the next bonus life is given."""
+    start_bonus: np.ndarray
+    """int64 (N,): the skill-step bonus still owed to a game started past wave 1, paid (and
+    zeroed) when its first wave is cleared."""
     lives: np.ndarray
     """int32 (N,): lives left, the current one included."""
     player_pos: np.ndarray
@@ -215,6 +218,7 @@ _SHAPES: dict[str, tuple[tuple[int, ...], type]] = {
     "episode_frame": ((), np.int64),
     "score": ((), np.int64),
     "next_bonus": ((), np.int64),
+    "start_bonus": ((), np.int64),
     "kills": ((ENEMY_TYPES,), np.int32),
     "spike": ((LANES,), np.int32),
     "pend_lane": ((PENDING_SLOTS,), np.int32),

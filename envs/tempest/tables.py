@@ -111,6 +111,16 @@ BONUS_LIFE_EVERY = 20_000
 MAX_LIVES = 6
 START_LIVES = 3
 
+SKILL_STEP_WAVES = np.array([1, 3, 5, 7, 9, 11, 13, 15, 17, 20, 22, 24, 26, 28, 31, 33, 36, 40, 44,
+                             47, 49, 52, 56, 60, 63, 65, 73, 81], np.int32)
+"""The start waves the arcade offers at its skill-step select (`LEVEL`, ALWELG:279-283)."""
+SKILL_STEP_BONUS = np.array([0, 6_000, 16_000, 32_000, 54_000, 74_000, 94_000, 114_000, 134_000,
+                             152_000, 170_000, 188_000, 208_000, 226_000, 248_000, 266_000,
+                             300_000, 340_000, 382_000, 415_000, 439_000, 472_000, 531_000,
+                             581_000, 624_000, 656_000, 766_000, 898_000], np.int64)
+"""The start bonus of each choice (`BONPTM`, ALWELG:274-277), paid once when the game's first
+wave is cleared (the claw passes the far end of the drop)."""
+
 
 def tube_of_wave(wave: int) -> int:
     """The tube index of a 1-based wave (waves >= 99 use the wave-99 shape here; the arcade

@@ -275,6 +275,58 @@ def test_bonus_life_every_20000_up_to_6_lives():
     assert s.lives[0] == 6 and s.next_bonus[0] == 60_000
 
 
+def _clear_the_wave(s) -> int:
+    """Ends the (empty) wave and rides the drop to the next one; the frames it took."""
+    step(s)
+    assert s.mode[0] == MODE_DROP
+    frames = 0
+    while s.mode[0] == MODE_DROP:
+        step(s)
+        frames += 1
+        assert frames < 100
+    return frames
+
+
+@pytest.mark.parametrize(("start", "bonus"), [(3, 6_000), (13, 94_000), (81, 898_000)])
+def test_the_skill_step_bonus_is_paid_once_when_the_first_wave_is_cleared(start, bonus):
+    """BONPTM by choice: wave 3 is choice 1 (6,000), wave 13 choice 6 (94,000), wave 81 the
+    last (898,000); owed from the start, paid when the claw passes the far end of the first
+    drop, never again."""
+    s = _empty_wave(start)
+    assert s.start_bonus[0] == bonus and s.score[0] == 0
+    _clear_the_wave(s)
+    assert s.wave[0] == start + 1 and s.score[0] == bonus and s.start_bonus[0] == 0
+    s.pending[0], s.pend_timer[0], s.spike[0] = 0, 0, 0  # the next wave emptied too
+    _clear_the_wave(s)
+    assert s.wave[0] == start + 2 and s.score[0] == bonus
+
+
+def test_the_bonus_buys_bonus_lives_like_any_points_up_to_6():
+    """Through UPSCOR: 6,000 at wave 3 crosses no 20,000 line; 94,000 at wave 13 crosses four
+    (3 + 4 lives, capped at 6), and the next bonus life waits at 100,000."""
+    s = _empty_wave(3)
+    _clear_the_wave(s)
+    assert s.lives[0] == 3 and s.next_bonus[0] == 20_000
+    s = _empty_wave(13)
+    _clear_the_wave(s)
+    assert s.lives[0] == 6 and s.next_bonus[0] == 100_000
+
+
+@pytest.mark.parametrize("start", [1, 2, 4, 99])
+def test_no_bonus_from_wave_1_or_a_wave_the_arcade_does_not_offer(start):
+    s = _empty_wave(start)
+    assert s.start_bonus[0] == 0
+    _clear_the_wave(s)
+    assert s.score[0] == 0
+
+
+def test_a_new_game_owes_its_own_bonus_again():
+    s = _empty_wave(13)
+    _clear_the_wave(s)
+    core.new_games(s, np.ones(1, bool), 5)
+    assert s.start_bonus[0] == 16_000 and s.score[0] == 0
+
+
 # -- the end of a life -----------------------------------------------------------------------------
 
 def test_finish_life_requeues_live_enemies_and_keeps_spikes_and_zaps():
