@@ -229,6 +229,11 @@ class ActorConfig:
     """Episodes per evaluation."""
     eval_epsilon: float = 0.001
     """Random-action probability during evaluation; a little noise avoids deterministic loops."""
+    eval_protocol: Literal["life", "game"] = "life"
+    """Tempest: what one evaluation episode is.  "life": one life from the start wave, as the
+    training's episodes are (the numbers the README compares with the expert); "game": a whole
+    game, 3 lives and the arcade's bonus lives, as players judge it.  ALE evaluations always
+    play whole games (a lost life continues the game), so there it changes nothing."""
     device: Literal["auto", "cpu", "learner"] = "auto"
     """Where the actor's copy of the network runs when the learner is on a GPU (with a CPU
     learner, on the CPU).  "auto": the GPU for frame stacks, since the conv forward pass of

@@ -112,6 +112,29 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
     )
 
 
+def _add_eval(sub) -> None:
+    evaluate = sub.add_parser(
+        "eval", help="greedy evaluation of a checkpoint (or a scripted player): JSON on stdout, "
+        "a table of the games on stderr")
+    evaluate.add_argument("target", metavar="CHECKPOINT_OR_RUN_DIR", nargs="?")
+    evaluate.add_argument("--episodes", type=int, default=10, metavar="N")
+    evaluate.add_argument("--seed", type=int, default=0, metavar="S")
+    evaluate.add_argument(
+        "--policy", choices=("network", "expert", "attract", "random"), default="network",
+        help="who plays: the checkpoint's network (default), or a scripted player without a "
+        "checkpoint (the expert, Tempest's attract-mode AI, uniform random) on --preset's game")
+    evaluate.add_argument("--preset", metavar="NAME",
+                          help="the game of a scripted --policy (default: tempest)")
+    evaluate.add_argument(
+        "--protocol", choices=("life", "game"),
+        help="Tempest: one life per episode (as training) or whole games (3 lives, bonus "
+        "lives); default: as the run trained. ALE games are always whole games")
+    evaluate.add_argument("--start-wave", type=int, metavar="W",
+                          help="Tempest: the wave every episode starts at (default: the run's)")
+    evaluate.add_argument("--video", metavar="FILE",
+                          help="film the first episode to FILE.mp4 or FILE.gif")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full parser; `train`'s `--section.field` overrides are split off before it runs."""
     parser = _Parser(
@@ -122,10 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_train(sub)
-    evaluate = sub.add_parser("eval", help="greedy evaluation of a checkpoint, JSON result")
-    evaluate.add_argument("target", metavar="CHECKPOINT_OR_RUN_DIR")
-    evaluate.add_argument("--episodes", type=int, default=10, metavar="N")
-    evaluate.add_argument("--seed", type=int, default=0, metavar="S")
+    _add_eval(sub)
     watch = sub.add_parser("watch", help="the dashboard, attached to a run started elsewhere")
     watch.add_argument("run_dir", metavar="RUN_DIR")
     watch.add_argument("--hz", type=float, default=4.0, help="screen updates per second")
@@ -201,18 +221,23 @@ def cmd_train(
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    """Greedy evaluation of a checkpoint; one JSON document on stdout."""
+    """Greedy evaluation; one JSON document on stdout, the games as a table on stderr."""
     from agent.checkpoint import CheckpointError
-    from agent.evaluate import evaluate_checkpoint, print_json
+    from agent.eval_command import EvalRequest, print_json, run_eval
+    from agent.evaluate import EvalRequestError
 
     if args.episodes < 1:
         raise UsageError(f"--episodes must be at least 1, got {args.episodes}")
+    request = EvalRequest(args.episodes, args.seed, args.policy, args.protocol, args.start_wave,
+                          args.video)
     try:
-        print_json(evaluate_checkpoint(args.target, args.episodes, args.seed))
-    except CheckpointError as err:
+        document, table = run_eval(args.target, request, args.preset)
+    except (CheckpointError, EvalRequestError) as err:
         return _usage_error(str(err), None)
     except NotImplementedError as err:
         return _failed(str(err))
+    print(table, file=sys.stderr)
+    print_json(document)
     return EXIT_OK
 
 

@@ -8,18 +8,15 @@ short episodes (taking the first K episodes to finish would).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 import config
 import envs
 from agent.actor import Actor
-from agent.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
-from metrics.runfiles import CHECKPOINTS_DIR
+from agent.games import GameRecord, GameRecorder, summarize
 
 
 @dataclass
@@ -28,6 +25,8 @@ class EvalResult:
     """Game points of each episode."""
     returns: list[float]
     """Sum of the rewards the learner sees (clipped where the env clips) of each episode."""
+    games: list[GameRecord] = field(default_factory=list)
+    """Each episode's record (waves, deaths, frames) when the env was a GameRecorder."""
 
     @property
     def mean_score(self) -> float:
@@ -38,9 +37,13 @@ class EvalResult:
         return float(np.mean(self.returns))
 
     def as_dict(self) -> dict:
-        return {"episodes": len(self.scores), "mean_score": self.mean_score,
-                "std_score": float(np.std(self.scores)), "mean_return": self.mean_return,
-                "scores": self.scores, "returns": self.returns}
+        result = {"episodes": len(self.scores), "mean_score": self.mean_score,
+                  "std_score": float(np.std(self.scores)), "mean_return": self.mean_return,
+                  "scores": self.scores, "returns": self.returns}
+        if self.games:
+            result["summary"] = summarize(self.games)
+            result["games"] = [game.as_dict() for game in self.games]
+        return result
 
 
 EVAL_ENVS_MAX = 64
@@ -52,6 +55,33 @@ def eval_env_count(episodes: int, env: config.EnvConfig) -> int:
     none is played only to be thrown away), up to EVAL_ENVS_MAX or the training's count if
     that is larger."""
     return max(1, min(episodes, max(EVAL_ENVS_MAX, env.num_envs)))
+
+
+class EvalRequestError(ValueError):
+    """An evaluation the game cannot play as asked (a user error: the message says why)."""
+
+
+def eval_env_config(env: config.EnvConfig, episodes: int, seed: int, protocol: str | None = None,
+                    start_wave: int | None = None) -> config.EnvConfig:
+    """The env an evaluation plays on: one env per episode, `seed`, and for Tempest the
+    protocol ("life": each episode one life; "game": whole games; None: as `env` trains) and the
+    start wave (None: the training's).  ALE games are whole games under either (a lost life
+    continues the game) and have no waves: asking for "life" or a wave there is an error."""
+    changes: dict = {"num_envs": eval_env_count(episodes, env), "seed": seed}
+    if env.id != config.TEMPEST_ENV_ID:
+        if protocol == "life":
+            raise EvalRequestError(f"{env.id} is evaluated in whole games (a lost life continues "
+                                   "the game); the one-life protocol is Tempest's")
+        if start_wave is not None:
+            raise EvalRequestError(f"{env.id} has no waves; --start-wave is Tempest's")
+        return replace(env, **changes)
+    if start_wave is not None and not 1 <= start_wave <= 99:
+        raise EvalRequestError(f"--start-wave must be a wave from 1 to 99, got {start_wave}")
+    if protocol is not None:
+        changes["episodic_life"] = protocol == "life"
+    if start_wave is not None:
+        changes["start_wave"] = start_wave
+    return replace(env, **changes)
 
 
 def evaluate(greedy: Callable[[np.ndarray], np.ndarray], env, episodes: int, epsilon: float,
@@ -74,7 +104,9 @@ def evaluate(greedy: Callable[[np.ndarray], np.ndarray], env, episodes: int, eps
     finally:
         env.close()
     chosen = sorted(played)[:episodes]  # by (round, env), never by finishing time
-    return EvalResult([p[2] for p in chosen], [p[3] for p in chosen])
+    records = env.records if isinstance(env, GameRecorder) else None
+    games = [records[env_id][k] for k, env_id, *_ in chosen] if records is not None else []
+    return EvalResult([p[2] for p in chosen], [p[3] for p in chosen], games)
 
 
 def evaluate_expert(env, episodes: int, epsilon: float, seed: int,
@@ -105,8 +137,9 @@ class RunEvaluations:
 
     def __init__(self, cfg: config.Config, make_env, label, events) -> None:
         self.actor_cfg, self.make_env, self.label, self.events = cfg.actor, make_env, label, events
-        self.env_cfg = replace(cfg.env, num_envs=eval_env_count(cfg.actor.eval_episodes, cfg.env))
         self.seed = cfg.env.seed + 1_000_003
+        protocol = cfg.actor.eval_protocol if cfg.env.id == config.TEMPEST_ENV_ID else None
+        self.env_cfg = eval_env_config(cfg.env, cfg.actor.eval_episodes, cfg.env.seed, protocol)
         self.frames_per_step = envs.frames_per_step(cfg.env)
 
     def due(self, frame_before: int, frame: int) -> bool:
@@ -133,50 +166,3 @@ class RunEvaluations:
                         "(the imitation gate's G_expert, measured once)",
                         frame=frame, scores=result.scores)
         return result
-
-
-def evaluate_checkpoint(target: str, episodes: int, seed: int) -> dict:
-    """`tempest-dqn eval`: load a run directory's latest checkpoint (or a generation), play.
-
-    Raises:
-        CheckpointError: nothing loadable at `target`; the message says what is missing.
-    """
-    from aimodel import Learner, select_device
-
-    generation = _generation(Path(target))
-    tensors, state = load_checkpoint(generation)
-    try:
-        cfg = config.from_dict(state["config"])
-    except (KeyError, config.ConfigError) as err:
-        raise CheckpointError(f"{generation}/state.json holds no usable configuration ({err})"
-                              ) from None
-    env_cfg = replace(cfg.env, num_envs=eval_env_count(episodes, cfg.env), seed=seed)
-    env = envs.make_vector_env(env_cfg)
-    # this machine's device, not the training's: a run trained on a GPU evaluates on a CPU
-    learner = Learner(env.single_observation_space.shape, int(env.single_action_space.n),
-                      cfg.learner, seed=seed, decay_steps=1, device=select_device("auto"))
-    try:
-        learner.load_state(tensors, state["learner"])
-    except (ValueError, KeyError) as err:
-        env.close()
-        raise CheckpointError(f"{generation}: {err}") from None
-    result = evaluate(learner.greedy_actions, env, episodes, cfg.actor.eval_epsilon, seed,
-                      envs.frames_per_step(cfg.env))
-    return {"checkpoint": str(generation), "env": cfg.env.id, "seed": seed,
-            "frame": state.get("counters", {}).get("frame"), **result.as_dict()}
-
-
-def _generation(target: Path) -> Path:
-    if (target / "state.json").exists():
-        return target
-    for checkpoints in (target / CHECKPOINTS_DIR, target):
-        if checkpoints.is_dir():
-            generation = latest_checkpoint(checkpoints)
-            if generation is not None:
-                return generation
-    raise CheckpointError(f"no checkpoint at {target}: give a run directory (runs/<name>), its "
-                          f"checkpoints/ folder, or one generation (checkpoints/gen-000001)")
-
-
-def print_json(result: dict) -> None:
-    print(json.dumps(result, indent=2))

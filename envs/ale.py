@@ -217,21 +217,41 @@ def make_ale_vector_env(cfg: EnvConfig, *, num_threads: int = 0) -> VectorEnv:
         UnknownEnvError: the id names no ROM shipped with ale-py (with the closest ids).
         ConfigError: a setting out of range.
     """
-    game = rom_id(cfg.id)
     _check_settings(cfg)
-    env = AtariVectorEnv(
-        game,
-        cfg.num_envs,
+    env = _atari(cfg, cfg.num_envs, num_threads, colour=False)
+    return AleVectorEnv(env, cfg)
+
+
+ROM_HEIGHT, ROM_WIDTH = 210, 160
+"""The Atari 2600 picture as the ROM draws it."""
+
+
+def colour_twin(cfg: EnvConfig) -> AtariVectorEnv:
+    """One game of `cfg.id` as the ROM draws it (210x160 colour, one frame, no stack) with the
+    settings of `cfg`'s envs: reset with env 0's seed and given env 0's actions, it plays env 0's
+    game frame for frame (the emulator is deterministic), which is how a video films an ALE game
+    whose vector env hands out only the network's 84x84 grey stacks (`agent.video`)."""
+    _check_settings(cfg)
+    return _atari(cfg, 1, 1, colour=True)
+
+
+def _atari(cfg: EnvConfig, num_envs: int, num_threads: int, *, colour: bool) -> AtariVectorEnv:
+    """AtariVectorEnv with `cfg`'s settings: the network's grey 84x84 stacks, or the ROM's colour
+    frames (`colour_twin`)."""
+    return AtariVectorEnv(
+        rom_id(cfg.id),
+        num_envs,
         num_threads=num_threads,
-        thread_affinity_offset=0 if cfg.pin_threads and may_use_every_cpu() else -1,
+        thread_affinity_offset=0 if cfg.pin_threads and may_use_every_cpu() and not colour
+        else -1,
         max_num_frames_per_episode=cfg.max_episode_frames or ALE_DEFAULT_MAX_FRAMES,
         repeat_action_probability=cfg.sticky_action_prob,
         full_action_space=cfg.full_action_space,
         autoreset_mode=AutoresetMode.NEXT_STEP,
-        img_height=84,
-        img_width=84,
-        grayscale=True,
-        stack_num=cfg.frame_stack,
+        img_height=ROM_HEIGHT if colour else 84,
+        img_width=ROM_WIDTH if colour else 84,
+        grayscale=not colour,
+        stack_num=1 if colour else cfg.frame_stack,
         frameskip=cfg.frame_skip,
         maxpool=True,
         noop_max=cfg.noop_max,
@@ -240,4 +260,3 @@ def make_ale_vector_env(cfg: EnvConfig, *, num_threads: int = 0) -> VectorEnv:
         reward_clipping=False,  # clipped here, so that scores stay game points
         use_fire_reset=True,
     )
-    return AleVectorEnv(env, cfg)
