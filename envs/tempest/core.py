@@ -156,10 +156,10 @@ def _step_kernel(s, k, fire: np.ndarray, zap: np.ndarray, spinner: np.ndarray,
 
 
 @numba.njit(cache=True, nogil=True, _nrt=False)
-def _new_games_kernel(s, k, mask: np.ndarray, start_wave: int) -> None:
+def _new_games_kernel(s, k, mask: np.ndarray, start_waves: np.ndarray) -> None:
     for g in range(s.mode.shape[0]):
         if mask[g]:
-            new_game(s, k, g, start_wave)
+            new_game(s, k, g, start_waves[g])
 
 
 @numba.njit(cache=True, nogil=True, _nrt=False)
@@ -182,11 +182,14 @@ def seed_games(state: GameState, seeds: np.ndarray) -> None:
     _seed_kernel(state.rng, np.ascontiguousarray(seeds, dtype=np.int64))
 
 
-def new_games(state: GameState, mask: np.ndarray, start_wave: int) -> None:
+def new_games(state: GameState, mask: np.ndarray, start_wave: int | np.ndarray) -> None:
     """Fresh games where `mask` (bool (N,)): score 0, 3 lives, next bonus at 20,000, frame 0,
-    the claw at CURSPO 0xF0 (clamped on open tubes), wave `start_wave` set up (skill row,
-    pending queue, spikes, superzapper), mode PLAY.  Their random streams continue."""
-    _new_games_kernel(state, RULES, np.ascontiguousarray(mask, dtype=np.bool_), int(start_wave))
+    the claw at CURSPO 0xF0 (clamped on open tubes), wave `start_wave` (one for all, or int
+    (N,) one per game) set up (skill row, pending queue, spikes, superzapper), the skill-step
+    bonus owed, mode PLAY.  Their random streams continue."""
+    waves = np.broadcast_to(np.asarray(start_wave, np.int64), mask.shape)
+    _new_games_kernel(state, RULES, np.ascontiguousarray(mask, dtype=np.bool_),
+                      np.ascontiguousarray(waves))
 
 
 def step_games(state: GameState, fire: np.ndarray, zap: np.ndarray,

@@ -27,6 +27,8 @@ from envs.tempest.actions import ACTION_SETS, FIRE, SPIN, ZAP
 from envs.tempest.state import ALIVE, MODE_GAME_OVER, allocate
 
 END_LIFE, END_GAME, END_TRUNCATED = 1, 2, 3
+_START_STREAM = 0x57A27
+"""Mixed into a game's seed for the stream that draws its start waves."""
 """Why a game's episode ended (`Games.ended`), which decides what its next reset does."""
 
 
@@ -43,6 +45,10 @@ class Games:
             raise ValueError(f"start_wave must be 1..99, got {start_wave}")
         self.num_games = num_games
         self.start_wave = start_wave
+        """The wave new games start at, unless `set_start_waves` gave a distribution."""
+        self._start_choices = np.array([start_wave], np.int64)
+        self._start_probs = np.ones(1)
+        self._start_rngs = [np.random.default_rng([g, _START_STREAM]) for g in range(num_games)]
         self.episodic_life = episodic_life
         self.max_episode_frames = max_episode_frames
         self.action_table = ACTION_SETS[action_set]
@@ -62,11 +68,37 @@ class Games:
     # -- resets ------------------------------------------------------------------------------------
 
     def seed(self, seeds: np.ndarray) -> None:
-        core.seed_games(self.state, np.asarray(seeds, np.int64))
+        seeds = np.asarray(seeds, np.int64)
+        core.seed_games(self.state, seeds)
+        self._start_rngs = [np.random.default_rng([int(seed), _START_STREAM]) for seed in seeds]
+
+    def set_start_waves(self, waves, probs=None) -> None:
+        """From now on each new game starts at a wave drawn from `waves` with `probs` (default:
+        uniform), by a random stream of its own seeded with the game's seed (the game's own
+        stream is untouched); one wave means every new game starts there.  Games under way
+        are not changed (the start-wave curriculum, agent.curriculum)."""
+        choices = np.asarray(waves, np.int64).reshape(-1)
+        weights = np.ones(len(choices)) if probs is None else np.asarray(probs, float)
+        if choices.size == 0 or choices.min() < 1 or choices.max() > 99:
+            raise ValueError(f"start waves must be waves 1..99, got {choices.tolist()}")
+        if weights.shape != choices.shape or weights.min() < 0 or weights.sum() <= 0:
+            raise ValueError(f"need one non-negative weight per wave, got {weights.tolist()}")
+        self._start_choices, self._start_probs = choices, weights / weights.sum()
+
+    def _start_waves(self, mask: np.ndarray) -> np.ndarray:
+        """The start wave of each game that starts now (where `mask`)."""
+        if len(self._start_choices) == 1:
+            return np.full(self.num_games, self._start_choices[0], np.int64)
+        waves = np.zeros(self.num_games, np.int64)
+        for g in np.flatnonzero(mask):
+            waves[g] = self._start_rngs[g].choice(self._start_choices, p=self._start_probs)
+        return waves
 
     def new_games(self, mask: np.ndarray, start_wave: int | None = None) -> None:
-        """Fresh games where `mask`; a new episode starts there."""
-        core.new_games(self.state, mask, self.start_wave if start_wave is None else start_wave)
+        """Fresh games where `mask` (at `start_wave`, else at the start waves in force); a new
+        episode starts there."""
+        waves = self._start_waves(mask) if start_wave is None else start_wave
+        core.new_games(self.state, mask, waves)
         self._begin_episodes(mask)
 
     def reset_ended(self, mask: np.ndarray) -> None:
@@ -77,7 +109,7 @@ class Games:
             core.finish_life(self.state, next_life)
         over = mask & ((self.ended != END_LIFE) | (self.state.mode == MODE_GAME_OVER))
         if over.any():
-            core.new_games(self.state, over, self.start_wave)
+            core.new_games(self.state, over, self._start_waves(over))
         self._begin_episodes(mask)
 
     def _begin_episodes(self, mask: np.ndarray) -> None:

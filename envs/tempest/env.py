@@ -93,6 +93,11 @@ class TempestVectorEnv(gym.vector.VectorEnv):
     def get_action_meanings(self) -> list[str]:
         return action_meanings(self.games.action_table)
 
+    def set_start_waves(self, waves, probs=None) -> None:
+        """Games started from now on begin at a wave drawn from `waves` with `probs` (one wave:
+        all of them there); see `engine.Games.set_start_waves`."""
+        self.games.set_start_waves(waves, probs)
+
     def reset(self, *, seed: int | list[int] | None = None,
               options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         """New games in every env; `seed` s gives env i the seed s + i (or a list, one per env);
@@ -174,6 +179,11 @@ class TempestEnv(gym.Env):
 
     def get_action_meanings(self) -> list[str]:
         return action_meanings(self.games.action_table)
+
+    def set_start_waves(self, waves, probs=None) -> None:
+        """Games started from now on begin at a wave drawn from `waves` with `probs` (one wave:
+        all of them there); see `engine.Games.set_start_waves`."""
+        self.games.set_start_waves(waves, probs)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)

@@ -171,3 +171,51 @@ def test_render_returns_an_rgb_frame() -> None:
     frame = env.render()
     assert frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8
     assert frame.any()
+
+
+def _game_starts(env: TempestVectorEnv, steps: int) -> list[int]:
+    """The start waves of the games that begin during `steps` frames of random play (whole
+    games: every reset step starts one)."""
+    rng, starts = np.random.default_rng(1), []
+    for _ in range(steps):
+        _, _, _, _, info = env.step(rng.integers(0, 44, env.num_envs))
+        starts += info["wave"][info["reset_step"]].tolist()
+    return starts
+
+
+def test_new_games_start_at_waves_drawn_from_the_distribution_set() -> None:
+    """Random play dies quickly, so many games start: their waves follow the weights given
+    (3:1 between waves 13 and 5; wave 7 never), the games under way keep their wave."""
+    env = TempestVectorEnv(num_envs=16, episodic_life=False, max_episode_frames=40)
+    env.reset(seed=3)
+    env.set_start_waves([5, 7, 13], [1.0, 0.0, 3.0])
+    assert (env.games.state.wave == 1).all()  # not the games under way
+    starts = _game_starts(env, 2_000)
+    assert len(starts) > 500 and set(starts) == {5, 13}
+    assert 0.68 < starts.count(13) / len(starts) < 0.82
+
+
+def test_a_vector_env_with_drawn_start_waves_is_still_n_single_games() -> None:
+    """Each game draws its start waves on a stream of its own seeded by its seed: game i of a
+    vector env seeded s starts where the single env seeded s + i starts."""
+    vector = TempestVectorEnv(num_envs=3, episodic_life=False, max_episode_frames=30)
+    vector.reset(seed=10)
+    vector.set_start_waves([3, 9, 20])
+    singles = []
+    for i in range(3):
+        single = TempestVectorEnv(num_envs=1, episodic_life=False, max_episode_frames=30)
+        single.reset(seed=10 + i)
+        single.set_start_waves([3, 9, 20])
+        singles.append(single)
+    for _ in range(200):
+        _, _, _, _, info = vector.step(np.zeros(3, np.int64))
+        for i, single in enumerate(singles):
+            _, _, _, _, one = single.step(np.zeros(1, np.int64))
+            assert one["wave"][0] == info["wave"][i]
+
+
+@pytest.mark.parametrize(("waves", "probs"), [([], None), ([0, 5], None), ([5, 100], None),
+                                              ([5, 7], [1.0]), ([5, 7], [-1.0, 2.0])])
+def test_start_waves_out_of_range_or_weights_that_do_not_fit_are_refused(waves, probs) -> None:
+    with pytest.raises(ValueError):
+        TempestVectorEnv(num_envs=2).set_start_waves(waves, probs)
