@@ -330,6 +330,43 @@ class ImitationConfig:
 
 
 @dataclass(frozen=True)
+class CurriculumConfig:
+    """Tempest's start-wave curriculum: new games start at waves drawn from a distribution that
+    moves up the arcade's skill-step waves (1, 3, 5, ... 81) as the network clears them.
+
+    Why: one life from wave 1 rarely reaches wave 6, so the later waves (spikes, pulsars,
+    fuseballs, faster enemies) are almost never in the replay, and a whole game from wave 13 is
+    a game the network has barely seen.  The frontier is the highest start wave in use; at each
+    evaluation the network also plays one-life episodes started at the frontier, and the share
+    that clear it (reach the next wave) decides whether it moves up one skill step or back down
+    one.  The dashboard and the control channel show and pin it."""
+
+    enabled: bool = False
+    """Off unless asked for: the README's one-life numbers from wave 1 are the default preset's
+    home ground, and the curriculum's worth is measured beside it (README, whole games)."""
+    wave1_share: float = 0.25
+    """Share of new games that start at wave 1 whatever the frontier, so the early waves stay in
+    the replay and are not forgotten."""
+    frontier_share: float = 0.5
+    """Share of new games that start at the frontier, where the clear rate is decided; the rest
+    (1 - wave1_share - frontier_share) start at the skill-step waves between wave 1 and the
+    frontier, uniformly, so no wave in between goes unseen."""
+    promote_clear_rate: float = 0.5
+    """The frontier moves up one skill step when at least this share of the frontier's one-life
+    evaluation episodes clear it: half the lives pass the wave, a level worth building on."""
+    demote_clear_rate: float = 0.1
+    """It moves back down one step when fewer than this share clear it: a frontier the network
+    no longer holds (well below promote_clear_rate, so evaluation noise does not make it
+    oscillate)."""
+    max_wave: int = 81
+    """The frontier stops at the highest skill-step wave at or below this (81: the arcade's last
+    choice)."""
+    eval_episodes: int = 10
+    """One-life episodes started at the frontier at each evaluation (on the evaluation seeds),
+    the clear rate's sample: 10 tells 0.5 from 0.1 reliably for what it costs (a few seconds)."""
+
+
+@dataclass(frozen=True)
 class MetricsConfig:
     """What the run records."""
 
@@ -504,6 +541,8 @@ class Config:
     """The expert curriculum."""
     imitation: ImitationConfig = field(default_factory=ImitationConfig)
     """The imitation term towards the expert's labels."""
+    curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
+    """Tempest's start-wave curriculum."""
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     """Recorded metrics."""
     doctor: DoctorConfig = field(default_factory=DoctorConfig)
@@ -1030,7 +1069,7 @@ _POSITIVE_INT = (
     "env.num_envs env.frame_skip env.frame_stack replay.capacity replay.n_step "
     "replay.sample_threads "
     "learner.batch_size learner.micro_batches actor.eval_episodes expert.interval_frames "
-    "run.frames run.keep_checkpoints "
+    "curriculum.eval_episodes run.frames run.keep_checkpoints "
     "doctor.rearm_rows doctor.baseline_rows doctor.min_baseline_rows doctor.grad_swing_rows "
     "doctor.clip_saturated_rows doctor.agreement_window_rows doctor.reversal_rows "
     "doctor.agreement_fade_rows "
@@ -1054,6 +1093,8 @@ _NON_NEGATIVE = (
 _UNIT_INTERVAL = (
     "env.sticky_action_prob replay.alpha replay.beta_start replay.beta_end "
     "actor.epsilon_start actor.epsilon_end actor.eval_epsilon expert.ratio_start expert.ratio_floor"
+    " curriculum.wave1_share curriculum.frontier_share curriculum.promote_clear_rate"
+    " curriculum.demote_clear_rate"
     " doctor.clip_swing doctor.clip_saturated_frac doctor.clip_saturated_delta "
     "doctor.agreement_peak_min doctor.agreement_collapse_fraction doctor.q_divergence_bound_share"
 ).split()
@@ -1074,8 +1115,9 @@ def _range_errors(v: Mapping[str, Any]) -> list[str]:
     errors += [f"{k} must be in [0, 1], got {v[k]}" for k in _UNIT_INTERVAL if not 0 <= v[k] <= 1]
     errors += [f"{k} must be in (0, 1], got {v[k]}" for k in _HALF_OPEN if not 0 < v[k] <= 1]
     errors += [f"{k} must be greater than 1, got {v[k]}" for k in _ABOVE_ONE if v[k] <= 1]
-    if not 1 <= v["env.start_wave"] <= 99:
-        errors.append(f"env.start_wave must be a wave from 1 to 99, got {v['env.start_wave']}")
+    for key in ("env.start_wave", "curriculum.max_wave"):
+        if not 1 <= v[key] <= 99:
+            errors.append(f"{key} must be a wave from 1 to 99, got {v[key]}")
     if not v["learner.hidden_sizes"] or min(v["learner.hidden_sizes"]) < 1:
         errors.append(
             "learner.hidden_sizes must list one or more positive layer widths, "
@@ -1128,12 +1170,33 @@ def _relation_errors(v: Mapping[str, Any]) -> list[str]:
             f"doctor.min_baseline_rows ({v['doctor.min_baseline_rows']}) must not exceed "
             f"doctor.baseline_rows ({v['doctor.baseline_rows']})"
         )
+    errors += _curriculum_errors(v)
     name = v["run.name"]
     if "/" in name or "\\" in name or name in (".", ".."):
         errors.append(f"run.name must be a plain directory name, got {name!r}")
     if not v["run.run_dir"].strip():
         errors.append("run.run_dir must not be empty")
     errors += _resume_errors(v["run.resume_from"], v["run.force_fresh_model"])
+    return errors
+
+
+def _curriculum_errors(v: Mapping[str, Any]) -> list[str]:
+    """The curriculum's shares must leave room for each other, its thresholds must be ordered,
+    and it needs Tempest's waves and the evaluations that move it."""
+    errors = []
+    if v["curriculum.wave1_share"] + v["curriculum.frontier_share"] > 1:
+        errors.append(f"curriculum.wave1_share + curriculum.frontier_share must not exceed 1, got "
+                      f"{v['curriculum.wave1_share']} + {v['curriculum.frontier_share']}")
+    if v["curriculum.demote_clear_rate"] >= v["curriculum.promote_clear_rate"]:
+        errors.append(f"curriculum.demote_clear_rate ({v['curriculum.demote_clear_rate']}) must "
+                      f"be below curriculum.promote_clear_rate "
+                      f"({v['curriculum.promote_clear_rate']})")
+    if v["curriculum.enabled"] and v["env.id"] != TEMPEST_ENV_ID:
+        errors.append(f"curriculum.enabled needs {TEMPEST_ENV_ID}'s waves; {v['env.id']} has "
+                      "none")
+    if v["curriculum.enabled"] and v["actor.eval_every_frames"] == 0:
+        errors.append("curriculum.enabled needs evaluations to move the frontier; set "
+                      "actor.eval_every_frames above 0")
     return errors
 
 

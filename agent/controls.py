@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from agent.curriculum import CurriculumControl
 from expert import MixerOverride
 from metrics.control import BadCommand, Command, CommandInbox, describe
 from metrics.events import EventLog
@@ -31,6 +32,10 @@ class Overrides:
     imitation_off: bool = False
     """The imitation term switched off by hand (its schedule resumes when switched back)."""
     expert: MixerOverride = field(default_factory=MixerOverride)
+    curriculum: CurriculumControl = field(default_factory=CurriculumControl)
+    """Requests for the start-wave curriculum, taken by the trainer at its next step."""
+    curriculum_pinned: bool = False
+    """Whether the curriculum is pinned (the trainer keeps it current; `toggle` reads it)."""
     scheduled_expert_ratio: float = 0.0
     """What the curriculum schedule says now (the trainer keeps it current)."""
 
@@ -116,6 +121,15 @@ def _imitation(o: Overrides, value: str | None) -> str:
     return "imitation term off" if o.imitation_off else "imitation term: schedule"
 
 
+def _curriculum(o: Overrides, value: str | None) -> str:
+    if value in ("up", "down"):
+        o.curriculum.steps += 1 if value == "up" else -1
+        return f"curriculum frontier one skill step {value}, pinned"
+    pin = not o.curriculum_pinned if value == "toggle" else value == "pin"
+    o.curriculum.pin = o.curriculum_pinned = pin
+    return "curriculum frontier pinned" if pin else "curriculum frontier: evaluations"
+
+
 def _expert(o: Overrides, value: str | None) -> str:
     o.expert.mode, o.expert.manual = value, None
     return {"on": "expert only", "off": "expert off", "auto": "expert share: schedule"}[value]
@@ -135,6 +149,7 @@ _HANDLERS: dict[str, Callable[[Overrides, str | None], str]] = {
     "epsilon": _epsilon,
     "lr": _lr,
     "imitation": _imitation,
+    "curriculum": _curriculum,
     "expert": _expert,
     "expert_ratio": _expert_ratio,
 }

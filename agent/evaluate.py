@@ -156,6 +156,16 @@ class RunEvaluations:
                         frame=frame, scores=result.scores)
         return result
 
+    def at_wave(self, greedy: Callable[[np.ndarray], np.ndarray], wave: int, episodes: int,
+                frame: int) -> list[GameRecord]:
+        """The start-wave curriculum's evaluation (agent.curriculum): `episodes` one-life
+        episodes started at `wave`, on the evaluation seeds, recorded."""
+        env_cfg = eval_env_config(self.env_cfg, episodes, self.env_cfg.seed, "life", wave)
+        result = evaluate(greedy, GameRecorder(self.make_env(env_cfg)), episodes,
+                          self.actor_cfg.eval_epsilon, seed=self.seed,
+                          frames_per_step=self.frames_per_step)
+        return result.games
+
     def expert(self, frame: int) -> EvalResult:
         a = self.actor_cfg
         labelled = self.label(self.make_env(self.env_cfg), self.env_cfg)

@@ -35,6 +35,7 @@ from agent.background import BackgroundLearner, learner_mode, uses_learner_threa
 from agent.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
 from agent.console import StopFlag, progress_line
 from agent.controls import Overrides, apply_commands
+from agent.curriculum import CurriculumControl, RunCurriculum
 from agent.evaluate import EvalResult, RunEvaluations
 from agent.gameview import GameViewPublisher
 from agent.guard import DoctorOnDuty
@@ -113,6 +114,10 @@ class Trainer:
         self.game_view.on_write = self.writes.game_view_written
         self.writes.check_space(self.replay.nbytes, self.learner.online.parameters())
         self.evaluations = RunEvaluations(cfg, make_env, self.label, self.events)
+        self.curriculum = RunCurriculum(cfg.curriculum,
+                                        getattr(self.env.unwrapped, "set_start_waves", None),
+                                        self.evaluations.at_wave, self.events.log)
+        self.curriculum.apply()
         self.inbox = CommandInbox(paths.root)
         self.tensorboard = (TensorBoardSink(paths.root / "tensorboard")
                             if cfg.metrics.tensorboard else None)
@@ -170,6 +175,8 @@ class Trainer:
         self.pacer.load_state(state["pacer"])
         self.windows = DqnWindows.from_state(state["windows"])
         self.teacher = TeacherScores.from_state(state.get("imitation"))
+        self.curriculum.restore(state.get("curriculum"))
+        self.overrides.curriculum_pinned = self.curriculum.state.pinned
         if self.cfg.run.reset_metrics:
             self.counters.schedule_origin = self.counters.frame
             self.windows.reset()
@@ -187,6 +194,7 @@ class Trainer:
                      "actor_rng": self.actor.rng.bit_generator.state,
                      "pacer": self.pacer.state(), "windows": self.windows.state(),
                      "imitation": self.teacher.state(),
+                     "curriculum": self.curriculum.state.state(),
                      "learner": learner_meta, "config": config.to_dict(self.cfg)}
             generation = save_checkpoint(self.paths.checkpoints, tensors, state, self.replay,
                                          self.cfg.run.keep_checkpoints, self.duty.pinned())
@@ -236,7 +244,7 @@ class Trainer:
         self.events.log("info", learner_mode(self.cfg.actor))
         with JsonlWriter(self.paths.metrics) as writer, stop.installed(), self._background():
             while self.actor.frames_taken < self.cfg.run.frames and not stop.set:
-                apply_commands(self.inbox, self.events, self.overrides)
+                self._follow_commands()
                 if self.overrides.quit_requested:
                     break
                 now = self.run_time()
@@ -265,6 +273,13 @@ class Trainer:
             self._count(self.actor.flush())
             self._emit(acc, writer, self.run_time())
         return "signal" if stop.set else "quit" if self.overrides.quit_requested else "end of run"
+
+    def _follow_commands(self) -> None:
+        """The control channel's commands, applied between two steps (agent.controls)."""
+        apply_commands(self.inbox, self.events, self.overrides)
+        self.curriculum.follow_control(self.overrides.curriculum, self.actor.frame)
+        self.overrides.curriculum = CurriculumControl()
+        self.overrides.curriculum_pinned = self.curriculum.state.pinned
 
     def _close(self) -> None:
         self.env.close()
@@ -313,6 +328,7 @@ class Trainer:
         if self.teacher.expert_score is None and self.actor.has_expert:
             self.teacher.expert_score = self.evaluations.expert(self.actor.frame).mean_score
         self._refresh_imitation_weight()
+        self.curriculum.evaluate(greedy, self.actor.frame)
         return result
 
     def _save_due(self, since_save: float) -> bool:
@@ -411,10 +427,12 @@ class Trainer:
                       eval_return=self.pending_eval.mean_return if self.pending_eval else None,
                       eval_score=self.pending_eval.mean_score if self.pending_eval else None,
                       imitation_weight=self.imitation_weight,
-                      expert_eval_score=self.teacher.expert_score)
+                      expert_eval_score=self.teacher.expert_score,
+                      **self.curriculum.row_fields())
         self.pending_eval = None
         self._report_compile_error()
-        row.update(state=state, driver=self.overrides.driver(), device=str(self.learner.device))
+        row.update(state=state, driver=self.overrides.driver(), device=str(self.learner.device),
+                   curriculum_pinned=self.curriculum.pinned_shown)
         self.writes.row(writer, row)
         self.writes.retry_events()
         self.duty.examine(row)

@@ -20,7 +20,13 @@ from metrics.control import COMMANDS, BadCommand, Command, CommandInbox, send_co
 from metrics.doctor import CODES, GUARD_CODES, SEVERITIES, Doctor, Finding, diagnose, format_report
 from metrics.events import EVENT_KINDS, EventLog, read_events
 from metrics.gameview import read_game_view, validate_game_view, write_game_view
-from metrics.schema import REQUIRED_KEYS, VERSION_2_KEYS, IntervalAccumulator, validate_row
+from metrics.schema import (
+    REQUIRED_KEYS,
+    VERSION_2_KEYS,
+    VERSION_3_KEYS,
+    IntervalAccumulator,
+    validate_row,
+)
 from metrics.sink import JsonlWriter, MetricsFileError, RowFollower, read_rows
 from metrics.windows import DqnWindows
 
@@ -31,6 +37,7 @@ __all__ = [
     "GUARD_CODES",
     "REQUIRED_KEYS",
     "VERSION_2_KEYS",
+    "VERSION_3_KEYS",
     "SEVERITIES",
     "BadCommand",
     "Command",

@@ -38,6 +38,7 @@ COMMANDS: dict[str, dict[str, tuple[str, ...]]] = {
     "greedy": {},
     "lr": {"value": ("x2", "half")},
     "imitation": {"value": ("off", "auto", "toggle")},
+    "curriculum": {"value": ("pin", "auto", "toggle", "up", "down")},
     "quit": {},
 }
 """command name -> {argument: accepted values}; every listed argument is required.
@@ -46,7 +47,9 @@ pause/resume: stop/continue acting and learning; save: checkpoint now; expert: f
 curriculum on or off, or back to its schedule; expert_ratio: step the ratio up or down; epsilon:
 step ε up or down, or back to its schedule; greedy: toggle ε = 0 acting; lr: double or halve
 the learning rate; imitation: switch the imitation term off, back to its schedule, or between
-the two; quit: checkpoint and stop.
+the two; curriculum: pin the start-wave frontier where it is, hand it back to the evaluations,
+toggle between the two, or move it one skill step up or down (which pins it); quit: checkpoint
+and stop.
 """
 
 _NAME = re.compile(r"^\d{20}-\d+-\d+\.json$")

@@ -35,8 +35,17 @@ learner steps (plain J_E: neither lambda nor importance weights), null when the 
 expert_eval_score: the expert's mean score by the evaluation protocol on the evaluation's
 seeds, measured once by the run (QDagger's G_expert), null until then."""
 
+VERSION_3_KEYS: tuple[str, ...] = ("curriculum_frontier", "curriculum_clear_rate")
+"""Keys added in version 3 (DESIGN.md §5), checked where present like version 2's.
+
+curriculum_frontier: the start-wave curriculum's frontier when the row was written (the highest
+wave new games start at), null when the curriculum is off;
+curriculum_clear_rate: the share of the latest frontier evaluation's one-life episodes, started
+at the frontier of that time, that reached the next wave; null when off or before the first."""
+
 INT_KEYS = frozenset(
-    "frame episodes greedy_top_action learner_steps target_age replay_size nonfinite_steps".split()
+    "frame episodes greedy_top_action learner_steps target_age replay_size nonfinite_steps "
+    "curriculum_frontier".split()
 )
 """Counts and indices: JSON integers.  Every other key is a number (int or float)."""
 
@@ -45,7 +54,7 @@ NEVER_NULL = frozenset("t frame episodes learner_steps replay_size nonfinite_ste
 
 `fps` may be null: an interval closed with no elapsed time has no rate."""
 
-FRACTION_KEYS = frozenset("clip_frac agreement greedy_top_share".split())
+FRACTION_KEYS = frozenset("clip_frac agreement greedy_top_share curriculum_clear_rate".split())
 """Shares: within [0, 1]."""
 
 NON_NEGATIVE_KEYS = INT_KEYS | {"t", "fps", "grad_norm", "grad_norm_max", "clip_delta",
@@ -84,7 +93,7 @@ def validate_row(row: object) -> list[str]:
     if not isinstance(row, Mapping):
         return [f"a row must be a JSON object, got {type(row).__name__}"]
     problems = [f"missing required key {key!r}" for key in REQUIRED_KEYS if key not in row]
-    for key in REQUIRED_KEYS + VERSION_2_KEYS:
+    for key in REQUIRED_KEYS + VERSION_2_KEYS + VERSION_3_KEYS:
         problem = _value_problem(key, row[key]) if key in row else None
         if problem:
             problems.append(problem)
@@ -263,14 +272,16 @@ class IntervalAccumulator:
         eval_score: float | None = None,
         imitation_weight: float = 0.0,
         expert_eval_score: float | None = None,
+        curriculum_frontier: int | None = None,
+        curriculum_clear_rate: float | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Closes the interval that ends at run time `t` and returns its complete §5 row.
 
         `dqn` is `DqnWindows.summary(frame)` (null values when omitted); `learner_steps` and
         `nonfinite_steps` are run totals; `imitation_weight` (lambda in force) and
-        `expert_eval_score` are the trainer's (VERSION_2_KEYS); `extra` keys are added but may
-        not override those or the §5 keys.
+        `expert_eval_score` are the trainer's (VERSION_2_KEYS), the curriculum's keys too
+        (VERSION_3_KEYS); `extra` keys are added but may not override those or the §5 keys.
         `fps` and `samples_per_frame` are over this interval; `fps` is null only when no time
         passed, `samples_per_frame` is null when no frame was stepped.
         """
@@ -299,8 +310,10 @@ class IntervalAccumulator:
             "imitation_weight": float(imitation_weight),
             "imitation_loss": _weighted_mean(self._imitation_sum, self._imitation_count),
             "expert_eval_score": expert_eval_score,
+            "curriculum_frontier": curriculum_frontier,
+            "curriculum_clear_rate": curriculum_clear_rate,
         }
-        clash = set(extra or {}) & set(REQUIRED_KEYS + VERSION_2_KEYS)
+        clash = set(extra or {}) & set(REQUIRED_KEYS + VERSION_2_KEYS + VERSION_3_KEYS)
         if clash:
             raise ValueError(f"extra keys may not replace §5 keys: {sorted(clash)}")
         row.update(extra or {})

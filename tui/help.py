@@ -9,9 +9,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.keys import KEYS
-
-KEY_NAMES = {"question_mark": "?"}
+from tui.keys import help_rows
 
 EXTRA_LINES = (
     ("ctrl+q", "close the dashboard only; training goes on"),
@@ -22,7 +20,7 @@ EXTRA_LINES = (
 def help_content() -> Content:
     """The key table as lines "key  what it does"."""
     lines = [Content.styled("Keys — commands go to the trainer through the run's control/", "bold")]
-    rows = [(KEY_NAMES.get(k.key, k.key), k.help) for k in KEYS] + list(EXTRA_LINES)
+    rows = help_rows() + list(EXTRA_LINES)
     for key, text in rows:
         lines.append(Content.assemble((f"  {key:<8}", "bold $accent"), text))
     return Content("\n").join(lines)

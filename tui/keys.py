@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+KEY_NAMES = {"question_mark": "?", "left_square_bracket": "[", "right_square_bracket": "]"}
+"""How the help screen writes the keys whose Textual names are words."""
+
 
 class Key(NamedTuple):
     key: str
@@ -20,7 +23,10 @@ class Key(NamedTuple):
     label: str
     """Short name for the footer."""
     help: str
-    """One line for the help screen."""
+    """What it does, for the help screen."""
+    group: str = ""
+    """Keys side by side in KEYS with the same group share one help line ("7 8 9  expert
+    ratio: down / schedule / up"), so the help fits an 80x24 terminal."""
 
 
 KEYS: tuple[Key, ...] = (
@@ -29,22 +35,41 @@ KEYS: tuple[Key, ...] = (
     Key("t", "toggle_training", "pause", "pause / resume (the opposite of the state shown)"),
     Key("o", "toggle_expert('off')", "xprt off", "expert off (network drives); again: schedule"),
     Key("e", "toggle_expert('on')", "xprt only", "expert only (expert drives); again: schedule"),
-    Key("7", "send('expert_ratio', 'down')", "xprt-", "expert ratio down"),
-    Key("8", "send('expert', 'auto')", "xprt sched", "expert ratio back to the schedule"),
-    Key("9", "send('expert_ratio', 'up')", "xprt+", "expert ratio up"),
-    Key("4", "send('epsilon', 'down')", "ε-", "epsilon down"),
-    Key("5", "send('epsilon', 'auto')", "ε sched", "epsilon back to the schedule"),
-    Key("6", "send('epsilon', 'up')", "ε+", "epsilon up"),
+    Key("7", "send('expert_ratio', 'down')", "xprt-", "down", "expert ratio"),
+    Key("8", "send('expert', 'auto')", "xprt sched", "back to the schedule", "expert ratio"),
+    Key("9", "send('expert_ratio', 'up')", "xprt+", "up", "expert ratio"),
+    Key("4", "send('epsilon', 'down')", "ε-", "down", "epsilon"),
+    Key("5", "send('epsilon', 'auto')", "ε sched", "back to the schedule", "epsilon"),
+    Key("6", "send('epsilon', 'up')", "ε+", "up", "epsilon"),
     Key("p", "send('greedy')", "greedy", "greedy acting on/off (ε = 0)"),
     Key("i", "send('imitation', 'toggle')", "imitate", "imitation term off; again: its schedule"),
-    Key("L", "send('lr', 'x2')", "lr×2", "learning rate ×2"),
-    Key("l", "send('lr', 'half')", "lr÷2", "learning rate ÷2"),
+    Key("w", "send('curriculum', 'toggle')", "waves pin",
+        "start-wave frontier pinned; again: the evaluations move it"),
+    Key("left_square_bracket", "send('curriculum', 'down')", "wave-", "down",
+        "frontier one skill step (pins it)"),
+    Key("right_square_bracket", "send('curriculum', 'up')", "wave+", "up",
+        "frontier one skill step (pins it)"),
+    Key("L", "send('lr', 'x2')", "lr×2", "×2", "learning rate"),
+    Key("l", "send('lr', 'half')", "lr÷2", "÷2", "learning rate"),
     Key("c", "next_chart", "chart", "next chart (when only one fits)"),
     Key("d", "toggle_panel('doctor')", "doctor", "doctor's findings and the event log"),
     Key("g", "toggle_panel('game')", "game", "game view"),
     Key("question_mark", "help", "help", "this help"),
 )  # fmt: skip
 """Every key, in help-screen order."""
+
+
+def help_rows() -> list[tuple[str, str]]:
+    """(keys, what they do) per help line: a group's keys share one line."""
+    rows: list[tuple[str, str]] = []
+    for k in KEYS:
+        name = KEY_NAMES.get(k.key, k.key)
+        if k.group and rows and rows[-1][1].startswith(f"{k.group}: "):
+            keys, text = rows[-1]
+            rows[-1] = (f"{keys} {name}", f"{text} / {k.help}")
+        else:
+            rows.append((name, f"{k.group}: {k.help}" if k.group else k.help))
+    return rows
 
 EXPERT_DRIVER = {"off": "expert off", "on": "expert only"}
 """The driver a row shows while `expert off` / `expert on` is in force."""

@@ -306,6 +306,7 @@ def tiles(history: History, capacity: int | None) -> list[Tile]:
         Tile("agreement", "agree", fmt.percent(row.get("agreement")), "vs expert",
              _trend(rows, "agreement")),
         _imitation(rows, row),
+        _curriculum(rows, row),
         _replay(rows, row, capacity),
         _steps(rows),
         Tile("spf", "samp/fr", fmt.number(row.get("samples_per_frame")), "per new frame",
@@ -356,6 +357,20 @@ def _imitation(rows: Sequence[Row], row: Row) -> Tile:
     detail = "λ: term off" if weight == 0 else f"λ; margin loss {fmt.number(loss)}"
     return Tile("imitation", "imitate", fmt.number(weight), detail,
                 _trend(rows, "imitation_weight"))
+
+
+def _curriculum(rows: Sequence[Row], row: Row) -> Tile:
+    """The start-wave curriculum's frontier and its latest clear rate ("off" when the run has
+    none, "—" before the first row or in rows from before it)."""
+    frontier = row.get("curriculum_frontier")
+    if frontier is None:
+        value = "off" if "curriculum_frontier" in row else fmt.MISSING
+        return Tile("curriculum", "waves", value, "start-wave curriculum", ())
+    detail = f"clear {fmt.percent(row.get('curriculum_clear_rate'), 0)}"
+    if row.get("curriculum_pinned"):
+        detail += " · pinned"
+    return Tile("curriculum", "waves", f"≤ {frontier}", detail,
+                _trend(rows, "curriculum_frontier"))
 
 
 def _replay(rows: Sequence[Row], row: Row, capacity: int | None) -> Tile:

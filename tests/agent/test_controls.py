@@ -104,6 +104,23 @@ def test_imitation_off_auto_and_toggle() -> None:
     assert not o.imitation_off
 
 
+def test_curriculum_pin_toggle_auto_and_steps_wait_for_the_trainer() -> None:
+    """The commands leave requests (the trainer's curriculum takes them at its next step):
+    pin / auto / toggle against the pinned state shown, up and down as counted steps."""
+    o = Overrides()
+    assert _send(o, Command("curriculum", {"value": "pin"})) == [
+        ("command", "curriculum frontier pinned")]
+    assert o.curriculum.pin is True and o.curriculum_pinned
+    assert _send(o, Command("curriculum", {"value": "toggle"})) == [
+        ("command", "curriculum frontier: evaluations")]
+    assert o.curriculum.pin is False
+    _send(o, Command("curriculum", {"value": "up"}), Command("curriculum", {"value": "up"}),
+          Command("curriculum", {"value": "down"}))
+    assert o.curriculum.steps == 1
+    _send(o, Command("curriculum", {"value": "auto"}))
+    assert o.curriculum.pin is False and not o.curriculum_pinned
+
+
 def test_a_bad_command_is_a_warning_and_changes_nothing() -> None:
     o = Overrides()
     logged = _send(o, BadCommand("c.json", "unknown command 'jump'"), Command("nonsense"))

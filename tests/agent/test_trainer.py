@@ -11,6 +11,7 @@ import torch
 
 from agent.background import uses_learner_thread
 from agent.checkpoint import latest_checkpoint
+from agent.games import GameRecord
 from agent.rundir import open_run_dir
 from agent.trainer import Trainer
 from metrics import read_rows
@@ -375,3 +376,40 @@ def test_events_and_rows_share_one_clock(tmp_path):
     [event] = [e for e in _events(trainer) if e["message"].startswith("evaluation at frame")]
     announced = next(i for i, r in enumerate(rows) if r["state"] == "evaluating")
     assert rows[announced]["t"] <= event["t"] <= rows[announced + 1]["t"]
+
+
+def test_the_curriculum_moves_on_the_evaluations_reaches_the_env_and_resumes_exactly(tmp_path):
+    """On the real Tempest-v0: every frontier evaluation clears (a stand-in for the network's
+    episodes), so each evaluation moves the frontier one skill step up; the rows say so, the
+    env's new games start where the distribution says, and a resumed run carries on from it."""
+    settings = {"run.frames": 1600, "actor.eval_every_frames": 400, "actor.eval_episodes": 2,
+                "curriculum.enabled": True, "curriculum.eval_episodes": 3}
+    cfg = chain_cfg(tmp_path, **settings)
+    trainer = Trainer(cfg, open_run_dir(cfg))
+    asked = []
+
+    def all_clear(greedy, wave, episodes, frame):
+        asked.append((wave, episodes))
+        return [GameRecord(0.0, 9, 9, False, wave, wave + 1)] * episodes
+
+    trainer.curriculum.evaluate_at = all_clear
+    trainer.run()
+    assert asked == [(1, 3), (3, 3), (5, 3), (7, 3)]
+    rows = read_rows(trainer.paths.metrics, strict=True)
+    assert [r["curriculum_frontier"] for r in rows if r["eval_score"] is not None] == [
+        3, 5, 7, 9]
+    assert rows[-1]["curriculum_clear_rate"] == 1.0 and rows[-1]["curriculum_pinned"] is False
+    games = trainer.env.unwrapped.games
+    assert games._start_choices.tolist() == [1, 3, 5, 7, 9]
+    resumed = Trainer(cfg, open_run_dir(cfg))
+    assert resumed.resume() and resumed.curriculum.state == trainer.curriculum.state
+    assert resumed.env.unwrapped.games._start_probs.tolist() == pytest.approx(
+        [0.25, 0.25 / 3, 0.25 / 3, 0.25 / 3, 0.5])
+
+
+def test_a_frontier_evaluation_plays_one_life_from_the_wave(tmp_path):
+    cfg = chain_cfg(tmp_path, **{"curriculum.enabled": True})
+    trainer = Trainer(cfg, open_run_dir(cfg))
+    records = trainer.evaluations.at_wave(trainer.learner.greedy_actions, 13, 3, 0)
+    assert len(records) == 3 and {r.start_wave for r in records} == {13}
+    assert all(sum(r.deaths.values()) == 1 or r.truncated for r in records)

@@ -6,7 +6,13 @@ import math
 
 import pytest
 
-from metrics.schema import REQUIRED_KEYS, VERSION_2_KEYS, IntervalAccumulator, validate_row
+from metrics.schema import (
+    REQUIRED_KEYS,
+    VERSION_2_KEYS,
+    VERSION_3_KEYS,
+    IntervalAccumulator,
+    validate_row,
+)
 
 STATE = dict(epsilon=0.1, expert_ratio=0.25, lr=1e-4, learner_steps=100, target_age=7,
              replay_size=5000, nonfinite_steps=1)  # fmt: skip
@@ -30,7 +36,7 @@ def _two_step_interval() -> IntervalAccumulator:
 def test_row_follows_the_definitions() -> None:
     dqn = {"dqn_return_1m": 1.5, "dqn_return_5m": 1.25, "dqn5m_slope": -0.5}
     row = _two_step_interval().row(12.0, dqn=dqn, eval_return=3.0, eval_score=300.0, **STATE)
-    assert list(row) == list(REQUIRED_KEYS + VERSION_2_KEYS)
+    assert list(row) == list(REQUIRED_KEYS + VERSION_2_KEYS + VERSION_3_KEYS)
     assert validate_row(row) == []
     expected = {
         "t": 12.0, "frame": 1400, "fps": 200.0, "episodes": 6, "return_mean": 15.0,
@@ -159,3 +165,20 @@ def test_feeding_from_threads_loses_nothing() -> None:
     for thread in threads:
         thread.join()
     assert acc.row(1.0, **STATE)["samples_per_frame"] == 1.0 and acc.frame == 8_000
+
+
+def test_curriculum_keys_are_the_trainer_s_and_checked_where_present() -> None:
+    """curriculum_frontier: an integer wave or null; curriculum_clear_rate: a share or null;
+    rows written before version 3 have neither."""
+    row = _two_step_interval().row(12.0, curriculum_frontier=13, curriculum_clear_rate=0.4,
+                                   **STATE)
+    assert (row["curriculum_frontier"], row["curriculum_clear_rate"]) == (13, 0.4)
+    assert validate_row(row) == []
+    off = _two_step_interval().row(12.0, **STATE)
+    assert (off["curriculum_frontier"], off["curriculum_clear_rate"]) == (None, None)
+    older = {k: v for k, v in off.items() if k not in VERSION_3_KEYS}
+    assert validate_row(older) == []
+    assert validate_row(row | {"curriculum_clear_rate": 1.5}) == [
+        "curriculum_clear_rate must be within [0, 1], got 1.5"]
+    assert validate_row(row | {"curriculum_frontier": 13.5}) == [
+        "curriculum_frontier must be an integer, got float 13.5"]

@@ -213,3 +213,14 @@ def test_band_points_fill_each_column_from_low_to_high_one_cell_apart() -> None:
     assert xs == [0.0] * 5 + [1.0] * 4 + [2.0] * 3
     assert ys == [0.0, 1.0, 2.0, 3.0, 4.0, 1.0, 2.0, 3.0, 4.0, 2.0, 3.0, 4.0]
     assert model.band_points([{"frame": 5, "q_min": None}], "q_min", "q_max", 3, 4) == ([], [])
+
+
+def test_the_waves_tile_shows_the_frontier_its_clear_rate_and_a_pin():
+    rows = [make_row(0) | {"curriculum_frontier": 5, "curriculum_clear_rate": 0.3,
+                           "curriculum_pinned": False},
+            make_row(1) | {"curriculum_frontier": 7, "curriculum_clear_rate": 0.6,
+                           "curriculum_pinned": True}]
+    waves = tile(history_of(rows), "curriculum")
+    assert (waves.value, waves.detail, waves.trend) == ("≤ 7", "clear 60% · pinned", (5.0, 7.0))
+    off = tile(history_of([make_row(0) | {"curriculum_frontier": None}]), "curriculum")
+    assert off.value == "off"

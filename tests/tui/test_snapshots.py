@@ -39,6 +39,8 @@ def frozen_rows() -> list[dict]:
             replay_size=min(1_000_000, 25_000 * (i + 1)), learner_steps=40 * (i + 1),
             driver="manual", imitation_weight=max(0.0, 1.0 - i / 80),
             imitation_loss=0.4 / (1 + i / 20) if i < 80 else None,
+            curriculum_frontier=1 + 2 * (i // 40), curriculum_clear_rate=0.1 * (i // 40),
+            curriculum_pinned=False,
         )  # fmt: skip
         if i % 40 == 39:
             row.update(eval_score=600.0 + 5 * i, eval_return=1.5 + i / 100)
