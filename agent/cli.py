@@ -133,6 +133,9 @@ def _add_eval(sub) -> None:
                           help="Tempest: the wave every episode starts at (default: the run's)")
     evaluate.add_argument("--video", metavar="FILE",
                           help="film the first episode to FILE.mp4 or FILE.gif")
+    evaluate.add_argument("--video-frames", type=int, default=None, metavar="N",
+                          help="stop filming after N pictures (default: the whole episode, "
+                          "up to 20,000)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -229,7 +232,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.episodes < 1:
         raise UsageError(f"--episodes must be at least 1, got {args.episodes}")
     request = EvalRequest(args.episodes, args.seed, args.policy, args.protocol, args.start_wave,
-                          args.video)
+                          args.video, args.video_frames)
     try:
         document, table = run_eval(args.target, request, args.preset)
     except (CheckpointError, EvalRequestError) as err:

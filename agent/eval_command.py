@@ -21,7 +21,7 @@ import envs
 from agent.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint
 from agent.evaluate import EvalRequestError, eval_env_config, evaluate
 from agent.games import GameRecorder, format_table
-from agent.video import FirstGameVideo, check_video_path, write_video
+from agent.video import MAX_VIDEO_FRAMES, FirstGameVideo, check_video_path, write_video
 from metrics.runfiles import CHECKPOINTS_DIR
 
 POLICIES = ("network", "expert", "attract", "random")
@@ -39,6 +39,9 @@ class EvalRequest:
     """"life", "game", or None: as the run trained (Tempest) / whole games (ALE)."""
     start_wave: int | None = None
     video: str | None = None
+    video_frames: int | None = None
+    """The film stops after this many pictures (a short clip of a long game); None: the
+    whole episode, up to MAX_VIDEO_FRAMES."""
 
 
 def run_eval(target: str | None, request: EvalRequest,
@@ -50,7 +53,7 @@ def run_eval(target: str | None, request: EvalRequest,
         CheckpointError: nothing loadable at `target`.
         EvalRequestError: a request this game or policy cannot honour.
     """
-    video_path = check_video(request.video)
+    video_path = check_video(request.video, request.video_frames)
     if request.policy == "network":
         cfg, greedy, about = _network(target)
     else:
@@ -58,8 +61,8 @@ def run_eval(target: str | None, request: EvalRequest,
     env_cfg = eval_env_config(cfg.env, request.episodes, request.seed, request.protocol,
                               request.start_wave)
     env, expert_share, epsilon = _env_for(request.policy, env_cfg, cfg)
-    film = FirstGameVideo(env, env_cfg, env_cfg.id == config.TEMPEST_ENV_ID) if video_path \
-        else None
+    film = (FirstGameVideo(env, env_cfg, env_cfg.id == config.TEMPEST_ENV_ID,
+                           request.video_frames or MAX_VIDEO_FRAMES) if video_path else None)
     recorder = GameRecorder(film or env)
     result = evaluate(greedy, recorder, request.episodes, epsilon, request.seed,
                       envs.frames_per_step(env_cfg), expert_share)
@@ -73,9 +76,11 @@ def run_eval(target: str | None, request: EvalRequest,
     return document, format_table(result.games, protocol)
 
 
-def check_video(path: str | None) -> Path | None:
+def check_video(path: str | None, frames: int | None = None) -> Path | None:
     if path is None:
         return None
+    if frames is not None and frames < 1:
+        raise EvalRequestError(f"--video-frames must be at least 1, got {frames}")
     try:
         return check_video_path(path)
     except ValueError as err:

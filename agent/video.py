@@ -23,7 +23,8 @@ from gymnasium.vector import VectorEnv, VectorWrapper
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
 MAX_VIDEO_FRAMES = 20_000
-"""A game longer than this is filmed up to here (about 17 minutes of Tempest at 20 fps)."""
+"""A game longer than this is filmed up to here unless asked otherwise (`--video-frames`;
+about 17 minutes of Tempest at 20 fps)."""
 
 
 def check_video_path(path: str) -> Path:
@@ -111,8 +112,10 @@ class FirstGameVideo(VectorWrapper):
     it; `frames` holds the pictures with the burn-in, `score` the game's final score, and
     `in_sync` whether every picture showed that game (an ALE twin that drifted would not)."""
 
-    def __init__(self, env: VectorEnv, env_cfg, tempest: bool):
+    def __init__(self, env: VectorEnv, env_cfg, tempest: bool,
+                 max_frames: int = MAX_VIDEO_FRAMES):
         super().__init__(env)
+        self.max_frames = max_frames
         self.camera = _TempestCamera(env) if tempest else _AleCamera(env, env_cfg)
         self.frames: list[np.ndarray] = []
         self.score: float | None = None
@@ -148,7 +151,7 @@ class FirstGameVideo(VectorWrapper):
             if bool(np.asarray(info.get("episode_end", terminated | truncated))[0]):
                 self.score = float(info["final_score"][0])
                 self._filming = False
-            elif len(self.frames) >= MAX_VIDEO_FRAMES:
+            elif len(self.frames) >= self.max_frames:
                 self._filming = False
         return obs, reward, terminated, truncated, info
 

@@ -75,3 +75,13 @@ def test_an_ale_game_is_filmed_on_a_twin_that_plays_the_same_game(tmp_path) -> N
     first = document["games"][0]
     assert document["video"]["in_sync"] and document["video"]["score"] == first["score"]
     assert iio3.imread(path).shape == (first["steps"] + 1, 210, 160, 3)
+
+
+def test_a_long_game_is_cut_at_the_frames_asked_for(tmp_path) -> None:
+    path = tmp_path / "clip.gif"
+    document, _ = run_eval(None, EvalRequest(1, 7, "random", "game", video=str(path),
+                                             video_frames=25))
+    assert document["video"]["frames"] == 25 and document["video"]["score"] is None
+    assert iio3.imread(path).shape[0] == 25
+    with pytest.raises(EvalRequestError, match="--video-frames must be at least 1"):
+        run_eval(None, EvalRequest(1, 7, "random", video=str(path), video_frames=0))
