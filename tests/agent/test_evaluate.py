@@ -62,3 +62,29 @@ def test_an_evaluation_plays_one_game_per_env_in_one_round():
     assert eval_env_count(10, EnvConfig(num_envs=32)) == 10
     assert eval_env_count(500, EnvConfig(num_envs=8)) == EVAL_ENVS_MAX
     assert eval_env_count(500, EnvConfig(num_envs=256)) == 256
+
+
+def test_in_run_evaluations_play_whole_games_when_the_config_says_so():
+    """actor.eval_protocol "game": the in-run evaluation's Tempest envs play whole games (no
+    episodic life), on the evaluations' own seeds; "life" (the default) as the run trains."""
+    import config
+    from agent.evaluate import RunEvaluations
+
+    made = []
+
+    def make_env(env_cfg):
+        made.append(env_cfg)
+        return LongerIsBetterVectorEnv(env_cfg.num_envs)
+
+    for protocol, episodic in (("life", True), ("game", False)):
+        cfg = config.apply_overrides(config.get_preset("smoke"), {
+            "actor.eval_protocol": protocol, "actor.eval_episodes": 3})
+        evaluations = RunEvaluations(cfg, make_env, None, events=_Quiet())
+        result = evaluations.network(lambda obs: np.zeros(len(obs), np.int64), 0)
+        assert made[-1].episodic_life is episodic and made[-1].num_envs == 3
+        assert result.scores == [3.0, 2.0, 1.0]
+
+
+class _Quiet:
+    def log(self, *args, **kwargs) -> None:
+        pass
