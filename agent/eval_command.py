@@ -54,6 +54,9 @@ def run_eval(target: str | None, request: EvalRequest,
         EvalRequestError: a request this game or policy cannot honour.
     """
     video_path = check_video(request.video, request.video_frames)
+    if request.policy == "network" and preset is not None:
+        raise EvalRequestError("--preset chooses a scripted player's game; a checkpoint plays "
+                               "the game it was trained on")
     if request.policy == "network":
         cfg, greedy, about = _network(target)
     else:
@@ -70,7 +73,10 @@ def run_eval(target: str | None, request: EvalRequest,
     document = {**about, "env": env_cfg.id, "policy": request.policy, "seed": request.seed,
                 "protocol": protocol, **_wave(env_cfg), **result.as_dict()}
     if film is not None:
-        write_video(film.frames, video_path, _video_fps(env_cfg))
+        try:
+            write_video(film.frames, video_path, _video_fps(env_cfg))
+        except OSError as err:  # a full disk, a folder that went away: nothing half written
+            raise EvalRequestError(f"could not write the video {video_path}: {err}") from None
         document["video"] = {"path": str(video_path), "frames": len(film.frames),
                              "score": film.score, "in_sync": film.in_sync}
     return document, format_table(result.games, protocol)

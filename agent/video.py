@@ -7,8 +7,8 @@ only the 84x84 grey stacks the network reads, so an ALE game is filmed on a *twi
 colour `AtariVectorEnv` with env 0's seed, given env 0's actions; the emulator is deterministic,
 so the twin plays the very game that is evaluated (a test holds its score to the recorded one).
 The score, wave, lives and frame are burned into every frame (the frame number also keeps every
-frame distinct, so a GIF writer cannot merge any).  Encoding is imageio's: ffmpeg (the
-`imageio-ffmpeg` binary) for MP4, Pillow for GIF; the file is written beside its final name and
+frame distinct, so a GIF writer cannot merge any).  MP4 goes through imageio's ffmpeg writer
+(`imageio-ffmpeg` ships the binary), GIF through Pillow; the file is written beside its name and
 renamed into place, so a failed encode leaves nothing half written.
 """
 
@@ -52,24 +52,40 @@ def burn_in(frame: np.ndarray, text: str) -> np.ndarray:
 
 def write_video(frames: list[np.ndarray], path: Path, fps: float) -> None:
     """Encodes `frames` to `path` (.mp4: H.264 by ffmpeg; .gif: Pillow), atomically."""
-    import imageio.v2 as iio2
-    import imageio.v3 as iio3
-
     if not frames:
         raise ValueError("a video needs at least one frame")
+    if len({frame.shape for frame in frames}) != 1:
+        raise ValueError("every frame of a video must have the same size")
     temporary = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
     try:
         if path.suffix.lower() == ".gif":
-            iio3.imwrite(temporary, np.stack(frames), extension=".gif",
-                         duration=round(1000 / fps), loop=0)
+            _write_gif(frames, temporary, fps)
         else:
-            with iio2.get_writer(temporary, format="FFMPEG", fps=fps, codec="libx264",
-                                 macro_block_size=2, quality=8) as writer:
-                for frame in frames:
-                    writer.append_data(frame)
+            _write_mp4(frames, temporary, fps)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _write_mp4(frames: list[np.ndarray], path: Path, fps: float) -> None:
+    """H.264 by the ffmpeg binary that imageio-ffmpeg ships."""
+    import imageio.v2 as iio2
+
+    with iio2.get_writer(path, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=2,
+                         quality=8) as writer:
+        for frame in frames:
+            writer.append_data(frame)
+
+
+def _write_gif(frames: list[np.ndarray], path: Path, fps: float) -> None:
+    """An animated GIF by Pillow, each frame on its own palette, looping."""
+    from PIL import Image
+
+    images = [Image.fromarray(np.ascontiguousarray(frame, np.uint8), "RGB").quantize(
+        method=Image.Quantize.FASTOCTREE) for frame in frames]
+    with open(path, "wb") as out:
+        images[0].save(out, format="GIF", save_all=True, append_images=images[1:],
+                       duration=max(10, round(1000 / fps)), loop=0)
 
 
 class _TempestCamera:

@@ -38,7 +38,8 @@ def test_a_start_wave_out_of_range_is_refused() -> None:
     (None, EvalRequest(1, 0), None, "give a run directory or checkpoint"),
     ("runs/x", EvalRequest(1, 0, "expert"), None, "plays without a checkpoint"),
     (None, EvalRequest(1, 0, "attract"), "pong", "the attract-mode AI is Tempest's"),
-    (None, EvalRequest(1, 0, "random"), "tempset", "unknown preset")])
+    (None, EvalRequest(1, 0, "random"), "tempset", "unknown preset"),
+    ("runs/x", EvalRequest(1, 0), "pong", "a checkpoint plays the game it was trained on")])
 def test_requests_that_cannot_be_played_say_why(target, request_, preset, fragment) -> None:
     with pytest.raises(EvalRequestError, match=fragment):
         run_eval(target, request_, preset)

@@ -85,3 +85,15 @@ def test_a_long_game_is_cut_at_the_frames_asked_for(tmp_path) -> None:
     assert iio3.imread(path).shape[0] == 25
     with pytest.raises(EvalRequestError, match="--video-frames must be at least 1"):
         run_eval(None, EvalRequest(1, 7, "random", video=str(path), video_frames=0))
+
+
+def test_a_full_disk_is_a_clear_error_and_leaves_no_file(tmp_path) -> None:
+    """The encoder writes beside the final name; when the disk refuses, the temporary goes and
+    `tempest-dqn eval` says what happened (exit 2, no traceback)."""
+    from agent.cli import main
+    from tests.small_disk import small_filesystem
+
+    with small_filesystem(tmp_path / "disk", size_kb=64) as disk:
+        code = main(["eval", "--policy", "random", "--protocol", "game", "--episodes", "1",
+                     "--video", str(disk / "game.gif")], environ={})
+        assert code == 2 and list(disk.iterdir()) == []
