@@ -116,9 +116,12 @@ def _add_eval(sub) -> None:
     evaluate = sub.add_parser(
         "eval", help="greedy evaluation of a checkpoint (or a scripted player): JSON on stdout, "
         "a table of the games on stderr")
-    evaluate.add_argument("target", metavar="CHECKPOINT_OR_RUN_DIR", nargs="?")
-    evaluate.add_argument("--episodes", type=int, default=10, metavar="N")
-    evaluate.add_argument("--seed", type=int, default=0, metavar="S")
+    evaluate.add_argument("target", metavar="CHECKPOINT_OR_RUN_DIR", nargs="?",
+                          help="a run directory (its latest checkpoint) or one generation")
+    evaluate.add_argument("--episodes", type=int, default=10, metavar="N",
+                          help="episodes to play, one env each (default 10)")
+    evaluate.add_argument("--seed", type=int, default=0, metavar="S",
+                          help="env i plays seed S + i (default 0)")
     evaluate.add_argument(
         "--policy", choices=("network", "expert", "attract", "random"), default="network",
         help="who plays: the checkpoint's network (default), or a scripted player without a "
