@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml | $(PY)
 	@touch $@
 
 $(BENCH_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	$(PY) -m pip install --quiet -e ".[dev,bench,distributed]"
 	@touch $@
 
 install: $(STAMP)
@@ -39,7 +39,8 @@ run: install
 ## tmux first (the dashboard's end-to-end test runs it; skipped if it cannot be installed), lint,
 ## the whole suite, then the replay tests again as plain Python (NUMBA_DISABLE_JIT=1), so
 ## the kernel bodies are checked by the interpreter too.  The bench extra (cpprb,
-## stable-baselines3) is installed so the benchmark's contenders are exercised as well.
+## stable-baselines3) is installed so the benchmark's contenders are exercised as well, and the
+## distributed extra (Ray) so the Ray actors' tests run on a local cluster.
 test: $(BENCH_STAMP)
 	@command -v tmux >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq tmux) || echo "note: tmux could not be installed (no root?);" \

@@ -254,6 +254,59 @@ class ActorConfig:
 
 
 @dataclass(frozen=True)
+class ActorsConfig:
+    """Where acting runs: in this process, or in Ray actor processes (Ape-X's shape: many actors
+    with their own exploration, one prioritised replay, one learner)."""
+
+    backend: Literal["inprocess", "ray"] = "inprocess"
+    """"inprocess": the envs step in the trainer's process (the fastest on one host: nothing is
+    shipped).  "ray": `num` Ray actor processes, each with env.num_envs envs, the expert's labels
+    and a CPU copy of the network, ship chunks of transitions to this process's replay; for
+    slow emulators, more acting than one host's cores give, or one GPU learner fed by many
+    hosts (agent/ray_actors.py).  Needs the `distributed` extra (`pip install -e
+    ".[distributed]"`; `make test` installs it)."""
+    num: int = 2
+    """Ray actor processes.  Each runs env.num_envs envs (the replay holds num x env.num_envs
+    streams); one per spare core is the useful most (each steps its envs and runs its network
+    on one core)."""
+    chunk_steps: int = 16
+    """Vector steps an actor takes per chunk it ships.  A chunk is one round trip through Ray
+    (about a millisecond here); 16 steps of 32 Tempest envs (512 transitions) or of 8 Pong envs
+    (128 frames, 0.9 MB) amortise it while keeping the learner's replay within a fraction of a
+    second of the actors."""
+    sync_every: int = 8
+    """Learner steps between two weight broadcasts (through Ray's object store).  The tempest
+    preset's learner steps every 1,024 frames, so 8 steps are about 1.5 s of acting with weights
+    that old; Ape-X syncs every 400 frames per actor, but its learner steps far more often.
+    Each chunk records the version it was acted with (rows: actors_weights_lag)."""
+    epsilon_ladder: bool = False
+    """Ape-X's per-actor exploration: actor i of N acts with epsilon ** (1 + i / (N - 1) *
+    ladder_alpha), so one actor explores at the schedule's epsilon and the others ever less.
+    Off: every actor follows the schedule (and the dashboard's epsilon) as an in-process run
+    does."""
+    ladder_alpha: float = 7.0
+    """The ladder's exponent spread (Horgan et al. 2018 use 7, with a base epsilon of 0.4)."""
+    max_restarts: int = 3
+    """How often Ray restarts a dead actor process; its streams end as truncated and the run
+    goes on.  Past this, the actor stays dead."""
+    gone_timeout_s: float = 60.0
+    """Seconds with no live actor (all dead, or none answering) after which the trainer saves a
+    checkpoint and stops with a message, instead of waiting for ever."""
+
+
+@dataclass(frozen=True)
+class RayConfig:
+    """The Ray cluster the actors run on (actors.backend = "ray")."""
+
+    address: str = ""
+    """HOST:PORT of a running cluster to join (started with Ray's own `ray start --head` on the
+    learner host and `ray start --address=HOST:PORT` on the actor hosts).  Empty: a local
+    cluster private to this run, on 127.0.0.1, without Ray's dashboard."""
+    num_cpus: int = 0
+    """CPUs a local cluster may schedule actors on; 0 = the CPUs this process may use."""
+
+
+@dataclass(frozen=True)
 class ExpertConfig:
     """The expert curriculum: the share of actions a scripted expert takes, and how it anneals."""
 
@@ -537,6 +590,10 @@ class Config:
     """The optimiser, loss and stability remedies."""
     actor: ActorConfig = field(default_factory=ActorConfig)
     """Exploration and evaluation."""
+    actors: ActorsConfig = field(default_factory=ActorsConfig)
+    """Where acting runs: in process or on Ray actors."""
+    ray: RayConfig = field(default_factory=RayConfig)
+    """The Ray cluster (actors.backend = "ray")."""
     expert: ExpertConfig = field(default_factory=ExpertConfig)
     """The expert curriculum."""
     imitation: ImitationConfig = field(default_factory=ImitationConfig)
@@ -1069,7 +1126,8 @@ _POSITIVE_INT = (
     "env.num_envs env.frame_skip env.frame_stack replay.capacity replay.n_step "
     "replay.sample_threads "
     "learner.batch_size learner.micro_batches actor.eval_episodes expert.interval_frames "
-    "curriculum.eval_episodes run.frames run.keep_checkpoints "
+    "curriculum.eval_episodes run.frames run.keep_checkpoints actors.num actors.chunk_steps "
+    "actors.sync_every "
     "doctor.rearm_rows doctor.baseline_rows doctor.min_baseline_rows doctor.grad_swing_rows "
     "doctor.clip_saturated_rows doctor.agreement_window_rows doctor.reversal_rows "
     "doctor.agreement_fade_rows "
@@ -1077,7 +1135,7 @@ _POSITIVE_INT = (
 ).split()
 _POSITIVE = (
     "learner.lr learner.adam_eps learner.huber_delta learner.replay_ratio replay.priority_eps "
-    "metrics.interval_s tui.refresh_hz tui.progress_every_s "
+    "metrics.interval_s tui.refresh_hz tui.progress_every_s actors.gone_timeout_s "
     "doctor.reversal_rise_pct doctor.reversal_fall_pct doctor.lr_high"
 ).split()
 _NON_NEGATIVE = (
@@ -1088,7 +1146,8 @@ _NON_NEGATIVE = (
     "learner.td_target_clamp learner.learning_starts actor.epsilon_decay_frames "
     "actor.eval_every_frames actor.learner_thread_min_cpus expert.anneal_frames "
     "imitation.weight imitation.margin imitation.anneal_frames imitation.stop_frame "
-    "run.checkpoint_every_s doctor.max_rollbacks doctor.q_divergence_floor"
+    "run.checkpoint_every_s doctor.max_rollbacks doctor.q_divergence_floor actors.ladder_alpha "
+    "actors.max_restarts ray.num_cpus"
 ).split()
 _UNIT_INTERVAL = (
     "env.sticky_action_prob replay.alpha replay.beta_start replay.beta_end "
@@ -1126,6 +1185,13 @@ def _range_errors(v: Mapping[str, Any]) -> list[str]:
     return errors
 
 
+def replay_streams(cfg: Config) -> int:
+    """The replay's env streams: every env of every acting process keeps its own ring, so an
+    n-step window never joins two envs' steps (Ray actors: env.num_envs each)."""
+    per_process = cfg.env.num_envs
+    return per_process * cfg.actors.num if cfg.actors.backend == "ray" else per_process
+
+
 def _size_errors(v: Mapping[str, Any]) -> list[str]:
     """Batch and replay sizes that must fit each other."""
     errors = []
@@ -1135,12 +1201,15 @@ def _size_errors(v: Mapping[str, Any]) -> list[str]:
             f"learner.batch_size ({batch}) must be divisible by learner.micro_batches ({micro}) "
             "so that every micro-batch has the same size"
         )
-    rows, need = v["replay.capacity"] // max(v["env.num_envs"], 1), v["replay.n_step"] + 2
+    streams = v["env.num_envs"] * (v["actors.num"] if v["actors.backend"] == "ray" else 1)
+    rows, need = v["replay.capacity"] // max(streams, 1), v["replay.n_step"] + 2
     need = max(need, v["env.frame_stack"] + 2)
     if v["replay.capacity"] >= 1 and rows < need:
+        streams_named = ("env.num_envs x actors.num" if v["actors.backend"] == "ray"
+                         else "env.num_envs")
         errors.append(
-            f"replay.capacity // env.num_envs = {rows} rows per environment; the replay needs at "
-            f"least max(replay.n_step, env.frame_stack) + 2 = {need}"
+            f"replay.capacity // {streams_named} = {rows} rows per environment; the replay "
+            f"needs at least max(replay.n_step, env.frame_stack) + 2 = {need}"
         )
     if batch >= 1 and v["replay.capacity"] < batch:
         errors.append(
@@ -1177,7 +1246,17 @@ def _relation_errors(v: Mapping[str, Any]) -> list[str]:
     if not v["run.run_dir"].strip():
         errors.append("run.run_dir must not be empty")
     errors += _resume_errors(v["run.resume_from"], v["run.force_fresh_model"])
+    errors += _ray_errors(v)
     return errors
+
+
+def _ray_errors(v: Mapping[str, Any]) -> list[str]:
+    """The Ray settings: an address to join is HOST:PORT."""
+    address = v["ray.address"]
+    if address and not re.fullmatch(r"[^\s:/]+:\d{1,5}", address):
+        return [f"ray.address must be HOST:PORT (as `ray start --head` prints it), got "
+                f"{address!r}"]
+    return []
 
 
 def _curriculum_errors(v: Mapping[str, Any]) -> list[str]:

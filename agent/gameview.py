@@ -148,14 +148,25 @@ class GameViewPublisher:
         """Publishes when due and the env has a GameState; True if a snapshot was taken.
 
         `frame` is the trainer's frame counter, shown in the dashboard's caption."""
+        if not self._due():
+            return False
+        state = find_state(env)
+        return state is not None and self._publish(tempest_view(state, 0), frame)
+
+    def maybe_publish_view(self, view: dict[str, Any] | None, frame: int) -> bool:
+        """`maybe_publish` for a snapshot taken elsewhere (a Ray acting process's env 0)."""
+        return view is not None and self._due() and self._publish(dict(view), frame)
+
+    def _due(self) -> bool:
         now = self.clock()
         if self.last_at is not None and now - self.last_at < self.every_s:
             return False
         self.last_at = now
-        state = find_state(env)
-        if state is None or self._closed:
+        return True
+
+    def _publish(self, view: dict[str, Any], frame: int) -> bool:
+        if self._closed:
             return False
-        view = tempest_view(state, 0)
         view["frame"] = int(frame)
         self.published += 1
         if not self.background:

@@ -29,7 +29,7 @@ def replay_that_fits(cfg: config.Config, obs_shape: tuple[int, ...]) -> ReplayBu
     page is touched), then committed (`prefault`), so a run that cannot fit stops at once with a
     size that would."""
     r = cfg.replay
-    replay = ReplayBuffer.from_config(r, cfg.env.num_envs, obs_shape, cfg.learner.gamma)
+    replay = ReplayBuffer.from_config(r, config.replay_streams(cfg), obs_shape, cfg.learner.gamma)
     available = memory_available()
     if available is not None and replay.nbytes > 0.9 * available:
         raise MemoryBudgetError(

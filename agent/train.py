@@ -4,7 +4,8 @@ Every way this can fail because of what the user asked for (an env that does not
 unusable run directory, a checkpoint that does not load) becomes a `UserFacingError` with a
 message that says what to do; the CLI prints it and exits 2 without a traceback.  A final
 checkpoint the disk refuses (agent.writes.FinalSaveError) is said the same way, with exit code 1:
-the input was fine, the machine was not.
+the input was fine, the machine was not; so is a run whose Ray acting processes are all gone
+(it saves first).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 import config
 from agent.checkpoint import CheckpointError
 from agent.machine import MemoryBudgetError
+from agent.ray_cluster import RayUnavailableError
 from agent.rundir import RunDirError, open_run_dir
 from agent.tensorboard_sink import TensorBoardUnavailable
 from agent.trainer import Trainer
@@ -36,7 +38,7 @@ def train(cfg: config.Config) -> int:
     printer = _ThrottledPrinter(cfg.tui.progress_every_s)
     try:
         trainer = Trainer(cfg, paths, progress=printer)
-    except (MemoryBudgetError, TensorBoardUnavailable) as err:
+    except (MemoryBudgetError, TensorBoardUnavailable, RayUnavailableError) as err:
         raise UserFacingError(str(err)) from None
     try:
         resumed = trainer.resume()
@@ -56,6 +58,10 @@ def train(cfg: config.Config) -> int:
         trainer.run()
     finally:
         _stop_dashboard(dashboard)
+    if trainer.stop_message:  # the run could not go on (Ray's acting processes gone)
+        print(f"stopped at frame {trainer.actor.frame:,}: {trainer.stop_message}; checkpoint in"
+              f" {paths.checkpoints}", file=sys.stderr)
+        return 1
     print(f"done at frame {trainer.actor.frame:,}; checkpoint in {paths.checkpoints}",
           file=sys.stderr)
     return 0

@@ -43,6 +43,7 @@ from agent.imitation import TeacherScores, imitation_weight_at
 from agent.learning import LearnerFeed, build_learner
 from agent.lifecycle import announced
 from agent.machine import replay_that_fits
+from agent.ray_actors import ActorsGoneError, RayActing
 from agent.rundir import RunPaths
 from agent.schedules import LearnerPacer, beta_at, epsilon_at
 from agent.tensorboard_sink import TensorBoardSink
@@ -89,7 +90,11 @@ class Trainer:
         self.label = label or (lambda env, env_cfg: with_expert(env, env_cfg, cfg.expert))
         self.game_view = GameViewPublisher(paths.root)
         """Env 0's game for the dashboard's game view (Tempest; a no-op for ALE)."""
-        self.env = self.label(make_env(cfg.env), cfg.env)
+        self.remote = cfg.actors.backend == "ray"
+        """Acting runs in Ray processes (agent.ray_actors); `env` is then a one-env copy that
+        gives the shapes and the curriculum's waves, never stepped."""
+        env_cfg = dataclasses.replace(cfg.env, num_envs=1) if self.remote else cfg.env
+        self.env = self.label(make_env(env_cfg), env_cfg)
         self.pending_eval: EvalResult | None = None
         self.background: BackgroundLearner | None = None
         obs_shape = self.env.single_observation_space.shape
@@ -97,10 +102,6 @@ class Trainer:
         self.learner = build_learner(cfg, obs_shape, int(self.env.single_action_space.n))
         self.feed = LearnerFeed(self.replay, self.learner, cfg.learner.batch_size)
         """Sample, step, priorities and statistics (agent.learning)."""
-        self.actor = Actor(self.env, self.replay, self.learner.greedy_actions,
-                           envs.frames_per_step(cfg.env), seed=cfg.env.seed)
-        if self.learner.device.type != "cpu":  # the actor never waits on the learner's GPU
-            self._act_on_a_copy()
         self.pacer = LearnerPacer(cfg.learner.replay_ratio, cfg.learner.batch_size,
                                   cfg.learner.learning_starts)
         self.windows, self.counters, self.overrides = DqnWindows(), Counters(), Overrides()
@@ -112,11 +113,14 @@ class Trainer:
         self.writes = RunWrites(self.events, paths.checkpoints)
         """What happens when a write fails (agent.writes): training goes on."""
         self.game_view.on_write = self.writes.game_view_written
+        self.actor = self._make_actor()
         self.writes.check_space(self.replay.nbytes, self.learner.online.parameters())
         self.evaluations = RunEvaluations(cfg, make_env, self.label, self.events)
-        self.curriculum = RunCurriculum(cfg.curriculum,
-                                        getattr(self.env.unwrapped, "set_start_waves", None),
-                                        self.evaluations.at_wave, self.events.log)
+        set_waves = getattr(self.env.unwrapped, "set_start_waves", None)
+        if set_waves is not None and self.remote:
+            set_waves = self.actor.set_start_waves
+        self.curriculum = RunCurriculum(cfg.curriculum, set_waves, self.evaluations.at_wave,
+                                        self.events.log)
         self.curriculum.apply()
         self.inbox = CommandInbox(paths.root)
         self.tensorboard = (TensorBoardSink(paths.root / "tensorboard")
@@ -132,8 +136,20 @@ class Trainer:
         self.last_expert_ratio: float | None = None
         self.imitation_weight = 0.0
         """lambda in force (schedule, gate and the control channel's switch), set every step."""
+        self.stop_message: str | None = None
+        """Why the run stopped early on its own (Ray's acting processes gone), for the CLI."""
         self.device_change: str | None = None
         """"trained on cuda, continues on cpu" when a resume changed the kind of device."""
+
+    def _make_actor(self) -> Actor | RayActing:
+        """The in-process actor, or Ray's acting processes (`actors.backend`)."""
+        if self.remote:
+            return RayActing(self.cfg, self.replay, self.events.log)
+        actor = Actor(self.env, self.replay, self.learner.greedy_actions,
+                      envs.frames_per_step(self.cfg.env), seed=self.cfg.env.seed)
+        if self.learner.device.type != "cpu":  # the actor never waits on the learner's GPU
+            self._act_on_a_copy(actor)
+        return actor
 
     # -- resume and save ---------------------------------------------------------------------
 
@@ -225,10 +241,20 @@ class Trainer:
         events.jsonl says when the run started and how it ended (agent.lifecycle)."""
         with announced(self.events, lambda: self.actor.frame) as ending:
             try:
-                ending.reason = self._loop()
+                ending.reason = self._loop_or_actors_gone()
                 self.writes.final_checkpoint(lambda: self.save(ending.reason), self.actor.frame)
             finally:
                 self._close()
+
+    def _loop_or_actors_gone(self) -> str:
+        """`_loop`; with Ray, a run whose acting processes are all gone ends (and saves) too,
+        its reason in `stop_message` for the command line."""
+        try:
+            return self._loop()
+        except ActorsGoneError as err:
+            self.stop_message = str(err)
+            self.events.log("error", self.stop_message)
+            return "acting processes gone"
 
     def _loop(self) -> str:
         """Acts, learns, records and saves until the run's end; returns why it stopped ("end of
@@ -256,7 +282,7 @@ class Trainer:
                     continue
                 frame_before = self.actor.frame
                 self.step()
-                self.game_view.maybe_publish(self.env, self.actor.frame)
+                self._publish_game_view()
                 if self.evaluations.due(frame_before, self.actor.frame):
                     self._emit(acc, writer, self.run_time(), state="evaluating")
                     self.pending_eval = self._evaluate()
@@ -281,7 +307,16 @@ class Trainer:
         self.overrides.curriculum = CurriculumControl()
         self.overrides.curriculum_pinned = self.curriculum.state.pinned
 
+    def _publish_game_view(self) -> None:
+        """Env 0's game for the dashboard (a Ray run: acting process 0's env 0)."""
+        if self.remote:
+            self.game_view.maybe_publish_view(self.actor.latest_view, self.actor.frame)
+        else:
+            self.game_view.maybe_publish(self.env, self.actor.frame)
+
     def _close(self) -> None:
+        if self.remote:
+            self.actor.close()
         self.env.close()
         self.game_view.close()
         if self.tensorboard is not None:
@@ -296,17 +331,17 @@ class Trainer:
         """The actor's own copy of the network, if it acts on one (the feed refreshes it)."""
         return self.feed.acting
 
-    def _act_on_a_copy(self) -> None:
+    def _act_on_a_copy(self, actor: Actor) -> None:
         """The actor's own copy of the network, where `actor.device` puts it."""
         where = acting_device(self.cfg.actor.device, self.learner.device,
                               self.learner.obs_shape)
         self.feed.acting = ActingCopy(self.learner.online, where)
-        self.actor.greedy = self.acting.greedy
+        actor.greedy = self.acting.greedy
 
     def start_learner_thread(self) -> None:
         """Learner steps on their own thread from now on; the actor acts on a synced copy."""
         if self.acting is None:
-            self._act_on_a_copy()
+            self._act_on_a_copy(self.actor)
         self.background = BackgroundLearner(self.learn)
         self.background.start()
 
@@ -343,6 +378,8 @@ class Trainer:
         self._count(report)
         self._refresh_imitation_weight()
         self._learn_owed()
+        if self.remote:
+            self._offer_weights()
         self.actor.receive()
         self.last_expert_ratio = expert_ratio if self.actor.has_expert else None
         self.last_epsilon = epsilon
@@ -369,6 +406,12 @@ class Trainer:
                 self.actor.frame - self.counters.schedule_origin, self.cfg.imitation,
                 self.teacher.net_score, self.teacher.expert_score))
         self.learner.imitation_weight = self.imitation_weight = weight
+
+    def _offer_weights(self) -> None:
+        """Ray: the weights to the acting processes when `actors.sync_every` steps are due."""
+        hold = self.background.step_lock if self.background else contextlib.nullcontext()
+        with hold:
+            self.actor.offer_weights(self.learner.online, self.learner.learner_steps)
 
     def _learn_owed(self) -> None:
         """The learner steps the booked frames owe (the replay ratio): inline, or handed to
@@ -433,6 +476,8 @@ class Trainer:
         self._report_compile_error()
         row.update(state=state, driver=self.overrides.driver(), device=str(self.learner.device),
                    curriculum_pinned=self.curriculum.pinned_shown)
+        if self.remote:
+            row.update(self.actor.row_fields())
         self.writes.row(writer, row)
         self.writes.retry_events()
         self.duty.examine(row)

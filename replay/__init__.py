@@ -6,6 +6,7 @@ priority, and saves and loads itself atomically.  `Batch` is what `sample()` ret
 """
 
 from replay.buffer import ReplayBuffer
-from replay.types import NO_EXPERT_ACTION, Batch, ReplayFormatError, Source
+from replay.types import NO_EXPERT_ACTION, Batch, ReplayFormatError, Source, storage_rows
 
-__all__ = ["NO_EXPERT_ACTION", "Batch", "ReplayBuffer", "ReplayFormatError", "Source"]
+__all__ = ["NO_EXPERT_ACTION", "Batch", "ReplayBuffer", "ReplayFormatError", "Source",
+           "storage_rows"]

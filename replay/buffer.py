@@ -20,15 +20,22 @@ while a large batch is gathered.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from replay import kernels, persist
+from replay import kernels
 from replay.parts import Parts
+from replay.snapshot import Snapshots
 from replay.sumtree import SumTree
-from replay.types import NO_EXPERT_ACTION, Batch, check_batch, empty_batch
+from replay.types import (
+    NO_EXPERT_ACTION,
+    Batch,
+    check_batch,
+    empty_batch,
+    storage_rows,
+    storage_view,
+)
 
 if TYPE_CHECKING:
     from config import ReplayConfig
@@ -36,7 +43,7 @@ if TYPE_CHECKING:
 _MAX_REDRAWS = 1000
 
 
-class ReplayBuffer:
+class ReplayBuffer(Snapshots):
     """Transitions of N vectorised environments, sampled with n-step returns.
 
     Args:
@@ -175,13 +182,35 @@ class ReplayBuffer:
                 stream without a reset (a life lost, the game goes on): the next `add` brings
                 the next observation and frame stacks run on across the boundary.
         """
-        if env_ids is None:
-            env_ids = self._all_envs
-        else:
-            env_ids = np.asarray(env_ids, np.int64)
-            if env_ids.size and (env_ids.min() < 0 or env_ids.max() >= self.num_envs):
-                raise ValueError(f"add(): env_ids must lie in [0, {self.num_envs})")
+        env_ids = self._env_ids(env_ids)
         count = env_ids.shape[0]
+        self._write(self._rows(obs, count), self._rows(next_obs, count), env_ids,
+                    (action, reward, terminated, truncated, source, expert_action, continues))
+
+    def add_rows(self, obs_rows, action, reward, terminated, truncated, next_rows, source,
+                 expert_action, env_ids, continues) -> None:
+        """`add` for observations already reduced to what a row stores (`storage_rows`): the
+        newest frame of a stack, or the feature vector.  Ray actors ship these, so a frame
+        stack crosses the network once per frame instead of once per stacked copy."""
+        env_ids = self._env_ids(env_ids)
+        shape = (env_ids.shape[0], self.obs_SF.shape[1])
+        obs_MF, next_MF = (storage_view(np.asarray(rows).reshape(shape), self.obs_dtype)
+                           for rows in (obs_rows, next_rows))
+        self._write(obs_MF, next_MF, env_ids,
+                    (action, reward, terminated, truncated, source, expert_action, continues))
+
+    def _env_ids(self, env_ids) -> np.ndarray:
+        if env_ids is None:
+            return self._all_envs
+        env_ids = np.asarray(env_ids, np.int64)
+        if env_ids.size and (env_ids.min() < 0 or env_ids.max() >= self.num_envs):
+            raise ValueError(f"add(): env_ids must lie in [0, {self.num_envs})")
+        return env_ids
+
+    def _write(self, obs_MF, next_MF, env_ids, columns) -> None:
+        """One step of the streams `env_ids` into the rings and the sum tree."""
+        count = env_ids.shape[0]
+        action, reward, terminated, truncated, source, expert_action, continues = columns
         if expert_action is None:
             expert_action = self._no_expert[:count]
         if continues is None:
@@ -191,7 +220,6 @@ class ReplayBuffer:
         if any(c.shape != (count,) for c in columns):
             raise ValueError(f"add(): action, reward, terminated, truncated, source, "
                              f"expert_action and continues need shape ({count},): one per env")
-        obs_MF, next_MF = self._rows(obs, count), self._rows(next_obs, count)
         with self._lock:  # numba casts each column to its storage dtype as it writes
             slots_K, valid_K = kernels.write_step(
                 self._obs_view(), self.action_S, self.reward_S, self.flags_S, self.source_S,
@@ -202,18 +230,20 @@ class ReplayBuffer:
                 new_leaf = self.max_priority ** self.alpha
                 self.tree.set(slots_K, valid_K * new_leaf)
 
-    def truncate_streams(self) -> None:
-        """End every stream's episode here, as if each had been truncated.
+    def truncate_streams(self, env_ids=None) -> None:
+        """End the episodes of the streams `env_ids` (default: every stream) here, as if each
+        had been truncated.
 
-        Call it when the environments restart without the episodes having ended (a resumed
-        run, a manual reset): otherwise the next `add` would join the old episode to the new
-        one.  The newest row of a stream (a transition still waiting for its next observation)
-        becomes the final observation of its episode, and the row before it is marked
-        truncated, so n-step windows stop there and bootstrap from that observation.
+        Call it when environments restart without their episodes having ended (a resumed run,
+        a manual reset, a Ray actor that died): otherwise the next `add` would join the old
+        episode to the new one.  The newest row of a stream (a transition still waiting for its
+        next observation) becomes the final observation of its episode, and the row before it
+        is marked truncated, so n-step windows stop there and bootstrap from that observation.
         """
+        env_ids = self._all_envs if env_ids is None else np.asarray(env_ids, np.int64)
         with self._lock:
             kernels.end_streams(self.action_S, self.flags_S, self.source_S, self.write_count_N,
-                                self.episode_start_N, self.capacity_per_env)
+                                self.episode_start_N, self.capacity_per_env, env_ids)
 
     def _rows(self, obs, count: int) -> np.ndarray:
         """Observations as (M, F) rows in the storage dtype, as the kernels see them."""
@@ -221,11 +251,8 @@ class ReplayBuffer:
         if obs.shape != (count, *self.obs_shape):
             raise ValueError(f"add(): observations must have shape {(count, *self.obs_shape)}, "
                              f"got {obs.shape}")
-        newest = obs[:, -1] if self.frames else obs
-        rows = newest.reshape(count, self.obs_SF.shape[1])
-        if rows.dtype != self.obs_dtype:
-            rows = rows.astype(self.obs_dtype)
-        return rows.view(np.uint16) if self.obs_dtype == np.float16 else rows
+        rows = storage_rows(obs, bool(self.frames)).reshape(count, self.obs_SF.shape[1])
+        return storage_view(rows, self.obs_dtype)
 
     def _obs_view(self) -> np.ndarray:
         """Storage as the kernels see it: float16 travels as raw uint16 (numba copies bits)."""
@@ -343,58 +370,3 @@ class ReplayBuffer:
             self.tree.set(slots[alive], priority[alive] ** self.alpha)
             if priority.size:
                 self.max_priority = max(self.max_priority, float(priority.max()))
-
-    # -- persistence ---------------------------------------------------------------------------
-
-    def save(self, path: str | Path) -> None:
-        """Write the buffer to directory `path` atomically (see `replay.persist`).
-
-        Holds the lock while it writes, so a save is a consistent snapshot (exact resume needs
-        one) and `add` waits for it: no copy of the buffer is made (the system this replaces
-        doubled its RAM for one), at the price of a pause: 2.0 s to save 1M Tempest transitions
-        (0.82 GB, checksums and fsync included) and 1.9 s to load them, on this machine.
-        """
-        with self._lock:
-            filled = int(min(self.write_count_N.max(initial=0), self.capacity_per_env))
-            counters = {"filled": filled, "write_count": self.write_count_N.tolist(),
-                        "episode_start": self.episode_start_N.tolist(),
-                        "max_priority": self.max_priority, "n_step": self.n_step,
-                        "gamma": self.gamma, "rng_state": self.rng.bit_generator.state}
-            persist.save(Path(path), self._layout(), self._columns(), counters)
-
-    def load(self, path: str | Path) -> None:
-        """Replace the contents with a save; on any error nothing here changes (the save is
-        verified completely before anything is copied)."""
-        with self._lock:
-            columns = self._columns()
-            saved = persist.load(Path(path), self._layout(), columns)
-            filled = saved.filled
-            for name, col in columns.items():  # nothing can fail here for a reason of the save
-                col[:, :filled] = saved.arrays[name]
-                col[:, filled:] = 0
-            self.expert_S.reshape(self.num_envs, -1)[:, filled:] = NO_EXPERT_ACTION
-            self.write_count_N[:] = saved.write_count
-            self.episode_start_N[:] = saved.episode_start
-            self.max_priority = saved.max_priority
-            self.rng = saved.rng
-            if self.tree is not None:
-                self.tree.load_leaves(self.tree.leaves.copy())
-
-    def _columns(self) -> dict[str, np.ndarray]:
-        """Each stored column viewed as (N, C, ...), so a stream's filled prefix is one slice."""
-        shape = (self.num_envs, self.capacity_per_env)
-        columns = {
-            "obs": self.obs_SF.reshape(*shape, -1), "action": self.action_S.reshape(shape),
-            "reward": self.reward_S.reshape(shape), "flags": self.flags_S.reshape(shape),
-            "source": self.source_S.reshape(shape), "expert_action": self.expert_S.reshape(shape),
-            "sampleable": self.sampleable_S.reshape(shape),
-        }
-        if self.tree is not None:
-            columns["priority"] = self.tree.leaves.reshape(shape)
-        return columns
-
-    def _layout(self) -> dict[str, object]:
-        """What must match between a save and the buffer that loads it."""
-        return {"obs_shape": list(self.obs_shape), "obs_dtype": self.obs_dtype.name,
-                "num_envs": self.num_envs, "capacity_per_env": self.capacity_per_env,
-                "prioritized": self.prioritized, "alpha": self.alpha}

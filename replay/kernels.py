@@ -134,14 +134,16 @@ def write_step(obs_SF, action_S, reward_S, flags_S, source_S, expert_S, sampleab
 
 
 @njit(**_KERNEL)
-def end_streams(action_S, flags_S, source_S, write_count_N, episode_start_N, capacity):
-    """End every stream's open episode at its newest row, as a truncation (in place).
+def end_streams(action_S, flags_S, source_S, write_count_N, episode_start_N, capacity,
+                env_ids):
+    """End the open episodes of the streams `env_ids` at their newest rows, as truncations
+    (in place).
 
     The newest row (a transition still waiting for its next observation) becomes the episode's
     final observation, and the row before it, unless already a final row, is marked truncated,
     so n-step windows stop there and bootstrap from that observation.
     """
-    for env in range(write_count_N.shape[0]):
+    for env in env_ids:
         written = write_count_N[env]
         if written == 0 or episode_start_N[env]:
             continue  # empty, or its last episode already ended

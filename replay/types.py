@@ -95,3 +95,17 @@ def check_batch(out: Batch, batch_size: int, obs_shape: tuple[int, ...], obs_dty
         if array.shape != shape or array.dtype != template.dtype or not array.flags.c_contiguous:
             raise ValueError(f"{caller}: out.{name} must be a C-contiguous {template.dtype} "
                              f"array of shape {shape}; use empty_batch()")
+
+
+def storage_rows(obs: np.ndarray, stacked: bool) -> np.ndarray:
+    """What a replay row keeps of each observation in `obs` (M, *obs_shape): the newest frame
+    of a (k, H, W) stack (the others are rebuilt from the stream at sample time), or the whole
+    feature vector."""
+    return obs[:, -1] if stacked else obs
+
+
+def storage_view(rows: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """(M, F) rows in the storage dtype, as the kernels see them (float16 travels as raw
+    uint16: numba copies bits)."""
+    rows = rows.astype(dtype, copy=False)
+    return rows.view(np.uint16) if dtype == np.float16 else rows
