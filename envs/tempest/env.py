@@ -66,6 +66,8 @@ class TempestVectorEnv(gym.vector.VectorEnv):
         action_set: "joint" (44 actions) or "compact" (11).
         reward: RewardParams, or a dict of its fields, for the reward pipeline.
         render_mode: None or "rgb_array" (a tuple with one frame per env).
+        seed: the seed of the first reset that names none (env i: seed + i), as ALE's adapter
+            does, so a run is reproducible from its config; None: drawn from the OS.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": ["rgb_array"],
@@ -73,7 +75,8 @@ class TempestVectorEnv(gym.vector.VectorEnv):
 
     def __init__(self, num_envs: int = 1, start_wave: int = 1, episodic_life: bool = True,
                  max_episode_frames: int = 0, action_set: str = "joint",
-                 reward: RewardParams | dict | None = None, render_mode: str | None = None):
+                 reward: RewardParams | dict | None = None, render_mode: str | None = None,
+                 seed: int | None = None):
         self.games = Games(num_envs, start_wave, episodic_life, max_episode_frames, action_set,
                            _reward_params(reward))
         self.num_envs = num_envs
@@ -84,6 +87,7 @@ class TempestVectorEnv(gym.vector.VectorEnv):
         self.action_space = gym.vector.utils.batch_space(self.single_action_space, num_envs)
         self._resetting = np.zeros(num_envs, bool)
         self._seeded = False
+        self._first_seed = seed
 
     @property
     def state(self):
@@ -102,6 +106,8 @@ class TempestVectorEnv(gym.vector.VectorEnv):
               options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         """New games in every env; `seed` s gives env i the seed s + i (or a list, one per env);
         `options={"start_wave": k}` overrides the start wave for these games."""
+        if seed is None and not self._seeded:
+            seed = self._first_seed
         super().reset(seed=seed)
         if seed is not None or not self._seeded:
             self.games.seed(self._seeds(seed))
@@ -164,7 +170,8 @@ class TempestEnv(gym.Env):
 
     def __init__(self, start_wave: int = 1, episodic_life: bool = True,
                  max_episode_frames: int = 0, action_set: str = "joint",
-                 reward: RewardParams | dict | None = None, render_mode: str | None = None):
+                 reward: RewardParams | dict | None = None, render_mode: str | None = None,
+                 seed: int | None = None):
         self.games = Games(1, start_wave, episodic_life, max_episode_frames, action_set,
                            _reward_params(reward))
         self.render_mode = render_mode

@@ -28,4 +28,5 @@ def make_tempest_vector_env(cfg: EnvConfig) -> TempestVectorEnv:
         max_episode_frames=cfg.max_episode_frames,
         action_set=cfg.action_set,
         reward=reward_params(cfg),
+        seed=cfg.seed,
     )

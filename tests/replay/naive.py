@@ -46,8 +46,10 @@ class NaiveReplay:
             rows.append(Row(np.array(next_obs), -1, 0.0, False, False, False, True, 255, -1))
         self.starting[env] = bool(ended)
 
-    def truncate_streams(self):
+    def truncate_streams(self, env_ids=None):
         for env, rows in enumerate(self.streams):
+            if env_ids is not None and env not in env_ids:
+                continue
             if not rows or self.starting[env]:
                 continue
             last = rows[-1]

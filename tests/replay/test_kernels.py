@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from replay import ReplayBuffer, Source
+from replay import ReplayBuffer, Source, storage_rows
 from replay.kernels import slots_to_tickets, tickets_to_slots
 from tests.replay.conftest import drive
 from tests.replay.naive import NaiveReplay
@@ -151,13 +151,18 @@ def test_add_rejects_wrong_shapes():
         buf.add(good, [0], [0, 0], [0, 0], [0, 0], good, [0, 0])
 
 
+@pytest.mark.parametrize("streams", [None, [0, 2]], ids=["every stream", "some streams"])
 @pytest.mark.parametrize("obs_shape", [(4,), (3, 2, 2)])
-def test_truncating_streams_keeps_episodes_apart(rng, obs_shape):
+def test_truncating_streams_keeps_episodes_apart(rng, obs_shape, streams):
+    """A resume ends every stream; a Ray acting process that died ends its own."""
     buf = ReplayBuffer(90, 3, obs_shape, n_step=4, gamma=0.9)
     naive = NaiveReplay(3, buf.capacity_per_env, buf.stack)
     drive(buf, naive, 12, rng)
-    buf.truncate_streams()
-    naive.truncate_streams()
+    flags_before = buf.flags_S.reshape(3, -1).copy()
+    buf.truncate_streams(streams)
+    naive.truncate_streams(streams)
+    if streams is not None:  # stream 1 untouched
+        np.testing.assert_array_equal(buf.flags_S.reshape(3, -1)[1], flags_before[1])
     drive(buf, naive, 6, rng)
     slots, batch = _everything(buf)
     rows = sorted(naive.sampleable_rows(), key=lambda r: naive.slot(*r))
@@ -169,3 +174,35 @@ def test_truncating_streams_keeps_episodes_apart(rng, obs_shape):
         expected_next = (naive.stacked(env, nxt) if buf.frames
                          else naive.streams[env][nxt].obs)
         np.testing.assert_array_equal(batch.next_obs[b], expected_next)
+
+
+class _RowsWriter:
+    """The buffer, with `add` going through `add_rows` as a Ray acting process's chunk does."""
+
+    def __init__(self, buf: ReplayBuffer):
+        self.buf = buf
+
+    def __getattr__(self, name):
+        return getattr(self.buf, name)
+
+    def add(self, obs, action, reward, terminated, truncated, next_obs, source,
+            expert_action=None, env_ids=None, continues=None):
+        self.buf.add_rows(storage_rows(np.asarray(obs), self.buf.frames),
+                          action, reward, terminated, truncated,
+                          storage_rows(np.asarray(next_obs), self.buf.frames), source,
+                          expert_action, env_ids, continues)
+
+
+@pytest.mark.parametrize(("obs_shape", "dtype"), [((4,), np.float32), ((4,), np.float16),
+                                                  ((3, 2, 2), np.float32)])
+def test_adding_storage_rows_stores_what_adding_observations_does(obs_shape, dtype):
+    direct = ReplayBuffer(90, 3, obs_shape, n_step=4, gamma=0.9, obs_dtype=dtype,
+                          prioritized=True)
+    by_rows = ReplayBuffer(90, 3, obs_shape, n_step=4, gamma=0.9, obs_dtype=dtype,
+                           prioritized=True)
+    drive(direct, None, 40, np.random.default_rng(4))
+    drive(_RowsWriter(by_rows), None, 40, np.random.default_rng(4))
+    for name in ("obs_SF", "action_S", "reward_S", "flags_S", "source_S", "expert_S",
+                 "sampleable_S", "write_count_N", "episode_start_N"):
+        np.testing.assert_array_equal(getattr(direct, name), getattr(by_rows, name), name)
+    np.testing.assert_array_equal(direct.tree.leaves, by_rows.tree.leaves)
