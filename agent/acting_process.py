@@ -98,6 +98,7 @@ class ActingProcess:
         chunk.frames, chunk.episodes = self.actor.frame - frames, episodes
         chunk.has_expert, chunk.version, chunk.actor = (self.actor.has_expert,
                                                         self.network.version, self.index)
+        chunk.pid = os.getpid()
         chunk.epsilon, chunk.expert_ratio = epsilon, expert_ratio
         state = find_state(self.env) if self.index == 0 else None
         chunk.game_view = None if state is None else tempest_view(state, 0)

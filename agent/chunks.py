@@ -53,6 +53,8 @@ class Chunk:
     """The weights version the steps were acted with (-1: the initial, untrained weights)."""
     actor: int = 0
     """Which acting process took the steps."""
+    pid: int = 0
+    """The process that took them: a new pid means Ray restarted it (its envs started over)."""
     epsilon: float = 0.0
     expert_ratio: float = 0.0
     """The exploration the steps were taken with (after any per-actor ladder)."""

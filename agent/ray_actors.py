@@ -43,6 +43,10 @@ WAIT_S = 0.5
 commands while the processes start or restart."""
 
 
+RESTART_POLL_S = 0.2
+"""How often a process that died is asked whether Ray has restarted it."""
+
+
 class ActorsGoneError(RuntimeError):
     """No acting process has delivered a chunk for `actors.gone_timeout_s`."""
 
@@ -63,6 +67,8 @@ class _Process:
     lost: int = 0
     """Requests lost to its deaths."""
     chunks: int = 0
+    exploration: tuple[float, float] | None = None
+    """(epsilon, expert share) of its last chunk."""
 
 
 def ladder_epsilon(epsilon: float, index: int, count: int, alpha: float) -> float:
@@ -126,8 +132,8 @@ class RayActing:
         self.log("info", f"acting on {a.num} Ray processes of {per} envs each (pids "
                  f"{', '.join(str(p.pid) for p in self.processes)}), seeds from {base}",
                  pids=[p.pid for p in self.processes])
-        if self.start_waves is not None:
-            self.set_start_waves(*self.start_waves)
+        for p in self.processes:
+            self._bring_up_to_date(p)
         self._last_chunk_at = time.monotonic()
 
     # -- the actor's interface ----------------------------------------------------------------
@@ -233,7 +239,12 @@ class RayActing:
                 self.ray.exceptions.ActorUnavailableError) as err:
             self._lost(p, err)
             return
+        if chunk.pid != p.pid:  # restarted with no request lost: its envs started over too
+            self._restart_seen(p, f"acting process {p.index} (pid {p.pid}) was restarted as "
+                               f"pid {chunk.pid}")
+            p.pid = chunk.pid
         write_chunk(self.replay, chunk, p.first_stream)
+        p.exploration = (chunk.epsilon, chunk.expert_ratio)
         self.latest_view = chunk.game_view or self.latest_view
         self.frame += chunk.frames
         self.has_expert = chunk.has_expert
@@ -251,27 +262,40 @@ class RayActing:
         bring the restarted process up to date or, when Ray has given up, mark it dead."""
         p.lost += 1
         self.lost_chunks += 1
+        died = p.pid
+        p.dead = not self._restarted(p)
+        self._restart_seen(p, f"acting process {p.index} (pid {died}) died ({type(err).__name__})"
+                           f"; its request in flight is lost ({self.lost_chunks} in all)"
+                           + ("; Ray will not restart it" if p.dead else
+                              f"; Ray restarted it as pid {p.pid}"))
+
+    def _restart_seen(self, p: _Process, what: str) -> None:
+        """A process's envs started over (it died): its streams end as truncated, the event is
+        logged, and a restarted process gets the current weights and waves."""
         streams = np.arange(p.first_stream, p.first_stream + self.cfg.env.num_envs)
         self.replay.truncate_streams(streams)
-        p.dead = not self._restarted(p)
-        self.log("warning", f"acting process {p.index} (pid {p.pid}) died; its request in "
-                 f"flight is lost ({self.lost_chunks} in all), its streams "
-                 f"{streams[0]}-{streams[-1]} end as truncated"
-                 + (", and Ray will not restart it" if p.dead else "; Ray restarts it"),
-                 actor=p.index, pid=p.pid, lost_chunks=self.lost_chunks, dead=p.dead)
+        self.log("warning", f"{what}; its streams {streams[0]}-{streams[-1]} end as truncated",
+                 actor=p.index, lost_chunks=self.lost_chunks, dead=p.dead)
         if not p.dead:
             self._bring_up_to_date(p)
 
     def _restarted(self, p: _Process) -> bool:
-        """Whether the process answers again (Ray restarted it) within the gone timeout."""
-        try:
-            info = self.ray.get(p.handle.describe.remote(),
-                                timeout=self.cfg.actors.gone_timeout_s)
-        except (self.ray.exceptions.RayActorError, self.ray.exceptions.ActorUnavailableError,
-                self.ray.exceptions.GetTimeoutError):
-            return False
-        p.pid = info["pid"]
-        return True
+        """Whether the process answers again (Ray restarted it) within the gone timeout; while
+        Ray restarts it, calls fail as unavailable, and once Ray has given up, as died."""
+        errors = self.ray.exceptions
+        deadline = time.monotonic() + self.cfg.actors.gone_timeout_s
+        while time.monotonic() < deadline:
+            try:
+                info = self.ray.get(p.handle.describe.remote(),
+                                    timeout=max(0.0, deadline - time.monotonic()))
+            except errors.ActorUnavailableError:
+                time.sleep(RESTART_POLL_S)
+                continue
+            except (errors.RayActorError, errors.GetTimeoutError):
+                return False
+            p.pid = info["pid"]
+            return True
+        return False
 
     def _bring_up_to_date(self, p: _Process) -> None:
         """A restarted process starts with the initial weights and waves: send the current."""
