@@ -290,8 +290,12 @@ class ActorsConfig:
     """How often Ray restarts a dead actor process; its streams end as truncated and the run
     goes on.  Past this, the actor stays dead."""
     gone_timeout_s: float = 60.0
-    """Seconds with no live actor (all dead, or none answering) after which the trainer saves a
-    checkpoint and stops with a message, instead of waiting for ever."""
+    """Seconds with no chunk from any acting process (all dead, or none answering) after which
+    the trainer saves a checkpoint and stops with a message, instead of waiting for ever."""
+    start_timeout_s: float = 600.0
+    """Seconds the processes may take to start: each builds its envs and compiles the numba
+    kernels its host has not cached yet (a minute or two on a new host, more with every core
+    compiling at once) before the run's clock for `gone_timeout_s` starts."""
 
 
 @dataclass(frozen=True)
@@ -1136,6 +1140,7 @@ _POSITIVE_INT = (
 _POSITIVE = (
     "learner.lr learner.adam_eps learner.huber_delta learner.replay_ratio replay.priority_eps "
     "metrics.interval_s tui.refresh_hz tui.progress_every_s actors.gone_timeout_s "
+    "actors.start_timeout_s "
     "doctor.reversal_rise_pct doctor.reversal_fall_pct doctor.lr_high"
 ).split()
 _NON_NEGATIVE = (

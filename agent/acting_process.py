@@ -57,6 +57,21 @@ def actor_seed(seed: int, index: int) -> int:
     return seed + 1_000_003 * index
 
 
+def compile_kernels(env_cfg: config.EnvConfig, expert_cfg: config.ExpertConfig) -> None:
+    """Steps a throwaway one-env copy of the envs, labels included, so that numba compiles its
+    kernels (or loads them from the host's cache) while the learner waits for the processes to
+    start, not inside a first chunk that the gone timeout would count; the real envs' random
+    streams are untouched."""
+    one = dataclasses.replace(env_cfg, num_envs=1)
+    env = with_expert(envs.make_vector_env(one), one, expert_cfg)
+    try:
+        env.reset(seed=0)
+        for _ in range(2):
+            env.step(np.zeros(1, np.int64))
+    finally:
+        env.close()
+
+
 class ActingProcess:
     """The envs, the expert's labels, the acting network and the actor of one acting process.
 
@@ -71,6 +86,7 @@ class ActingProcess:
         self.cfg = config.from_dict(cfg)
         self.index = index
         env_cfg = dataclasses.replace(self.cfg.env, seed=seed)
+        compile_kernels(env_cfg, self.cfg.expert)
         self.env = with_expert(envs.make_vector_env(env_cfg), env_cfg, self.cfg.expert)
         obs_shape = self.env.single_observation_space.shape
         self.network = ActingNetwork(obs_shape, int(self.env.single_action_space.n),

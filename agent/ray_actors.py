@@ -120,13 +120,9 @@ class RayActing:
             for i in range(a.num)]
         try:
             described = self.ray.get([p.handle.describe.remote() for p in self.processes],
-                                     timeout=a.gone_timeout_s)
+                                     timeout=a.start_timeout_s)
         except self.ray.exceptions.GetTimeoutError:
-            cpus = self.ray.cluster_resources().get("CPU", 0)
-            raise ActorsGoneError(
-                f"the {a.num} acting processes did not start within {a.gone_timeout_s:g} s; "
-                f"each needs 1 CPU and the cluster has {cpus:g}: lower --actors.num, or give a "
-                "local cluster more with --ray.num-cpus") from None
+            raise ActorsGoneError(self._not_started_message()) from None
         for process, info in zip(self.processes, described, strict=True):
             process.pid = info["pid"]
         self.log("info", f"acting on {a.num} Ray processes of {per} envs each (pids "
@@ -303,6 +299,12 @@ class RayActing:
             p.handle.set_weights.remote(self.weights_version, self._weights_ref)
         if self.start_waves is not None:
             p.handle.set_start_waves.remote(*self.start_waves)
+
+    def _not_started_message(self) -> str:
+        a, cpus = self.cfg.actors, self.ray.cluster_resources().get("CPU", 0)
+        return (f"the {a.num} acting processes did not start within {a.start_timeout_s:g} s; "
+                f"each needs 1 CPU and the cluster has {cpus:g}: lower --actors.num, give a "
+                "local cluster more with --ray.num-cpus, or raise --actors.start-timeout-s")
 
     def _gone_message(self) -> str:
         dead = [p.index for p in self.processes if p.dead]
