@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmarks; JSON on stdout")
     bench.add_argument("which",
                        choices=("replay", "env", "learner", "loop", "tui", "gpu", "soak", "attach",
-                                "all"))
+                                "actors", "all"))
     bench.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
     bench.add_argument("--device", choices=DEVICE_BENCHES_CHOICES, default=None,
                        help="where `bench learner` (default cpu) and `bench gpu` (default "

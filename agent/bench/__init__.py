@@ -9,6 +9,8 @@ contenders taking turns in one process, medians, targets, the report).
     loop      the whole training loop against Stable-Baselines3's DQN (`loop_contenders`:
               ours driven step by step, and SB3 on the same settings)
     tui       the dashboard's cost to the trainer beside it
+    actors    acting in process against Ray acting processes with the same envs, and what
+              shipping a chunk of transitions costs
     gpu       the check a user with a GPU runs once (`make gpu-check`)
 
 Nothing here is imported by training: the CLI imports a benchmark only when it is asked for.
