@@ -183,8 +183,9 @@ class RayActing:
 
     def offer_weights(self, net: torch.nn.Module, learner_steps: int) -> bool:
         """Sends the weights to every process when `actors.sync_every` learner steps have
-        passed since the last ones went; True when they went."""
-        if learner_steps - self.weights_version < self.cfg.actors.sync_every:
+        passed since the last ones went, or at once when the learner went back (the guard
+        rolled it back to a checkpoint); True when they went."""
+        if 0 <= learner_steps - self.weights_version < self.cfg.actors.sync_every:
             return False
         self.weights_version = learner_steps
         self._weights_ref = self.ray.put(weights_of(net))

@@ -136,7 +136,7 @@ def recorded_chunk(preset: str, steps: int) -> tuple[Chunk, tuple[int, ...]]:
     network = ActingNetwork(shape, int(env.single_action_space.n), cfg.learner)
     actor = Actor(env, recorder, network.greedy, envs.frames_per_step(cfg.env),
                   seed=actor_seed(0, 0))
-    for _ in range(steps):
+    for _ in range(steps + actor.pipelined):  # a pipelined env books a step late
         actor.step(EPSILON)
     env.close()
     return recorder.take(), shape
@@ -157,7 +157,7 @@ def case_shipping(game: str, calls: int) -> dict:
     seconds to write into the replay."""
     preset = GAMES[game]
     cfg = _cfg(preset, 1, config.get_preset(preset).env.num_envs)
-    chunk, shape = recorded_chunk(preset, cfg.actors.chunk_steps + 1)
+    chunk, shape = recorded_chunk(preset, cfg.actors.chunk_steps)
     ray, _ = connect(cfg.ray)
     echo = ray.remote(num_cpus=0)(_Echo).remote(chunk)
     ray.get(echo.get.remote())  # started, and its first copy made
