@@ -381,7 +381,16 @@ def _replay(rows: Sequence[Row], row: Row, capacity: int | None) -> Tile:
 
 
 def _steps(rows: Sequence[Row]) -> Tile:
-    return Tile("steps", "steps/s", fmt.number(learner_steps_per_s(rows)), "learner steps",
+    """Learner steps per second; a run on Ray acting processes says how many are live and how
+    many chunks their deaths lost (the rows' actors_live and actors_lost_chunks)."""
+    row = rows[-1] if rows else {}
+    detail = "learner steps"
+    if row.get("actors_live") is not None:
+        live = row["actors_live"]
+        detail = f"{live} actor{'' if live == 1 else 's'}"
+        if row.get("actors_lost_chunks"):
+            detail += f" · {row['actors_lost_chunks']} lost"
+    return Tile("steps", "steps/s", fmt.number(learner_steps_per_s(rows)), detail,
                 tuple(learner_rates(rows)))  # fmt: skip
 
 

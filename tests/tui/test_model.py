@@ -120,6 +120,15 @@ def test_tiles_show_the_latest_row():
     assert shown["lr"][0] == "3.00e-04"
 
 
+def test_the_steps_tile_counts_ray_acting_processes_and_their_lost_chunks():
+    in_process = tile(history_of([make_row(0)]), "steps")
+    assert in_process.detail == "learner steps"
+    healthy = tile(history_of([make_row(0, actors_live=2, actors_lost_chunks=0)]), "steps")
+    assert healthy.detail == "2 actors"
+    hurt = tile(history_of([make_row(0, actors_live=1, actors_lost_chunks=3)]), "steps")
+    assert hurt.detail == "1 actor · 3 lost"
+
+
 def test_imitation_tile_shows_lambda_and_the_margin_loss_or_off():
     on = tile(history_of([make_row(0, imitation_weight=0.5, imitation_loss=0.1234)]), "imitation")
     assert (on.value, on.detail) == ("0.500", "λ; margin loss 0.123")
