@@ -67,6 +67,7 @@ class _Process:
     lost: int = 0
     """Requests lost to its deaths."""
     chunks: int = 0
+    """Chunks booked from it."""
     exploration: tuple[float, float] | None = None
     """(epsilon, expert share) of its last chunk."""
 
@@ -96,7 +97,6 @@ class RayActing:
         self.rng = np.random.default_rng(cfg.env.seed)
         """Draws the processes' seeds when they start (saved and restored with the run, so a
         resumed run's processes play other games than the first session's)."""
-        self.greedy = None
         self.lost_chunks = 0
         self.weights_version = -1
         self.versions_behind: list[int] = []

@@ -13,7 +13,9 @@ and the sinks.  One vector step (`step`), top to bottom:
 
 With `actor.learner_thread` the learner steps run on their own thread (agent.background) while
 the actor goes on acting on a synced copy of the network; inline (the tests' setting) every run
-is deterministic.
+is deterministic.  With `actors.backend = "ray"` the actor is `agent.ray_actors.RayActing`: the
+same calls, the acting done by Ray processes, and the weights offered to them after the learner
+steps.  Resuming and saving live in agent/trainer_checkpoints.py.
 """
 
 from __future__ import annotations
@@ -23,16 +25,13 @@ import dataclasses
 import functools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 import config
 import envs
-from agent import generations
 from agent.acting import ActingCopy, acting_device
 from agent.actor import Actor, StepReport
 from agent.background import BackgroundLearner, learner_mode, uses_learner_thread
-from agent.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
+from agent.checkpoint import latest_checkpoint
 from agent.console import StopFlag, progress_line
 from agent.controls import Overrides, apply_commands
 from agent.curriculum import CurriculumControl, RunCurriculum
@@ -47,23 +46,12 @@ from agent.ray_actors import ActorsGoneError, RayActing
 from agent.rundir import RunPaths
 from agent.schedules import LearnerPacer, beta_at, epsilon_at
 from agent.tensorboard_sink import TensorBoardSink
+from agent.trainer_checkpoints import Checkpointing, Counters
 from agent.writes import RunWrites
 from expert import expert_ratio_at
 from expert.labels import with_expert
 from metrics import DqnWindows, EventLog, IntervalAccumulator, JsonlWriter
 from metrics.control import CommandInbox
-from replay import ReplayFormatError
-
-
-@dataclass
-class Counters:
-    """Where the run stands; saved with every checkpoint."""
-
-    frame: int = 0
-    episodes: int = 0
-    schedule_origin: int = 0
-    """Frame the epsilon/beta schedules count from (moved by RESET_METRICS)."""
-
 
 EnvMaker = Callable[[config.EnvConfig], object]
 """Builds a vector env for an EnvConfig (`envs.make_vector_env`, or a fake in tests)."""
@@ -71,7 +59,7 @@ Labeller = Callable[[object, config.EnvConfig], object]
 """Puts the expert's labels on a vector env (`expert.labels.with_expert`, or nothing)."""
 
 
-class Trainer:
+class Trainer(Checkpointing):
     """One run of `tempest-dqn train`.
 
     Args:
@@ -150,89 +138,6 @@ class Trainer:
         if self.learner.device.type != "cpu":  # the actor never waits on the learner's GPU
             self._act_on_a_copy(actor)
         return actor
-
-    # -- resume and save ---------------------------------------------------------------------
-
-    def resume(self) -> bool:
-        """Load the latest checkpoint (or `run.resume_from`'s; agent.generations) if there is one;
-        False for a fresh run.  A CheckpointError leaves every checkpoint as it was."""
-        generation = generations.to_resume(self.paths, self.cfg.run.resume_from)
-        if generation is None:
-            return False
-        try:
-            tensors, state = load_checkpoint(generation)
-            self.learner.load_state(tensors, state["learner"])
-            self.replay.load(generation / "replay")
-        except (CheckpointError, ValueError, KeyError, ReplayFormatError) as err:
-            raise CheckpointError(generations.unloadable_message(
-                self.paths.checkpoints, f"{generation}: {err}")) from None
-        if self.cfg.run.resume_from:
-            generations.settle(self.paths, generation, self.events.log)
-        self._restore(state)
-        self.replay.truncate_streams()  # the envs restart: the saved episodes end here
-        self.events.log("info", f"resumed from {generation.name} at frame {self.actor.frame}")
-        self._note_device_change(state["learner"].get("device"))
-        return True
-
-    def _note_device_change(self, trained_on: str | None) -> None:
-        """Says (events, and `device_change` for the CLI) when a run continues on another kind
-        of device than it trained on: same weights and state, other arithmetic and speed."""
-        here = self.learner.device.type
-        if trained_on is None or trained_on == here:
-            return
-        self.device_change = f"trained on {trained_on}, continues on {here}"
-        self.events.log("info", f"the checkpoint was {self.device_change}")
-
-    def _restore(self, state: dict) -> None:
-        c = state["counters"]
-        self.counters = Counters(c["frame"], c["episodes"], c["schedule_origin"])
-        self.actor.frame = self.counters.frame
-        self.actor.rng.bit_generator.state = state["actor_rng"]
-        self.pacer.load_state(state["pacer"])
-        self.windows = DqnWindows.from_state(state["windows"])
-        self.teacher = TeacherScores.from_state(state.get("imitation"))
-        self.curriculum.restore(state.get("curriculum"))
-        self.overrides.curriculum_pinned = self.curriculum.state.pinned
-        if self.cfg.run.reset_metrics:
-            self.counters.schedule_origin = self.counters.frame
-            self.windows.reset()
-            self.events.log("info", "RESET_METRICS: schedules and metric windows restart here")
-
-    def save(self, reason: str) -> None:
-        """A checkpoint of everything, taken between two learner steps, with the step in
-        flight booked first (its transitions belong in the saved replay)."""
-        self._count(self.actor.flush())
-        hold = self.background.step_lock if self.background else contextlib.nullcontext()
-        with hold:
-            self.feed.book_in_flight(self.acc)  # its counters and priorities are saved too
-            tensors, learner_meta = self.learner.state()
-            state = {"counters": self.counters.__dict__ | {"frame": self.actor.frame},
-                     "actor_rng": self.actor.rng.bit_generator.state,
-                     "pacer": self.pacer.state(), "windows": self.windows.state(),
-                     "imitation": self.teacher.state(),
-                     "curriculum": self.curriculum.state.state(),
-                     "learner": learner_meta, "config": config.to_dict(self.cfg)}
-            generation = save_checkpoint(self.paths.checkpoints, tensors, state, self.replay,
-                                         self.cfg.run.keep_checkpoints, self.duty.pinned())
-        self.events.log("checkpoint", f"saved {generation.name} ({reason})",
-                        frame=self.actor.frame, path=str(generation))
-
-    def _roll_back_learner(self, generation: Path | None,
-                           changes: dict[str, object]) -> config.LearnerConfig:
-        """Guard mode: the learner state of `generation` (None: keep the weights) with the
-        learner config `changes` applied, taken between two learner steps."""
-        loaded = load_checkpoint(generation) if generation is not None else None
-        hold = self.background.step_lock if self.background else contextlib.nullcontext()
-        with hold:
-            self.feed.book_in_flight(self.acc)
-            if loaded is not None:
-                tensors, state = loaded
-                self.learner.load_state(tensors, state["learner"])
-            self.learner.cfg = dataclasses.replace(self.learner.cfg, **changes)
-            self.cfg = dataclasses.replace(self.cfg, learner=self.learner.cfg)
-            if self.acting is not None:
-                self.acting.sync(self.learner.online)
-        return self.learner.cfg
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -336,7 +241,8 @@ class Trainer:
         where = acting_device(self.cfg.actor.device, self.learner.device,
                               self.learner.obs_shape)
         self.feed.acting = ActingCopy(self.learner.online, where)
-        actor.greedy = self.acting.greedy
+        if isinstance(actor, Actor):  # Ray's processes act on copies of their own
+            actor.greedy = self.acting.greedy
 
     def start_learner_thread(self) -> None:
         """Learner steps on their own thread from now on; the actor acts on a synced copy."""
