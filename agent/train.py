@@ -17,7 +17,7 @@ import time
 import config
 from agent.checkpoint import CheckpointError
 from agent.machine import MemoryBudgetError
-from agent.ray_cluster import RayUnavailableError
+from agent.ray_cluster import RayUnavailableError, import_ray
 from agent.rundir import RunDirError, open_run_dir
 from agent.tensorboard_sink import TensorBoardUnavailable
 from agent.trainer import Trainer
@@ -31,6 +31,7 @@ def train(cfg: config.Config) -> int:
     """Train `cfg` (resuming its run directory unless --fresh); returns the exit code."""
     _check_device(cfg.learner)
     _check_env(cfg.env)
+    _check_ray(cfg)
     try:
         paths = open_run_dir(cfg)
     except RunDirError as err:
@@ -77,6 +78,16 @@ def _check_device(cfg: config.LearnerConfig) -> None:
     message = cuda_missing_message()
     if message:
         raise UserFacingError(message + " (a run trained on a GPU resumes there unchanged)")
+
+
+def _check_ray(cfg: config.Config) -> None:
+    """Ray acting without Ray installed is the user's to fix, before anything is written."""
+    if cfg.actors.backend != "ray":
+        return
+    try:
+        import_ray(local=not cfg.ray.address)
+    except RayUnavailableError as err:
+        raise UserFacingError(str(err)) from None
 
 
 def _check_env(cfg: config.EnvConfig) -> None:

@@ -61,3 +61,26 @@ def test_ray_acting_needs_streams_for_every_process():
     assert config.replay_streams(cfg) == 128
     with pytest.raises(config.ConfigError, match=r"env.num_envs x actors.num = 8 rows"):
         config.validate(cfg)
+
+
+def test_without_ray_installed_the_message_says_how_to_get_it(monkeypatch):
+    from agent.ray_cluster import RayUnavailableError, import_ray
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    with pytest.raises(RayUnavailableError, match=r"pip install -e '\.\[distributed\]'"):
+        import_ray(local=True)
+
+
+def test_train_on_ray_without_ray_is_a_user_error_that_writes_nothing(tmp_path):
+    script = (
+        "import sys\n"
+        "sys.modules['ray'] = None\n"
+        "from agent.cli import main\n"
+        f"sys.exit(main(['train', '--preset', 'smoke', '--no-tui', '--run-dir', "
+        f"{str(tmp_path / 'runs')!r}, '--actors.backend', 'ray']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "Ray is not installed" in done.stderr
+    assert not (tmp_path / "runs").exists()
