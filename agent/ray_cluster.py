@@ -7,9 +7,10 @@ A local cluster (`ray.address` empty) is private to the run: Ray's dashboard is 
 server Ray starts listens on 127.0.0.1 only.  Ray 2.60 resolves a requested 127.0.0.1 to the
 host's network address and binds its servers to it (see `resolve_ip_for_localhost`); its
 single-host mode (`RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`, read when Ray is imported, the mode it
-uses on macOS and Windows) keeps them on the loopback.  The cluster's token authentication, on by
-default since Ray 2.52, stays on.  Joining a cluster started with `ray start --head` takes that
-cluster's own settings.
+uses on macOS and Windows) keeps them on the loopback.  Its token authentication (on by default
+for local clusters since Ray 2.59) stays on.  Joining a cluster started with `ray start --head`
+sends the token (`RAY_AUTH_MODE=token`; the token is ~/.ray/auth_token or RAY_AUTH_TOKEN, the
+same on every host).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import config
 from agent.machine import usable_cpus
 
 SINGLE_HOST_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+AUTH_MODE_ENV = "RAY_AUTH_MODE"
 
 
 class RayUnavailableError(RuntimeError):
@@ -29,9 +31,13 @@ class RayUnavailableError(RuntimeError):
 
 
 def import_ray(local: bool) -> ModuleType:
-    """The `ray` module; for a local cluster, imported in single-host mode (127.0.0.1 only)."""
-    if local and "ray" not in sys.modules:
-        os.environ.setdefault(SINGLE_HOST_ENV, "0")
+    """The `ray` module; for a local cluster, imported in single-host mode (127.0.0.1 only);
+    to join one, with token authentication on (`ray start` turns it on by default in Ray 2.60,
+    and a driver that joins does not unless told: it would be refused), unless the user's
+    environment says otherwise."""
+    if "ray" not in sys.modules:
+        os.environ.setdefault(SINGLE_HOST_ENV if local else AUTH_MODE_ENV,
+                              "0" if local else "token")
     try:
         import ray
     except ImportError:
