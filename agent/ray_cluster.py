@@ -59,7 +59,8 @@ def connect(ray_cfg: config.RayConfig) -> tuple[ModuleType, bool]:
         if ray_cfg.address:
             ray.init(address=ray_cfg.address, **quiet)
         else:
-            ray.init(num_cpus=ray_cfg.num_cpus or usable_cpus(), **quiet)
+            # "local": a new cluster even where `ray start` left one running on this host
+            ray.init(address="local", num_cpus=ray_cfg.num_cpus or usable_cpus(), **quiet)
     except (ConnectionError, RuntimeError, ValueError) as err:
         where = ray_cfg.address or "a local cluster"
         raise RayUnavailableError(

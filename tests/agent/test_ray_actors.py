@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -189,3 +190,24 @@ def test_a_killed_ray_run_resumes_with_the_same_command(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "resumed at frame" in done.stderr
     assert read_rows(tmp_path / "killed" / "metrics.jsonl")[-1]["frame"] >= saved + 2000
+
+
+def test_a_run_whose_acting_processes_are_all_gone_saves_and_stops(cluster, tmp_path):
+    cfg = ray_cfg(tmp_path, **{"actors.max_restarts": 0, "actors.gone_timeout_s": 3.0,
+                               "run.frames": 10**9})
+    trainer = Trainer(cfg, open_run_dir(cfg))
+
+    def kill_both_once_they_deliver():
+        while not (trainer.actor.processes and all(p.chunks for p in trainer.actor.processes)):
+            time.sleep(0.05)
+        for process in trainer.actor.processes:
+            os.kill(process.pid, signal.SIGKILL)
+
+    threading.Thread(target=kill_both_once_they_deliver, daemon=True).start()
+    trainer.run()
+    assert "no acting process has delivered a chunk for 3 s (2 of 2 gone for good" in (
+        trainer.stop_message or "")
+    assert latest_checkpoint(trainer.paths.checkpoints) is not None
+    events = read_events(trainer.paths.events)
+    assert [e["reason"] for e in events if "run_end" in e] == ["acting processes gone"]
+    assert sum("Ray will not restart it" in e["message"] for e in events) == 2
