@@ -271,14 +271,15 @@ class ActorsConfig:
     on one core)."""
     chunk_steps: int = 16
     """Vector steps an actor takes per chunk it ships.  A chunk is one round trip through Ray
-    (about a millisecond here); 16 steps of 32 Tempest envs (512 transitions) or of 8 Pong envs
-    (128 frames, 0.9 MB) amortise it while keeping the learner's replay within a fraction of a
-    second of the actors."""
+    (bench actors: 2 ms for 16 steps of 32 Tempest envs, 512 transitions, or of 8 Pong envs,
+    128 transitions and 0.9 MB); that size amortises the trip while keeping the learner's
+    replay within a fraction of a second of the actors."""
     sync_every: int = 8
     """Learner steps between two weight broadcasts (through Ray's object store).  The tempest
-    preset's learner steps every 1,024 frames, so 8 steps are about 1.5 s of acting with weights
-    that old; Ape-X syncs every 400 frames per actor, but its learner steps far more often.
-    Each chunk records the version it was acted with (rows: actors_weights_lag)."""
+    preset's learner steps every 1,024 frames, so 8 steps are about 2 s of acting at 3,700
+    frames/s with weights that old; Ape-X syncs every 400 frames per actor, but its learner
+    steps far more often.  Each chunk records the version it was acted with (rows:
+    actors_weights_lag, in learner steps)."""
     epsilon_ladder: bool = False
     """Ape-X's per-actor exploration: actor i of N acts with epsilon ** (1 + i / (N - 1) *
     ladder_alpha), so one actor explores at the schedule's epsilon and the others ever less.
