@@ -183,6 +183,11 @@ class LearnerConfig:
     overestimation)."""
     dueling: bool = True
     """Dueling head: separate state-value and advantage streams."""
+    conv_stack: Literal["nature", "nips"] = "nature"
+    """Frames only: the convolutions before the hidden layers. "nature": Mnih et al. 2015's
+    three (32-64-64 channels), the standard. "nips": Mnih et al. 2013's two (16-32 channels; its
+    hidden layer was 256 wide), a third of the arithmetic: on a CPU, where the learner step bounds
+    the frames per minute, more frames for a smaller network."""
     hidden_sizes: tuple[int, ...] = (512, 512, 256)
     """Widths of the fully connected layers: the whole MLP for vectors, the layers after the CNN
     for frames."""

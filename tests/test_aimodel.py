@@ -13,7 +13,7 @@ from safetensors.torch import load_file, save_file
 from aimodel import (
     SMALL_BATCH,
     Learner,
-    NatureTorso,
+    ConvTorso,
     build_q_network,
     cnn_bf16,
     configure_gpu_math,
@@ -41,12 +41,26 @@ def test_mlp_shapes_and_dueling_head_is_value_plus_centred_advantage() -> None:
 
 
 def test_nature_cnn_takes_uint8_frames_and_scales_them_inside() -> None:
-    torso = NatureTorso(4, 84, 84)
+    torso = ConvTorso(4, 84, 84)
     assert torso.out_features == 64 * 7 * 7
     net = build_q_network((4, 84, 84), 6, make_cfg(hidden_sizes=(512,)))
     frames = torch.randint(0, 256, (2, 4, 84, 84), dtype=torch.uint8)
     expected = net.head(net.body(net.torso.conv(frames.float() / 255.0)))
     torch.testing.assert_close(net(frames), expected)
+
+
+def test_nips_conv_stack_is_the_2013_papers_two_convolutions() -> None:
+    # Mnih et al. 2013: 16 8x8 filters, stride 4 (84 -> 20), then 32 4x4, stride 2 (20 -> 9)
+    net = build_q_network((4, 84, 84), 6, make_cfg(hidden_sizes=(256,), conv_stack="nips"))
+    convs = [m for m in net.torso.conv if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size, c.stride) for c in convs] == [
+        (4, 16, (8, 8), (4, 4)), (16, 32, (4, 4), (2, 2))]
+    assert net.torso.out_features == 32 * 9 * 9
+    weights = sum(p.numel() for p in net.parameters())
+    assert weights == (4 * 64 * 16 + 16) + (16 * 16 * 32 + 32) + (2592 * 256 + 256) + (256 * 6 + 6)
+    assert net(torch.zeros(3, 4, 84, 84, dtype=torch.uint8)).shape == (3, 6)
+    with pytest.raises(ValueError, match="unknown conv stack 'lenet'"):
+        ConvTorso(4, 84, 84, stack="lenet")
 
 
 def test_cnn_precision_setting_resolves_per_device() -> None:
