@@ -129,16 +129,16 @@ class ChunkRecorder:
 def write_chunk(replay: ReplayBuffer, chunk: Chunk, first_stream: int) -> None:
     """The chunk's adds, in order, into `replay`; the acting process's env e writes stream
     `first_stream + e`."""
-    c, row, final = chunk.columns, 0, 0
+    c = chunk.columns
+    ended = _ended(c["terminated"], c["truncated"], c["continues"])
+    next_rows = np.zeros_like(chunk.obs)  # read by the replay only where an episode ended
+    next_rows[ended] = chunk.next_obs
+    streams = c["env_ids"].astype(np.int64) + first_stream
+    row = 0
     for size in chunk.step_sizes.tolist():
         rows = slice(row, row + size)
-        ended = _ended(c["terminated"][rows], c["truncated"][rows], c["continues"][rows])
-        next_rows = np.zeros_like(chunk.obs[rows])
-        count = int(ended.sum())
-        next_rows[ended] = chunk.next_obs[final:final + count]
         replay.add_rows(chunk.obs[rows], c["action"][rows], c["reward"][rows],
-                        c["terminated"][rows], c["truncated"][rows], next_rows,
-                        c["source"][rows], c["expert_action"][rows],
-                        c["env_ids"][rows].astype(np.int64) + first_stream,
+                        c["terminated"][rows], c["truncated"][rows], next_rows[rows],
+                        c["source"][rows], c["expert_action"][rows], streams[rows],
                         c["continues"][rows])
-        row, final = row + size, final + count
+        row += size
