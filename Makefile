@@ -40,13 +40,14 @@ run: install
 ## the whole suite, then the replay tests again as plain Python (NUMBA_DISABLE_JIT=1), so
 ## the kernel bodies are checked by the interpreter too.  The bench extra (cpprb,
 ## stable-baselines3) is installed so the benchmark's contenders are exercised as well, and the
-## distributed extra (Ray) so the Ray actors' tests run on a local cluster.
+## distributed extra (Ray) so the Ray actors' tests run on a local cluster.  The 25 slowest
+## tests are listed at the end, so the suite's time stays in view.
 test: $(BENCH_STAMP)
 	@command -v tmux >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq tmux) || echo "note: tmux could not be installed (no root?);" \
 		"the dashboard's terminal test (tests/tui/test_e2e_tmux.py) will be skipped"
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=25
 	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q tests/replay -m "not slow"
 
 test-fast: install

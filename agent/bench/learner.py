@@ -63,25 +63,29 @@ class Case:
     micro_batches: int = 1
     imitation: bool = False
     """Also time our iteration with the imitation term on."""
+    conv_stack: str = "nature"
+    """The "nature" family's conv stack (`learner.conv_stack`)."""
 
     @property
     def title(self) -> str:
-        net = "Nature CNN" if self.family == "nature" else "Tempest MLP 2x512"
+        net = {"nature": "Nature CNN", "nips": "2013 CNN"}[self.conv_stack] \
+            if self.family == "nature" else "Tempest MLP 2x512"
         split = f" as {self.micro_batches} x {self.batch // self.micro_batches:,}" \
             if self.micro_batches > 1 else ""
         return f"{net}, batch {self.batch:,}{split}"
 
 
 CASES = (Case("nature-32", "nature", 32, imitation=True), Case("nature-256", "nature", 256),
+         Case("nips-32", "nature", 32, conv_stack="nips"),
          Case("mlp-4096", "mlp", 4_096, imitation=True), Case("mlp-16384", "mlp", 16_384),
          Case("mlp-16384-acc4", "mlp", 16_384, micro_batches=4))
 
 SIZES = {  # quick: small replays, a few reps and no compiling: well under a minute in all
     False: dict(nature_rows=50_000, mlp_rows=200_000, warmup=3, compile=None,
-                reps={"nature-32": 100, "nature-256": 40, "mlp-4096": 40, "mlp-16384": 20,
+                reps={"nature-32": 100, "nature-256": 40, "nips-32": 100, "mlp-4096": 40, "mlp-16384": 20,
                       "mlp-16384-acc4": 20}),
     True: dict(nature_rows=8_000, mlp_rows=40_000, warmup=2, compile=False,
-               reps={"nature-32": 10, "nature-256": 4, "mlp-4096": 4, "mlp-16384": 2,
+               reps={"nature-32": 10, "nature-256": 4, "nips-32": 10, "mlp-4096": 4, "mlp-16384": 2,
                      "mlp-16384-acc4": 2}),
 }
 """compile: learner.compile for both contenders, None = the preset's."""
@@ -92,12 +96,15 @@ FAMILIES = {  # obs shape, dtype, actions, envs writing the replay, n_step
 
 
 def family_configs(family: str, micro_batches: int, compiled: bool | None = None,
-                   device: str = "cpu") -> tuple[config.ReplayConfig, config.LearnerConfig]:
+                   device: str = "cpu", conv_stack: str = "nature",
+                   ) -> tuple[config.ReplayConfig, config.LearnerConfig]:
     """The preset's replay and learner settings with the benchmark's network and split
-    (`compiled`: learner.compile, None = the preset's) on `device`."""
+    (`compiled`: learner.compile, None = the preset's) on `device`; frames go through
+    `conv_stack` and the hidden layer its paper used (Nature 512, 2013 256)."""
     if family == "nature":
         preset = config.PRESETS["pong"]
-        learner = dataclasses.replace(preset.learner, hidden_sizes=(512,))
+        hidden = (512,) if conv_stack == "nature" else (256,)
+        learner = dataclasses.replace(preset.learner, hidden_sizes=hidden, conv_stack=conv_stack)
     else:
         preset = config.PRESETS["tempest"]
         learner = dataclasses.replace(preset.learner, hidden_sizes=(512, 512))
@@ -146,7 +153,7 @@ def ours(case: Case, replay: ReplayBuffer, parts: dict[str, list[float]],
     `imitation_weight` > 0 turns the imitation term on (margin 0.8).  On a GPU the step is
     read back at once (`Learner.step`), so each rep ends with the device idle: a latency."""
     fam = FAMILIES[case.family]
-    _, cfg = family_configs(case.family, case.micro_batches, compiled, device)
+    _, cfg = family_configs(case.family, case.micro_batches, compiled, device, case.conv_stack)
     learner = Learner(fam["obs_shape"], fam["num_actions"], cfg, seed=0, device=device,
                       imitation_margin=0.8)
     learner.imitation_weight = imitation_weight
@@ -168,7 +175,7 @@ def ours(case: Case, replay: ReplayBuffer, parts: dict[str, list[float]],
 def bare(case: Case, compiled: bool | None = None, device: str = "cpu") -> Thunk:
     """The same arithmetic in plain torch on preallocated tensors: the floor ours is held to."""
     fam = FAMILIES[case.family]
-    _, cfg = family_configs(case.family, case.micro_batches, compiled, device)
+    _, cfg = family_configs(case.family, case.micro_batches, compiled, device, case.conv_stack)
     shape, actions, size = fam["obs_shape"], fam["num_actions"], case.batch
     gen = torch.Generator().manual_seed(1)
     torch.manual_seed(0)
@@ -303,7 +310,9 @@ def main(quick: bool = False, device: str = "cpu") -> int:
              "Nature CNN: pong preset (uniform replay, n_step 3, tau 1, hard update every 2,500 "
              "steps; update_priorities is a no-op; learner.compile on, so both contenders "
              "compile their forward and loss); Tempest MLP: tempest preset with "
-             "hidden_sizes (512, 512) (PER, LayerNorm, dueling, tau 0.005), n_step 12"]
+             "hidden_sizes (512, 512) (PER, LayerNorm, dueling, tau 0.005), n_step 12",
+             "2013 CNN: the pong preset with learner.conv_stack nips (16 and 32 channels, two "
+             "convolutions) and hidden_sizes (256,), Mnih et al. 2013's network"]
     if quick:
         notes.append("quick: small replays and 2-10 reps (2 for the batch 16,384 cases); the "
                      "ratios are indicative only, the full run checks the target")

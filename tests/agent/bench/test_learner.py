@@ -10,7 +10,7 @@ import pytest
 
 from tests.agent.bench.checks import assert_consistent, assert_ratio, positive, run_quick
 
-CASES = ["nature-32", "nature-256", "mlp-4096", "mlp-16384", "mlp-16384-acc4"]
+CASES = ["nature-32", "nature-256", "nips-32", "mlp-4096", "mlp-16384", "mlp-16384-acc4"]
 
 
 @pytest.fixture(scope="module")
