@@ -12,8 +12,8 @@ from safetensors.torch import load_file, save_file
 
 from aimodel import (
     SMALL_BATCH,
-    Learner,
     ConvTorso,
+    Learner,
     build_q_network,
     cnn_bf16,
     configure_gpu_math,

@@ -82,8 +82,8 @@ CASES = (Case("nature-32", "nature", 32, imitation=True), Case("nature-256", "na
 
 SIZES = {  # quick: small replays, a few reps and no compiling: well under a minute in all
     False: dict(nature_rows=50_000, mlp_rows=200_000, warmup=3, compile=None,
-                reps={"nature-32": 100, "nature-256": 40, "nips-32": 100, "mlp-4096": 40, "mlp-16384": 20,
-                      "mlp-16384-acc4": 20}),
+                reps={"nature-32": 100, "nature-256": 40, "nips-32": 100, "mlp-4096": 40,
+                      "mlp-16384": 20, "mlp-16384-acc4": 20}),
     True: dict(nature_rows=8_000, mlp_rows=40_000, warmup=2, compile=False,
                reps={"nature-32": 10, "nature-256": 4, "nips-32": 10, "mlp-4096": 4, "mlp-16384": 2,
                      "mlp-16384-acc4": 2}),
