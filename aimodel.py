@@ -71,15 +71,14 @@ class ConvTorso(nn.Module):
         if stack not in CONV_STACKS:
             raise ValueError(f"unknown conv stack {stack!r}; valid: {', '.join(CONV_STACKS)}")
         layers: list[nn.Module] = []
-        for out, kernel, stride in CONV_STACKS[stack]:
-            layers += [nn.Conv2d(channels, out, kernel, stride=stride), nn.ReLU()]
-            channels = out
+        widths = (channels, *(out for out, _, _ in CONV_STACKS[stack]))
+        for (out, kernel, stride), width_in in zip(CONV_STACKS[stack], widths, strict=False):
+            layers += [nn.Conv2d(width_in, out, kernel, stride=stride), nn.ReLU()]
         self.conv = nn.Sequential(*layers, nn.Flatten())
         self.conv.to(memory_format=torch.channels_last)
         try:
             with torch.no_grad():
-                self.out_features = self.conv(torch.zeros(1, layers[0].in_channels, height,
-                                                          width)).shape[1]
+                self.out_features = self.conv(torch.zeros(1, channels, height, width)).shape[1]
         except RuntimeError as error:
             raise ValueError(f"frames of {height}x{width} are too small for the {stack} conv "
                              "stack (84x84 is the usual size)") from error

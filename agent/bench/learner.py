@@ -89,6 +89,8 @@ SIZES = {  # quick: small replays, a few reps and no compiling: well under a min
                      "mlp-16384-acc4": 2}),
 }
 """compile: learner.compile for both contenders, None = the preset's."""
+PAPER_HIDDEN = {"nature": (512,), "nips": (256,)}
+"""Each conv stack's hidden layer as its paper had it (Mnih et al. 2015, 2013)."""
 FAMILIES = {  # obs shape, dtype, actions, envs writing the replay, n_step
     "nature": dict(obs_shape=(4, 84, 84), num_actions=6, num_envs=8, n_step=3),
     "mlp": dict(obs_shape=(195,), num_actions=44, num_envs=64, n_step=12),
@@ -103,8 +105,8 @@ def family_configs(family: str, micro_batches: int, compiled: bool | None = None
     `conv_stack` and the hidden layer its paper used (Nature 512, 2013 256)."""
     if family == "nature":
         preset = config.PRESETS["pong"]
-        hidden = (512,) if conv_stack == "nature" else (256,)
-        learner = dataclasses.replace(preset.learner, hidden_sizes=hidden, conv_stack=conv_stack)
+        learner = dataclasses.replace(preset.learner, hidden_sizes=PAPER_HIDDEN[conv_stack],
+                                      conv_stack=conv_stack)
     else:
         preset = config.PRESETS["tempest"]
         learner = dataclasses.replace(preset.learner, hidden_sizes=(512, 512))
