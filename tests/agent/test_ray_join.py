@@ -55,6 +55,5 @@ def test_a_run_joins_a_cluster_started_with_ray_start(tmp_path):
         assert done.returncode == 0, done.stderr[-3000:]
         assert read_rows(tmp_path / "joined" / "metrics.jsonl")[-1]["frame"] >= 1000
     finally:
-        # --block: the head stops what it started; on SIGINT in a second, on SIGTERM in 30.
-        os.killpg(head.pid, signal.SIGINT)
+        os.killpg(head.pid, signal.SIGTERM)  # --block: the head stops what it started
         head.wait(timeout=60)
