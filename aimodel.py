@@ -71,9 +71,10 @@ class ConvTorso(nn.Module):
         if stack not in CONV_STACKS:
             raise ValueError(f"unknown conv stack {stack!r}; valid: {', '.join(CONV_STACKS)}")
         layers: list[nn.Module] = []
-        widths = (channels, *(out for out, _, _ in CONV_STACKS[stack]))
-        for (out, kernel, stride), width_in in zip(CONV_STACKS[stack], widths, strict=False):
+        width_in = channels
+        for out, kernel, stride in CONV_STACKS[stack]:
             layers += [nn.Conv2d(width_in, out, kernel, stride=stride), nn.ReLU()]
+            width_in = out
         self.conv = nn.Sequential(*layers, nn.Flatten())
         self.conv.to(memory_format=torch.channels_last)
         try:
