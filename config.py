@@ -85,6 +85,13 @@ class EnvConfig:
     action_set: Literal["joint", "compact"] = "joint"
     """Tempest-v0 only: "joint" = the 44 actions of the system this replaces (4 fire/zap x 11
     spinner levels); "compact" = 11 (stay, +-3, +-12 with and without fire, one zap)."""
+    lane_map: bool = True
+    """Tempest-v0 only: add the lane map to the observation (312 values instead of 247): what
+    each lane around the player holds (enemy shots, enemies, spikes, walls) by its distance from
+    the player, and the frames until a shot slot frees.  Without it networks walked into enemy
+    shots (envs/tempest/feature_layout.py).  Runs saved before the field existed read as false
+    (`SAVED_BEFORE_ADDED`), so their checkpoints evaluate as they were trained; resuming one
+    needs --env.lane-map false (the message says so)."""
     reward_death_penalty: float = 1000.0
     """Tempest-v0 only: game points charged on the frame the player dies."""
     reward_objective_scale: float = 0.01
@@ -891,8 +898,16 @@ def to_dict(cfg: Config) -> dict[str, dict[str, object]]:
     }
 
 
+SAVED_BEFORE_ADDED: dict[str, object] = {"env.lane_map": False}
+"""Fields added after runs were saved, with the value those runs had.  A saved section without
+such a key was written before the field existed, so it means that value, not today's default:
+a checkpoint trained without the lane map evaluates and resumes on the observation it learned."""
+
+
 def from_dict(data: Mapping[str, object]) -> Config:
-    """Rebuilds a `Config` from `to_dict` output; missing fields take their defaults.
+    """Rebuilds a `Config` from `to_dict` output; missing fields take their defaults, except the
+    fields of `SAVED_BEFORE_ADDED` in a section that is there (a configuration saved before they
+    existed).
 
     `from_dict(to_dict(cfg)) == cfg` holds exactly. The result is not validated: call `validate`.
 
@@ -903,7 +918,11 @@ def from_dict(data: Mapping[str, object]) -> Config:
         raise ConfigError(
             f"a configuration must be a mapping of sections, got {type(data).__name__}"
         )
-    return apply_overrides(Config(), _flatten(data))
+    flat = _flatten(data)
+    for key, value in SAVED_BEFORE_ADDED.items():
+        if key.split(".")[0] in data:
+            flat.setdefault(key, value)
+    return apply_overrides(Config(), flat)
 
 
 # --------------------------------------------------------------------------------------- presets

@@ -10,15 +10,18 @@ the input was fine, the machine was not; so is a run whose Ray acting processes 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import config
+from agent import generations
 from agent.checkpoint import CheckpointError
 from agent.machine import MemoryBudgetError
 from agent.ray_cluster import RayUnavailableError, import_ray
-from agent.rundir import RunDirError, open_run_dir
+from agent.rundir import RunDirError, RunPaths, open_run_dir, run_name
 from agent.tensorboard_sink import TensorBoardUnavailable
 from agent.trainer import Trainer
 
@@ -32,6 +35,7 @@ def train(cfg: config.Config) -> int:
     _check_device(cfg.learner)
     _check_env(cfg.env)
     _check_ray(cfg)
+    _check_observation(cfg)
     try:
         paths = open_run_dir(cfg)
     except RunDirError as err:
@@ -99,6 +103,29 @@ def _check_env(cfg: config.EnvConfig) -> None:
         envs.make_vector_env(cfg).close()
     except ValueError as err:
         raise UserFacingError(str(err)) from None
+
+
+def _check_observation(cfg: config.Config) -> None:
+    """A Tempest run resumes only on the observation its network was trained on, with or
+    without the lane map: a mismatch is said before anything is written, with the flag that
+    resumes the run.  A checkpoint that cannot be read is left to the resume to report."""
+    if cfg.run.force_fresh_model or cfg.env.id != config.TEMPEST_ENV_ID:
+        return
+    paths = RunPaths(Path(cfg.run.run_dir) / run_name(cfg))
+    try:
+        generation = generations.to_resume(paths, cfg.run.resume_from)
+        if generation is None:
+            return
+        saved = config.from_dict(json.loads((generation / "state.json").read_text())["config"])
+    except (CheckpointError, OSError, ValueError, KeyError, TypeError, config.ConfigError):
+        return
+    lane_map = saved.env.lane_map
+    if saved.env.id == cfg.env.id and lane_map != cfg.env.lane_map:
+        flag = str(lane_map).lower()
+        raise UserFacingError(f"{generation}: its network was trained "
+                              f"{'with' if lane_map else 'without'} the lane map; resume it with "
+                              f"--env.lane-map {flag} (or start over with --fresh: the run is "
+                              f"archived, not deleted)")
 
 
 def _start_dashboard(cfg: config.Config, run_dir) -> subprocess.Popen | None:

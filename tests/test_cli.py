@@ -204,6 +204,30 @@ def test_a_run_trained_on_cuda_evaluates_and_continues_on_a_cpu(tmp_path) -> Non
     assert "trained on cuda, continues on cpu" in events
 
 
+def _as_if_saved_before_the_lane_map(run_dir: Path) -> None:
+    """A checkpoint written before `env.lane_map` existed: its saved config lacks the key."""
+    state_file = run_dir / "checkpoints" / "latest" / "state.json"
+    state = json.loads(state_file.read_text())
+    del state["config"]["env"]["lane_map"]
+    state_file.write_text(json.dumps(state))
+
+
+@pytest.mark.slow
+def test_a_run_trained_before_the_lane_map_evaluates_and_resumes_with_the_flag(tmp_path) -> None:
+    smoke = ("train", "--preset", "smoke", "--run-dir", str(tmp_path))
+    assert run(*smoke, "--frames", "2000", "--env.lane-map", "false").returncode == 0
+    run_dir = tmp_path / "tempest-v0"
+    _as_if_saved_before_the_lane_map(run_dir)
+    evaluation = run("eval", str(run_dir), "--episodes", "1", "--seed", "3")
+    assert evaluation.returncode == 0, evaluation.stderr  # on the 247 values it learned
+    before = _tree(run_dir)
+    again = run(*smoke, "--frames", "3000")  # today's default: with the lane map
+    assert_user_error(again, "trained without the lane map; resume it with --env.lane-map false")
+    assert _tree(run_dir) == before  # refused before anything was written
+    resumed = run(*smoke, "--frames", "3000", "--env.lane-map", "false")
+    assert resumed.returncode == 0 and "resumed at frame 2,000" in resumed.stderr
+
+
 def test_eval_without_a_checkpoint_says_where_to_look(tmp_path) -> None:
     result = run("eval", str(tmp_path / "nothing"))
     assert result.returncode == 2 and "no checkpoint at" in result.stderr

@@ -306,6 +306,18 @@ def test_to_dict_is_json_ready_and_complete() -> None:
     json.dumps(data)
 
 
+def test_a_saved_env_without_lane_map_was_trained_without_it() -> None:
+    """A run saved before the lane map existed learned the 247-value observation: its saved
+    env section reads lane_map false, while a new configuration (and a dict without the env
+    section, as the doctor's) takes today's default."""
+    assert Config().env.lane_map is True
+    saved = to_dict(Config())
+    del saved["env"]["lane_map"]
+    assert from_dict(saved).env.lane_map is False
+    assert from_dict({"doctor": {}}).env.lane_map is True
+    assert from_dict(to_dict(Config())).env.lane_map is True
+
+
 def test_from_dict_fills_missing_fields_and_rejects_unknown() -> None:
     assert from_dict({"learner": {"lr": 0.5}}).learner.lr == 0.5
     assert from_dict({}) == Config()

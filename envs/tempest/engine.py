@@ -37,7 +37,7 @@ class Games:
 
     def __init__(self, num_games: int, start_wave: int = 1, episodic_life: bool = True,
                  max_episode_frames: int = 0, action_set: str = "joint",
-                 reward_params: reward.RewardParams | None = None):
+                 reward_params: reward.RewardParams | None = None, lane_map: bool = True):
         if action_set not in ACTION_SETS:
             raise ValueError(
                 f"unknown action_set {action_set!r}; choose from {sorted(ACTION_SETS)}")
@@ -55,7 +55,7 @@ class Games:
         self.reward_params = reward_params or reward.RewardParams()
         self.state = allocate(num_games)
         self.memo = reward.new_memo(num_games)
-        self.obs = np.zeros((num_games, features.OBS_DIM), np.float32)
+        self.obs = np.zeros((num_games, features.obs_dim(lane_map)), np.float32)
         self.reward = np.zeros(num_games, np.float32)
         self.points = np.zeros(num_games, np.float32)
         self.ended = np.zeros(num_games, np.int8)

@@ -45,8 +45,11 @@ from envs.tempest.engine import END_LIFE, Games
 from envs.tempest.reward import RewardParams
 from envs.tempest.state import take
 
-_OBS_SPACE = gym.spaces.Box(-1.0, 1.0, (features.OBS_DIM,), np.float32)
 RENDER_FPS = 20
+
+
+def _obs_space(lane_map: bool) -> gym.spaces.Box:
+    return gym.spaces.Box(-1.0, 1.0, (features.obs_dim(lane_map),), np.float32)
 
 
 def _reward_params(reward: RewardParams | dict | None) -> RewardParams:
@@ -68,6 +71,7 @@ class TempestVectorEnv(gym.vector.VectorEnv):
         render_mode: None or "rgb_array" (a tuple with one frame per env).
         seed: the seed of the first reset that names none (env i: seed + i), as ALE's adapter
             does, so a run is reproducible from its config; None: drawn from the OS.
+        lane_map: the observation has the lane map (`feature_layout`: 312 values; False: 247).
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": ["rgb_array"],
@@ -76,14 +80,15 @@ class TempestVectorEnv(gym.vector.VectorEnv):
     def __init__(self, num_envs: int = 1, start_wave: int = 1, episodic_life: bool = True,
                  max_episode_frames: int = 0, action_set: str = "joint",
                  reward: RewardParams | dict | None = None, render_mode: str | None = None,
-                 seed: int | None = None):
+                 seed: int | None = None, lane_map: bool = True):
         self.games = Games(num_envs, start_wave, episodic_life, max_episode_frames, action_set,
-                           _reward_params(reward))
+                           _reward_params(reward), lane_map)
         self.num_envs = num_envs
         self.render_mode = render_mode
-        self.single_observation_space = _OBS_SPACE
+        self.single_observation_space = _obs_space(lane_map)
         self.single_action_space = gym.spaces.Discrete(len(self.games.action_table))
-        self.observation_space = gym.vector.utils.batch_space(_OBS_SPACE, num_envs)
+        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space,
+                                                              num_envs)
         self.action_space = gym.vector.utils.batch_space(self.single_action_space, num_envs)
         self._resetting = np.zeros(num_envs, bool)
         self._seeded = False
@@ -171,11 +176,11 @@ class TempestEnv(gym.Env):
     def __init__(self, start_wave: int = 1, episodic_life: bool = True,
                  max_episode_frames: int = 0, action_set: str = "joint",
                  reward: RewardParams | dict | None = None, render_mode: str | None = None,
-                 seed: int | None = None):
+                 seed: int | None = None, lane_map: bool = True):
         self.games = Games(1, start_wave, episodic_life, max_episode_frames, action_set,
-                           _reward_params(reward))
+                           _reward_params(reward), lane_map)
         self.render_mode = render_mode
-        self.observation_space = _OBS_SPACE
+        self.observation_space = _obs_space(lane_map)
         self.action_space = gym.spaces.Discrete(len(self.games.action_table))
         self._started = False
         self._one = np.ones(1, bool)

@@ -24,7 +24,12 @@ from envs.tempest.feature_layout import (
     ESHOT_LANE_AT,
     FEATURE_NAMES,
     IN_TUBE_AT,
+    LANE_ENEMY_AT,
+    LANE_ESHOT_AT,
+    LANE_SPIKE_AT,
+    LANE_WALL_AT,
     MODE_AT,
+    NEXT_SHOT_AT,
     OBS_DIM,
     OPEN_AT,
     OPENING_AT,
@@ -37,8 +42,10 @@ from envs.tempest.feature_layout import (
     SHOT_DEPTH_AT,
     SHOT_LANE_AT,
     SKILL_AT,
+    SLOT_OBS_DIM,
     SPIKE_AT,
     THREAT_AT,
+    obs_dim,
 )
 from envs.tempest.skill import CAM_NAMES, SKILL
 from envs.tempest.state import (
@@ -46,6 +53,7 @@ from envs.tempest.state import (
     ENEMY_SHOTS,
     ENEMY_SLOTS,
     ENEMY_TYPES,
+    FAR_DEPTH,
     FLIPPER,
     FUSEBALL,
     LANES,
@@ -61,7 +69,7 @@ from envs.tempest.state import (
 )
 from envs.tempest.tables import LINE_ANGLE
 
-__all__ = ["FEATURE_NAMES", "OBS_DIM", "observe"]
+__all__ = ["FEATURE_NAMES", "OBS_DIM", "SLOT_OBS_DIM", "obs_dim", "observe"]
 
 _DEPTH_SCALE = 1.0 / (256.0 * 255.0)
 _REL_SCALE = 1.0 / 15.0
@@ -93,7 +101,11 @@ _TABLES = _Tables(
 
 
 def observe(state: GameState, out: np.ndarray) -> None:
-    """Fills `out`, float32 (N, OBS_DIM), with the observation of every game (no allocation)."""
+    """Fills `out`, float32 (N, OBS_DIM) or (N, SLOT_OBS_DIM) (without the lane map), with the
+    observation of every game (no allocation)."""
+    if out.shape[1] not in (OBS_DIM, SLOT_OBS_DIM):
+        raise ValueError(f"an observation has {SLOT_OBS_DIM} or {OBS_DIM} values, not "
+                         f"{out.shape[1]}")
     observe_games(state, out, _TABLES)
 
 
@@ -312,6 +324,66 @@ def _velocities(state: GameState, g: int, lane: int, is_open: bool, o: np.ndarra
     o[PLAYER_DLANE_AT] = _clip(float(rel_lane(state.player_prev_lane[g], lane, is_open)), 2.0)
 
 
+PLAYER_SHOT_SPEED = 9
+"""Integer depth units a player shot climbs per frame (reference §1.3)."""
+MAP_LEFT = 7
+"""The lane map's slot 0 is the lane 7 below the player's; slot 15 is 8 above."""
+
+
+@numba.njit(cache=True)
+def _next_shot_free(state: GameState, g: int, o: np.ndarray) -> None:
+    """Frames until a shot slot frees when all are in flight: the shot nearest the far end
+    leaves first (a shot slowed by a spike leaves later: a lower bound)."""
+    deepest = 0
+    for s in range(PLAYER_SHOTS):
+        y = state.shot_y[g, s]
+        if y <= 0:
+            o[NEXT_SHOT_AT] = 0.0
+            return
+        deepest = max(deepest, y >> 8)
+    frames = max(FAR_DEPTH - deepest, 0) / PLAYER_SHOT_SPEED
+    o[NEXT_SHOT_AT] = min(frames / 25.0, 1.0)
+
+
+@numba.njit(cache=True)
+def _nearness(depth: int) -> float:
+    """An integer depth as (255 - depth) / 255: the rim reads ~0.94, the far end ~0.06."""
+    return (255 - min(max(depth, 0), 255)) / 255.0
+
+
+@numba.njit(cache=True)
+def _lane_map(state: GameState, g: int, lane: int, is_open: bool, o: np.ndarray) -> None:
+    """What each lane around the player holds, indexed by distance from the player's lane
+    rather than by slot: the same danger (a shot two lanes left) is the same input wherever
+    the player stands and whichever slot the game gave it."""
+    for i in range(LANES):
+        target = lane + i - MAP_LEFT
+        wall = is_open and (target < 0 or target >= OPEN_LANES)
+        o[LANE_WALL_AT + i] = 1.0 if wall else 0.0
+        o[LANE_ESHOT_AT + i] = 0.0
+        o[LANE_ENEMY_AT + i] = 0.0
+        o[LANE_SPIKE_AT + i] = 0.0
+        if wall:
+            continue
+        target &= LANES - 1
+        tip = state.spike[g, target]
+        o[LANE_SPIKE_AT + i] = _nearness(tip) if tip > 0 else 0.0
+        for j in range(ENEMY_SHOTS):
+            y = state.eshot_y[g, j]
+            if y > 0 and (state.eshot_lane[g, j] & (LANES - 1)) == target:
+                o[LANE_ESHOT_AT + i] = max(o[LANE_ESHOT_AT + i], _nearness(y >> 8))
+        for e in range(ENEMY_SLOTS):
+            y = state.en_y[g, e]
+            if state.en_type[g, e] == NO_ENEMY or y <= 0:
+                continue
+            pivot = state.en_lane[g, e] & (LANES - 1)
+            inside = pivot == target
+            if state.en_flipping[g, e] != 0 and state.en_type[g, e] != FUSEBALL:
+                inside = inside or ((pivot - 1) & (LANES - 1)) == target
+            if inside:
+                o[LANE_ENEMY_AT + i] = max(o[LANE_ENEMY_AT + i], _nearness(y >> 8))
+
+
 @numba.njit(cache=True)
 def observe_games(state: GameState, out: np.ndarray, tables: _Tables) -> None:
     """The kernel behind `observe`: one row of `out` per game."""
@@ -328,3 +400,6 @@ def observe_games(state: GameState, out: np.ndarray, tables: _Tables) -> None:
                o)
         _threats(state, g, lane, is_open, o)
         _velocities(state, g, lane, is_open, o)
+        if o.shape[0] > SLOT_OBS_DIM:
+            _next_shot_free(state, g, o)
+            _lane_map(state, g, lane, is_open, o)

@@ -29,4 +29,5 @@ def make_tempest_vector_env(cfg: EnvConfig) -> TempestVectorEnv:
         action_set=cfg.action_set,
         reward=reward_params(cfg),
         seed=cfg.seed,
+        lane_map=cfg.lane_map,
     )

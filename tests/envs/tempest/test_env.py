@@ -40,6 +40,19 @@ def test_registered_entry_points_build_both_envs() -> None:
     assert set(info) >= {"score", "wave", "lives", "state", "episode_end", "reset_step"}
 
 
+def test_without_the_lane_map_the_observation_is_its_first_247_values() -> None:
+    with_map, without = TempestVectorEnv(4, seed=5), TempestVectorEnv(4, seed=5, lane_map=False)
+    assert without.single_observation_space.shape == (features.SLOT_OBS_DIM,) == (247,)
+    assert with_map.single_observation_space.shape == (features.OBS_DIM,)
+    full, _ = with_map.reset()
+    slots, _ = without.reset()
+    actions = np.full(4, 24)  # fire, moving: the games leave their first frame
+    for _ in range(30):
+        full, *_ = with_map.step(actions)
+        slots, *_ = without.step(actions)
+    np.testing.assert_array_equal(full[:, :features.SLOT_OBS_DIM], slots)
+
+
 def test_action_meanings_cover_the_44_joint_actions() -> None:
     names = TempestEnv().get_action_meanings()
     assert len(names) == 44 and names[0] == "NOOP" and names[43] == "FIRE+ZAP SPIN-12"

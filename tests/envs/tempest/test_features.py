@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from envs.tempest import feature_layout
-from envs.tempest.features import FEATURE_NAMES, OBS_DIM, observe
+from envs.tempest.features import FEATURE_NAMES, OBS_DIM, SLOT_OBS_DIM, observe
 from envs.tempest.skill import CAM_NAMES
 from envs.tempest.state import (
     DEATH_SHOT,
@@ -374,3 +374,54 @@ def test_observe_is_deterministic_and_per_game():
     assert np.array_equal(first, obs(copy(st)))
     assert np.array_equal(first, obs(st))
     assert np.array_equal(first[17], obs(take(st, 17))[0])
+
+
+# -- the lanes around the player -------------------------------------------------------------------
+
+def test_lane_map_is_indexed_by_distance_from_the_player():
+    st = game(lane=4)  # wave 1: the closed circle; slot i is the lane at rel i - 7
+    st.eshot_y[0, 0], st.eshot_lane[0, 0] = 0x3080, 3  # rel -1 -> slot 6
+    st.eshot_y[0, 1], st.eshot_lane[0, 1] = 0x9000, 3  # farther in the same lane: not the nearest
+    put_enemy(st, 0, FLIPPER, 4, 0x60)  # own lane -> slot 7
+    put_enemy(st, 1, FLIPPER, 6, 0x50, en_flipping=1, en_flip_steps=8)  # lanes 5 and 6: slots 8, 9
+    put_enemy(st, 2, TANKER, 12, 0x20)  # rel +8 -> slot 15
+    st.spike[0, 1] = 0xC0  # rel -3 -> slot 4
+    o = dict(zip(FEATURE_NAMES, obs(st)[0], strict=True))
+    eshot = [o[f"lane{i}_eshot"] for i in range(LANES)]
+    enemy = [o[f"lane{i}_enemy"] for i in range(LANES)]
+    assert eshot == pytest.approx([0.0] * 6 + [(255 - 0x30) / 255] + [0.0] * 9)
+    assert enemy[7] == pytest.approx((255 - 0x60) / 255)
+    assert enemy[8] == enemy[9] == pytest.approx((255 - 0x50) / 255)
+    assert enemy[15] == pytest.approx((255 - 0x20) / 255)
+    assert sum(v > 0 for v in enemy) == 4
+    assert o["lane4_spike"] == pytest.approx((255 - 0xC0) / 255)
+    assert [o[f"lane{i}_wall"] for i in range(LANES)] == [0.0] * LANES
+
+
+def test_lane_map_marks_the_walls_of_an_open_tube():
+    st = game(wave=8, lane=2)  # open: lanes 0..14; rel -7..-3 and +13.. are off the edge
+    walls = [value(st, f"lane{i}_wall") for i in range(LANES)]
+    assert walls == [1.0] * 5 + [0.0] * 11
+    st = game(wave=8, lane=10)  # rel +5..+8 -> lanes 15..18: off the edge
+    walls = [value(st, f"lane{i}_wall") for i in range(LANES)]
+    assert walls == [0.0] * 12 + [1.0] * 4
+
+
+def test_observe_fills_either_width_and_refuses_others():
+    st = game()
+    put_enemy(st, 0, FLIPPER, 4, 0x60)
+    full = obs(st)
+    slots = np.full((1, SLOT_OBS_DIM), np.nan, np.float32)
+    observe(st, slots)
+    np.testing.assert_array_equal(slots, full[:, :SLOT_OBS_DIM])
+    with pytest.raises(ValueError, match="247 or 312 values, not 250"):
+        observe(st, np.zeros((1, 250), np.float32))
+
+
+def test_next_shot_free_counts_frames_until_a_slot_frees():
+    st = game()
+    st.shot_y[0, :] = RIM
+    st.shot_y[0, 3] = 0xA8 << 8  # the deepest: (0xF0 - 0xA8) / 9 = 8 frames
+    assert value(st, "next_shot_free") == pytest.approx(8 / 25)
+    st.shot_y[0, 5] = 0
+    assert value(st, "next_shot_free") == 0.0
