@@ -274,13 +274,10 @@ def _enemies(state: GameState, g: int, lane: int, is_open: bool, o: np.ndarray) 
 
 
 @numba.njit(cache=True)
-def nearest_threat(state: GameState, g: int, target: int) -> float:
-    """Integer depth of the nearest spike tip, enemy or enemy shot in lane `target`, 255 if none.
-    A flipping enemy (not a fuseball) counts in both lanes it straddles."""
+def nearest_enemy(state: GameState, g: int, target: int) -> int:
+    """Integer depth of the nearest enemy in lane `target`, 255 if none.  A flipping enemy (not
+    a fuseball) counts in both lanes it straddles."""
     nearest = 255
-    tip = state.spike[g, target]  # LINEY <= 0xF1
-    if tip > 0:
-        nearest = min(nearest, tip)
     for i in range(ENEMY_SLOTS):
         if state.en_type[g, i] == NO_ENEMY or state.en_y[g, i] <= 0:
             continue
@@ -290,10 +287,25 @@ def nearest_threat(state: GameState, g: int, target: int) -> float:
             inside = inside or ((pivot - 1) & (LANES - 1)) == target
         if inside:
             nearest = min(nearest, state.en_y[g, i] >> 8)
+    return nearest
+
+
+@numba.njit(cache=True)
+def nearest_enemy_shot(state: GameState, g: int, target: int) -> int:
+    """Integer depth of the nearest enemy shot in lane `target`, 255 if none."""
+    nearest = 255
     for j in range(ENEMY_SHOTS):
         if state.eshot_y[g, j] > 0 and (state.eshot_lane[g, j] & (LANES - 1)) == target:
             nearest = min(nearest, state.eshot_y[g, j] >> 8)
     return nearest
+
+
+@numba.njit(cache=True)
+def nearest_threat(state: GameState, g: int, target: int) -> int:
+    """Integer depth of the nearest spike tip, enemy or enemy shot in lane `target`, 255 if none."""
+    tip = state.spike[g, target]  # LINEY <= 0xF1
+    nearest = min(nearest_enemy(state, g, target), nearest_enemy_shot(state, g, target))
+    return min(nearest, tip) if tip > 0 else nearest
 
 
 @numba.njit(cache=True)
@@ -347,7 +359,8 @@ def _next_shot_free(state: GameState, g: int, o: np.ndarray) -> None:
 
 @numba.njit(cache=True)
 def _nearness(depth: int) -> float:
-    """An integer depth as (255 - depth) / 255: the rim reads ~0.94, the far end ~0.06."""
+    """An integer depth as (255 - depth) / 255: the rim reads ~0.94, the far end ~0.06, and
+    255 (nothing there) 0."""
     return (255 - min(max(depth, 0), 255)) / 255.0
 
 
@@ -368,20 +381,8 @@ def _lane_map(state: GameState, g: int, lane: int, is_open: bool, o: np.ndarray)
         target &= LANES - 1
         tip = state.spike[g, target]
         o[LANE_SPIKE_AT + i] = _nearness(tip) if tip > 0 else 0.0
-        for j in range(ENEMY_SHOTS):
-            y = state.eshot_y[g, j]
-            if y > 0 and (state.eshot_lane[g, j] & (LANES - 1)) == target:
-                o[LANE_ESHOT_AT + i] = max(o[LANE_ESHOT_AT + i], _nearness(y >> 8))
-        for e in range(ENEMY_SLOTS):
-            y = state.en_y[g, e]
-            if state.en_type[g, e] == NO_ENEMY or y <= 0:
-                continue
-            pivot = state.en_lane[g, e] & (LANES - 1)
-            inside = pivot == target
-            if state.en_flipping[g, e] != 0 and state.en_type[g, e] != FUSEBALL:
-                inside = inside or ((pivot - 1) & (LANES - 1)) == target
-            if inside:
-                o[LANE_ENEMY_AT + i] = max(o[LANE_ENEMY_AT + i], _nearness(y >> 8))
+        o[LANE_ESHOT_AT + i] = _nearness(nearest_enemy_shot(state, g, target))
+        o[LANE_ENEMY_AT + i] = _nearness(nearest_enemy(state, g, target))
 
 
 @numba.njit(cache=True)
