@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from agent.rundir import write_atomic
 from metrics.events import pid_alive
-from replay.durable import fsync_path
+from replay.durable import fsync_path, write_synced
 
 if TYPE_CHECKING:
     import torch
@@ -55,7 +55,7 @@ def save_checkpoint(checkpoints: Path, tensors: dict[str, torch.Tensor], state: 
     Returns:
         The new generation's directory.
     """
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     checkpoints.mkdir(parents=True, exist_ok=True)
     remove_leftovers(checkpoints)
@@ -63,9 +63,10 @@ def save_checkpoint(checkpoints: Path, tensors: dict[str, torch.Tensor], state: 
     tmp = checkpoints / f".{generation.name}{WRITING}{os.getpid()}"
     tmp.mkdir()
     try:
-        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()},
-                  str(tmp / "model.safetensors"))
-        fsync_path(tmp / "model.safetensors")
+        # serialised here and written by Python, so a full disk is an OSError like every other
+        # write's (safetensors' own save_file reports it as a SafetensorError)
+        model = save({k: v.detach().contiguous().cpu() for k, v in tensors.items()})
+        write_synced(tmp / "model.safetensors", model)
         record = {"format_version": FORMAT_VERSION, "written_at": time.time(), **state}
         write_atomic(tmp / "state.json", (json.dumps(record, indent=1) + "\n").encode())
         if replay is not None:

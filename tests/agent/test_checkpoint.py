@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -21,6 +22,7 @@ from agent.checkpoint import (
 )
 from replay import ReplayBuffer
 from tests.agent.checkpoint_cases import small_replay
+from tests.small_disk import small_filesystem
 
 
 def _tensors(value: float) -> dict[str, torch.Tensor]:
@@ -38,6 +40,17 @@ def test_save_then_load_returns_the_same_tensors_state_and_replay(tmp_path):
     restored.load(gen / "replay")
     np.testing.assert_array_equal(restored.obs_SF, replay.obs_SF)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporaries
+
+
+def test_a_model_the_disk_refuses_is_an_os_error_and_leaves_nothing(tmp_path):
+    """A full disk while the weights are written is an OSError (ENOSPC) like every other
+    write's, which the loop's retry and final-save messages handle; safetensors' own file
+    writer reported it as a SafetensorError, which escaped them as a traceback."""
+    with small_filesystem(tmp_path / "disk", size_kb=256) as disk:
+        with pytest.raises(OSError) as caught:
+            save_checkpoint(disk, {"online.weight": torch.zeros(512, 1024)}, {}, None, keep=3)
+        assert caught.value.errno == errno.ENOSPC
+        assert list(disk.iterdir()) == []  # the half-written generation is gone
 
 
 def test_generations_rotate_and_latest_moves(tmp_path):

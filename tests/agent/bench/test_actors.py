@@ -8,6 +8,7 @@ import pytest
 import config
 from agent.bench import actors, harness
 from agent.ray_cluster import connect, disconnect
+from envs.tempest.features import obs_dim
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -35,7 +36,8 @@ def test_shipping_a_tempest_chunk(cluster):
     cfg = config.get_preset("tempest")
     assert case["transitions_per_chunk"] == cfg.env.num_envs * cfg.actors.chunk_steps
     features = case["bytes_per_transition"] - 14  # float32 features, rare final rows, step sizes
-    assert 4 * 240 < features < 4 * 260
+    width = obs_dim(cfg.env.lane_map)
+    assert 4 * (width - 7) < features < 4 * (width + 13)
     assert case["ship_us_per_transition"] > 0 and case["write_us_per_transition"] > 0
     report = {"cases": [case], "targets": []}
     assert "| tempest | 512 |" in actors.render(report)
