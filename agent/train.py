@@ -106,9 +106,10 @@ def _check_env(cfg: config.EnvConfig) -> None:
 
 
 def _check_observation(cfg: config.Config) -> None:
-    """A Tempest run resumes only on the observation its network was trained on, with or
-    without the lane map: a mismatch is said before anything is written, with the flag that
-    resumes the run.  A checkpoint that cannot be read is left to the resume to report."""
+    """A Tempest run resumes only on the observation its network was trained on (with or
+    without the lane map, its enemy shots as a depth or a clock): a mismatch is said before
+    anything is written, with the flags that resume the run.  A checkpoint that cannot be read
+    is left to the resume to report."""
     if cfg.run.force_fresh_model or cfg.env.id != config.TEMPEST_ENV_ID:
         return
     paths = RunPaths(Path(cfg.run.run_dir) / run_name(cfg))
@@ -119,13 +120,22 @@ def _check_observation(cfg: config.Config) -> None:
         saved = config.from_dict(json.loads((generation / "state.json").read_text())["config"])
     except (CheckpointError, OSError, ValueError, KeyError, TypeError, config.ConfigError):
         return
-    lane_map = saved.env.lane_map
-    if saved.env.id == cfg.env.id and lane_map != cfg.env.lane_map:
-        flag = str(lane_map).lower()
-        raise UserFacingError(f"{generation}: its network was trained "
-                              f"{'with' if lane_map else 'without'} the lane map; resume it with "
-                              f"--env.lane-map {flag} (or start over with --fresh: the run is "
+    trained_on, flags = _observation(saved.env)
+    if saved.env.id == cfg.env.id and flags != _observation(cfg.env)[1]:
+        resume = " ".join(f"{flag} {str(value).lower()}" for flag, value in flags.items())
+        raise UserFacingError(f"{generation}: its network was trained {trained_on}; resume it "
+                              f"with {resume} (or start over with --fresh: the run is "
                               f"archived, not deleted)")
+
+
+def _observation(env: config.EnvConfig) -> tuple[str, dict[str, bool]]:
+    """What a Tempest network sees, in words and as the flags that ask for it (the shot clock
+    is a channel of the lane map: without the map it changes nothing)."""
+    if not env.lane_map:
+        return "without the lane map", {"--env.lane-map": False}
+    shots = "a clock" if env.shot_clock else "a depth"
+    return (f"with the lane map, its enemy shots as {shots}",
+            {"--env.lane-map": True, "--env.shot-clock": env.shot_clock})
 
 
 def _start_dashboard(cfg: config.Config, run_dir) -> subprocess.Popen | None:

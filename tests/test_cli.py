@@ -204,27 +204,36 @@ def test_a_run_trained_on_cuda_evaluates_and_continues_on_a_cpu(tmp_path) -> Non
     assert "trained on cuda, continues on cpu" in events
 
 
-def _as_if_saved_before_the_lane_map(run_dir: Path) -> None:
-    """A checkpoint written before `env.lane_map` existed: its saved config lacks the key."""
+def _as_if_saved_before(run_dir: Path, fields: tuple[str, ...]) -> None:
+    """A checkpoint written before these env fields existed: its saved config lacks them."""
     state_file = run_dir / "checkpoints" / "latest" / "state.json"
     state = json.loads(state_file.read_text())
-    del state["config"]["env"]["lane_map"]
+    for field in fields:
+        del state["config"]["env"][field]
     state_file.write_text(json.dumps(state))
 
 
 @pytest.mark.slow
-def test_a_run_trained_before_the_lane_map_evaluates_and_resumes_with_the_flag(tmp_path) -> None:
+@pytest.mark.parametrize("trained_with, added_since, said", [
+    (("--env.lane-map", "false"), ("lane_map", "shot_clock"),
+     "trained without the lane map; resume it with --env.lane-map false"),
+    (("--env.shot-clock", "false"), ("shot_clock",),
+     "trained with the lane map, its enemy shots as a depth; resume it with --env.lane-map true"
+     " --env.shot-clock false"),
+])
+def test_a_run_trained_on_an_older_observation_evaluates_and_resumes_with_the_flag(
+        tmp_path, trained_with, added_since, said) -> None:
     smoke = ("train", "--preset", "smoke", "--run-dir", str(tmp_path))
-    assert run(*smoke, "--frames", "2000", "--env.lane-map", "false").returncode == 0
+    assert run(*smoke, "--frames", "2000", *trained_with).returncode == 0
     run_dir = tmp_path / "tempest-v0"
-    _as_if_saved_before_the_lane_map(run_dir)
+    _as_if_saved_before(run_dir, added_since)
     evaluation = run("eval", str(run_dir), "--episodes", "1", "--seed", "3")
-    assert evaluation.returncode == 0, evaluation.stderr  # on the 247 values it learned
+    assert evaluation.returncode == 0, evaluation.stderr  # on the observation it learned
     before = _tree(run_dir)
-    again = run(*smoke, "--frames", "3000")  # today's default: with the lane map
-    assert_user_error(again, "trained without the lane map; resume it with --env.lane-map false")
+    again = run(*smoke, "--frames", "3000")  # today's defaults: the lane map, the shot clock
+    assert_user_error(again, said)
     assert _tree(run_dir) == before  # refused before anything was written
-    resumed = run(*smoke, "--frames", "3000", "--env.lane-map", "false")
+    resumed = run(*smoke, "--frames", "3000", *trained_with)
     assert resumed.returncode == 0 and "resumed at frame 2,000" in resumed.stderr
 
 

@@ -72,6 +72,7 @@ class TempestVectorEnv(gym.vector.VectorEnv):
         seed: the seed of the first reset that names none (env i: seed + i), as ALE's adapter
             does, so a run is reproducible from its config; None: drawn from the OS.
         lane_map: the observation has the lane map (`feature_layout`: 312 values; False: 247).
+        shot_clock: the lane map's enemy-shot channel reads frames to the rim, not depth.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": ["rgb_array"],
@@ -80,9 +81,10 @@ class TempestVectorEnv(gym.vector.VectorEnv):
     def __init__(self, num_envs: int = 1, start_wave: int = 1, episodic_life: bool = True,
                  max_episode_frames: int = 0, action_set: str = "joint",
                  reward: RewardParams | dict | None = None, render_mode: str | None = None,
-                 seed: int | None = None, lane_map: bool = True):
+                 seed: int | None = None, lane_map: bool = True,
+                 shot_clock: bool = True):
         self.games = Games(num_envs, start_wave, episodic_life, max_episode_frames, action_set,
-                           _reward_params(reward), lane_map)
+                           _reward_params(reward), lane_map, shot_clock)
         self.num_envs = num_envs
         self.render_mode = render_mode
         self.single_observation_space = _obs_space(lane_map)
@@ -176,9 +178,10 @@ class TempestEnv(gym.Env):
     def __init__(self, start_wave: int = 1, episodic_life: bool = True,
                  max_episode_frames: int = 0, action_set: str = "joint",
                  reward: RewardParams | dict | None = None, render_mode: str | None = None,
-                 seed: int | None = None, lane_map: bool = True):
+                 seed: int | None = None, lane_map: bool = True,
+                 shot_clock: bool = True):
         self.games = Games(1, start_wave, episodic_life, max_episode_frames, action_set,
-                           _reward_params(reward), lane_map)
+                           _reward_params(reward), lane_map, shot_clock)
         self.render_mode = render_mode
         self.observation_space = _obs_space(lane_map)
         self.action_space = gym.spaces.Discrete(len(self.games.action_table))

@@ -114,10 +114,12 @@ idx      name                    source -> value                                
                                  (0xF0 - depth) / 9 frames, / 25; 0 while a slot is free
 248-263  lane{i}_wall            lane{i}: the lane at rel i - 7 (i = 0..15 -> -7..+8) is     {0,1}
                                  off the edge of an open tube
-264-279  lane{i}_eshot           nearest enemy shot in that lane: (255 - integer depth) /    [0,1]
-                                 255, 0 if none
+264-279  lane{i}_eshot           nearest enemy shot in that lane: 1 - frames until it        [0,1]
+                                 reaches the player's depth (at the wave's shot speed) /
+                                 32, floored at 0; 0 if none.  Without `shot_clock` (runs
+                                 before it): (255 - integer depth) / 255, 0 if none
 280-295  lane{i}_enemy           nearest enemy in that lane (a flipping one in both lanes    [0,1]
-                                 it straddles), as lane{i}_eshot
+                                 it straddles): (255 - integer depth) / 255, 0 if none
 296-311  lane{i}_spike           spike tip in that lane, (255 - tip) / 255, 0 if none        [0,1]
 =======  ======================  ==========================================================  ======
 
@@ -138,6 +140,8 @@ shot in my lane, near the rim" is there a conjunction the network must find in a
 walked into enemy shots with every shot slot in flight: a greedy 14-minute network died to an
 enemy shot in 29 of 50 lives on the tuning seed, 19 with the map, and scored 9,897 instead of
 8,248 (README, issue 12).  `next_shot_free` says when the player can shoot such a shot down.
+Its enemy-shot channel is a clock (`EnvConfig.shot_clock`): a shot kills by when it lands, and
+as a depth the frames that decide whether crossing its lane is safe were a few hundredths apart.
 """
 
 from __future__ import annotations

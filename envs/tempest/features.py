@@ -100,13 +100,14 @@ _TABLES = _Tables(
     cam=SKILL.flipper_cam, cargo_type=_CARGO_TYPE)
 
 
-def observe(state: GameState, out: np.ndarray) -> None:
+def observe(state: GameState, out: np.ndarray, shot_clock: bool = True) -> None:
     """Fills `out`, float32 (N, OBS_DIM) or (N, SLOT_OBS_DIM) (without the lane map), with the
-    observation of every game (no allocation)."""
+    observation of every game (no allocation).  `shot_clock`: the lane map's enemy-shot channel
+    reads frames to the rim (`_shot_clock`) rather than depth (networks trained before it)."""
     if out.shape[1] not in (OBS_DIM, SLOT_OBS_DIM):
         raise ValueError(f"an observation has {SLOT_OBS_DIM} or {OBS_DIM} values, not "
                          f"{out.shape[1]}")
-    observe_games(state, out, _TABLES)
+    observe_games(state, out, _TABLES, shot_clock)
 
 
 # -- small helpers ---------------------------------------------------------------------------------
@@ -291,13 +292,21 @@ def nearest_enemy(state: GameState, g: int, target: int) -> int:
 
 
 @numba.njit(cache=True)
+def nearest_enemy_shot_y(state: GameState, g: int, target: int) -> int:
+    """Depth (8.8) of the nearest enemy shot in lane `target`, 0 if none."""
+    nearest = 0
+    for j in range(ENEMY_SHOTS):
+        y = state.eshot_y[g, j]
+        if y > 0 and (state.eshot_lane[g, j] & (LANES - 1)) == target:
+            nearest = y if nearest == 0 else min(nearest, y)
+    return nearest
+
+
+@numba.njit(cache=True)
 def nearest_enemy_shot(state: GameState, g: int, target: int) -> int:
     """Integer depth of the nearest enemy shot in lane `target`, 255 if none."""
-    nearest = 255
-    for j in range(ENEMY_SHOTS):
-        if state.eshot_y[g, j] > 0 and (state.eshot_lane[g, j] & (LANES - 1)) == target:
-            nearest = min(nearest, state.eshot_y[g, j] >> 8)
-    return nearest
+    y = nearest_enemy_shot_y(state, g, target)
+    return y >> 8 if y > 0 else 255
 
 
 @numba.njit(cache=True)
@@ -364,8 +373,27 @@ def _nearness(depth: int) -> float:
     return (255 - min(max(depth, 0), 255)) / 255.0
 
 
+SHOT_CLOCK_FRAMES = 32
+"""The shot clock's horizon: an enemy shot this many frames or more from the rim reads 0."""
+
+
 @numba.njit(cache=True)
-def _lane_map(state: GameState, g: int, lane: int, is_open: bool, o: np.ndarray) -> None:
+def _shot_clock(state: GameState, g: int, target: int, speed: int) -> float:
+    """1 - (frames until the nearest enemy shot in lane `target` reaches the player's depth) /
+    SHOT_CLOCK_FRAMES, floored at 0; 0 if none.  A shot kills by when it arrives, which decides
+    whether the player can cross its lane in time: as a depth, 2 and 8 frames from the rim read
+    0.91 and 0.83 at wave 1 (and other values at other waves' shot speeds); as a clock 0.94 and
+    0.75 at every wave.  `speed`: the wave's enemy-shot speed, 8.8 depth per frame."""
+    y = nearest_enemy_shot_y(state, g, target)
+    if y == 0:
+        return 0.0
+    frames = max(y - state.player_y[g], 0) / max(speed, 1)
+    return max(0.0, 1.0 - frames / SHOT_CLOCK_FRAMES)
+
+
+@numba.njit(cache=True)
+def _lane_map(state: GameState, g: int, lane: int, is_open: bool, eshot_speed: int,
+              shot_clock: bool, o: np.ndarray) -> None:
     """What each lane around the player holds, indexed by distance from the player's lane
     rather than by slot: the same danger (a shot two lanes left) is the same input wherever
     the player stands and whichever slot the game gave it."""
@@ -373,20 +401,23 @@ def _lane_map(state: GameState, g: int, lane: int, is_open: bool, o: np.ndarray)
         target = lane + i - MAP_LEFT
         wall = is_open and (target < 0 or target >= OPEN_LANES)
         o[LANE_WALL_AT + i] = 1.0 if wall else 0.0
-        o[LANE_ESHOT_AT + i] = 0.0
-        o[LANE_ENEMY_AT + i] = 0.0
-        o[LANE_SPIKE_AT + i] = 0.0
         if wall:
+            o[LANE_ESHOT_AT + i] = 0.0
+            o[LANE_ENEMY_AT + i] = 0.0
+            o[LANE_SPIKE_AT + i] = 0.0
             continue
         target &= LANES - 1
         tip = state.spike[g, target]
         o[LANE_SPIKE_AT + i] = _nearness(tip) if tip > 0 else 0.0
-        o[LANE_ESHOT_AT + i] = _nearness(nearest_enemy_shot(state, g, target))
+        if shot_clock:
+            o[LANE_ESHOT_AT + i] = _shot_clock(state, g, target, eshot_speed)
+        else:
+            o[LANE_ESHOT_AT + i] = _nearness(nearest_enemy_shot(state, g, target))
         o[LANE_ENEMY_AT + i] = _nearness(nearest_enemy(state, g, target))
 
 
 @numba.njit(cache=True)
-def observe_games(state: GameState, out: np.ndarray, tables: _Tables) -> None:
+def observe_games(state: GameState, out: np.ndarray, tables: _Tables, shot_clock: bool) -> None:
     """The kernel behind `observe`: one row of `out` per game."""
     for g in range(out.shape[0]):
         o = out[g]
@@ -403,4 +434,5 @@ def observe_games(state: GameState, out: np.ndarray, tables: _Tables) -> None:
         _velocities(state, g, lane, is_open, o)
         if o.shape[0] > SLOT_OBS_DIM:
             _next_shot_free(state, g, o)
-            _lane_map(state, g, lane, is_open, o)
+            wave = min(max(state.wave[g], 1), 99)
+            _lane_map(state, g, lane, is_open, tables.speeds[wave, 3], shot_clock, o)

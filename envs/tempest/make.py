@@ -30,4 +30,5 @@ def make_tempest_vector_env(cfg: EnvConfig) -> TempestVectorEnv:
         reward=reward_params(cfg),
         seed=cfg.seed,
         lane_map=cfg.lane_map,
+        shot_clock=cfg.shot_clock,
     )

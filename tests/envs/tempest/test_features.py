@@ -61,9 +61,9 @@ def put_enemy(st: GameState, slot: int, kind: int, lane: int, depth: int, **fiel
         getattr(st, name)[0, slot] = value
 
 
-def obs(st: GameState) -> np.ndarray:
+def obs(st: GameState, shot_clock: bool = True) -> np.ndarray:
     out = np.full((st.wave.shape[0], OBS_DIM), np.nan, np.float32)
-    observe(st, out)
+    observe(st, out, shot_clock)
     return out
 
 
@@ -386,8 +386,8 @@ def test_lane_map_is_indexed_by_distance_from_the_player():
     put_enemy(st, 1, FLIPPER, 6, 0x50, en_flipping=1, en_flip_steps=8)  # lanes 5 and 6: slots 8, 9
     put_enemy(st, 2, TANKER, 12, 0x20)  # rel +8 -> slot 15
     st.spike[0, 1] = 0xC0  # rel -3 -> slot 4
-    o = dict(zip(FEATURE_NAMES, obs(st)[0], strict=True))
-    eshot = [o[f"lane{i}_eshot"] for i in range(LANES)]
+    o = dict(zip(FEATURE_NAMES, obs(st, shot_clock=False)[0], strict=True))
+    eshot = [o[f"lane{i}_eshot"] for i in range(LANES)]  # as a depth (runs before the clock)
     enemy = [o[f"lane{i}_enemy"] for i in range(LANES)]
     assert eshot == pytest.approx([0.0] * 6 + [(255 - 0x30) / 255] + [0.0] * 9)
     assert enemy[7] == pytest.approx((255 - 0x60) / 255)
@@ -396,6 +396,19 @@ def test_lane_map_is_indexed_by_distance_from_the_player():
     assert sum(v > 0 for v in enemy) == 4
     assert o["lane4_spike"] == pytest.approx((255 - 0xC0) / 255)
     assert [o[f"lane{i}_wall"] for i in range(LANES)] == [0.0] * LANES
+
+
+@pytest.mark.parametrize("wave, speed", [(1, 864), (13, 1216)])
+def test_the_shot_clock_reads_frames_until_a_shot_lands(wave, speed):
+    """1 - frames to the player's depth / 32 at the wave's enemy-shot speed (8.8 per frame)."""
+    st = game(wave=wave, lane=4)
+    st.eshot_y[0, 0], st.eshot_lane[0, 0] = 0x3080, 3  # rel -1 -> slot 6, 0x2080 above the rim
+    st.eshot_y[0, 1], st.eshot_lane[0, 1] = 0x9000, 3  # farther in the same lane: not the nearest
+    st.eshot_y[0, 2], st.eshot_lane[0, 2] = 0xC000, 12  # rel +8: 0xB000 / speed > 32 frames
+    eshot = [value(st, f"lane{i}_eshot") for i in range(LANES)]
+    assert eshot == pytest.approx([0.0] * 6 + [1 - 0x2080 / speed / 32] + [0.0] * 9)
+    st.eshot_y[0, 0] = RIM + 0x40  # a quarter depth unit from landing: 1 - 64 / speed / 32
+    assert value(st, "lane6_eshot") == pytest.approx(1 - 64 / speed / 32)
 
 
 def test_lane_map_marks_the_walls_of_an_open_tube():
