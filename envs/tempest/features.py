@@ -153,6 +153,12 @@ def _depth(y: int) -> float:
 
 
 @numba.njit(cache=True)
+def _skill_wave(state: GameState, g: int) -> int:
+    """The game's wave as a row of the skill tables (1..99: wave 99+ reads the wave-99 row)."""
+    return min(max(state.wave[g], 1), 99)
+
+
+@numba.njit(cache=True)
 def _clip(v: float, limit: float) -> float:
     """v clipped to [-limit, limit], / limit."""
     return min(max(v, -limit), limit) / limit
@@ -168,7 +174,7 @@ def _game_and_player(state: GameState, g: int, o: np.ndarray) -> None:
     o[MODE_AT + 2] = 1.0 if mode != MODE_PLAY and mode != MODE_DROP else 0.0
     o[MODE_AT + 3] = min(max(state.mode_timer[g], 0), 64) / 64.0
     o[PLAYER_AT] = min(max(state.lives[g], 0), 6) / 6.0
-    o[PLAYER_AT + 1] = (min(max(state.wave[g], 1), 99) - 1) / 98.0
+    o[PLAYER_AT + 1] = (_skill_wave(state, g) - 1) / 98.0
     o[PLAYER_AT + 2] = (state.player_pos[g] >> 4) / 15.0
     o[PLAYER_AT + 3] = (state.player_pos[g] & 15) / 15.0
     o[PLAYER_AT + 4] = 1.0 if state.death_cause[g] == ALIVE else 0.0
@@ -208,7 +214,7 @@ def _level(state: GameState, g: int, is_open: bool, tables: _Tables, o: np.ndarr
 
 @numba.njit(cache=True)
 def _counts_and_skill(state: GameState, g: int, tables: _Tables, o: np.ndarray) -> None:
-    wave = min(max(state.wave[g], 1), 99)
+    wave = _skill_wave(state, g)
     total = 0
     chasers = 0
     for i in range(ENEMY_SLOTS):
@@ -434,5 +440,5 @@ def observe_games(state: GameState, out: np.ndarray, tables: _Tables, shot_clock
         _velocities(state, g, lane, is_open, o)
         if o.shape[0] > SLOT_OBS_DIM:
             _next_shot_free(state, g, o)
-            wave = min(max(state.wave[g], 1), 99)
-            _lane_map(state, g, lane, is_open, tables.speeds[wave, 3], shot_clock, o)
+            eshot_speed = tables.speeds[_skill_wave(state, g), 3]
+            _lane_map(state, g, lane, is_open, eshot_speed, shot_clock, o)
