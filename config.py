@@ -98,6 +98,14 @@ class EnvConfig:
     by when it arrives: as a depth, 2 and 8 frames from the rim were 0.91 and 0.83, and the
     networks still spun into shots about to land (envs/tempest/features.py `_shot_clock`).
     Runs saved before the field existed read as false, like lane_map."""
+    spike_clock: bool = True
+    """Tempest-v0 only, with the lane map: its spike channel reads how soon the claw, dropping
+    from where it is (or from the rim if the drop started now), would die on each lane's spike
+    (1 - frames / 48) rather than how deep the tip is.  During the drop a lane whose tip is above
+    the claw kills the moment the claw steps into it: as depths beside the claw's own, greedy
+    networks stepped into such lanes (25 of 26 spike deaths in 20 whole games on the tuning
+    seed, with a spike-free lane to fall in; envs/tempest/features.py `_spike_clock`).  Runs
+    saved before the field existed read as false, like lane_map."""
     reward_death_penalty: float = 1000.0
     """Tempest-v0 only: game points charged on the frame the player dies."""
     reward_objective_scale: float = 0.01
@@ -904,7 +912,8 @@ def to_dict(cfg: Config) -> dict[str, dict[str, object]]:
     }
 
 
-SAVED_BEFORE_ADDED: dict[str, object] = {"env.lane_map": False, "env.shot_clock": False}
+SAVED_BEFORE_ADDED: dict[str, object] = {"env.lane_map": False, "env.shot_clock": False,
+                                         "env.spike_clock": False}
 """Fields added after runs were saved, with the value those runs had.  A saved section without
 such a key was written before the field existed, so it means that value, not today's default:
 a checkpoint trained without the lane map evaluates and resumes on the observation it learned."""

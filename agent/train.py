@@ -129,13 +129,15 @@ def _check_observation(cfg: config.Config) -> None:
 
 
 def _observation(env: config.EnvConfig) -> tuple[str, dict[str, bool]]:
-    """What a Tempest network sees, in words and as the flags that ask for it (the shot clock
-    is a channel of the lane map: without the map it changes nothing)."""
+    """What a Tempest network sees, in words and as the flags that ask for it (the clocks are
+    channels of the lane map: without the map they change nothing)."""
     if not env.lane_map:
         return "without the lane map", {"--env.lane-map": False}
     shots = "a clock" if env.shot_clock else "a depth"
-    return (f"with the lane map, its enemy shots as {shots}",
-            {"--env.lane-map": True, "--env.shot-clock": env.shot_clock})
+    spikes = "a clock" if env.spike_clock else "a depth"
+    return (f"with the lane map, its enemy shots as {shots} and its spikes as {spikes}",
+            {"--env.lane-map": True, "--env.shot-clock": env.shot_clock,
+             "--env.spike-clock": env.spike_clock})
 
 
 def _start_dashboard(cfg: config.Config, run_dir) -> subprocess.Popen | None:

@@ -215,11 +215,14 @@ def _as_if_saved_before(run_dir: Path, fields: tuple[str, ...]) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("trained_with, added_since, said", [
-    (("--env.lane-map", "false"), ("lane_map", "shot_clock"),
+    (("--env.lane-map", "false"), ("lane_map", "shot_clock", "spike_clock"),
      "trained without the lane map; resume it with --env.lane-map false"),
-    (("--env.shot-clock", "false"), ("shot_clock",),
-     "trained with the lane map, its enemy shots as a depth; resume it with --env.lane-map true"
-     " --env.shot-clock false"),
+    (("--env.shot-clock", "false", "--env.spike-clock", "false"), ("shot_clock", "spike_clock"),
+     "trained with the lane map, its enemy shots as a depth and its spikes as a depth; resume it"
+     " with --env.lane-map true --env.shot-clock false --env.spike-clock false"),
+    (("--env.spike-clock", "false"), ("spike_clock",),
+     "its enemy shots as a clock and its spikes as a depth; resume it with --env.lane-map true"
+     " --env.shot-clock true --env.spike-clock false"),
 ])
 def test_a_run_trained_on_an_older_observation_evaluates_and_resumes_with_the_flag(
         tmp_path, trained_with, added_since, said) -> None:
@@ -230,7 +233,7 @@ def test_a_run_trained_on_an_older_observation_evaluates_and_resumes_with_the_fl
     evaluation = run("eval", str(run_dir), "--episodes", "1", "--seed", "3")
     assert evaluation.returncode == 0, evaluation.stderr  # on the observation it learned
     before = _tree(run_dir)
-    again = run(*smoke, "--frames", "3000")  # today's defaults: the lane map, the shot clock
+    again = run(*smoke, "--frames", "3000")  # today's defaults: the lane map and its clocks
     assert_user_error(again, said)
     assert _tree(run_dir) == before  # refused before anything was written
     resumed = run(*smoke, "--frames", "3000", *trained_with)

@@ -318,13 +318,14 @@ def test_a_saved_env_without_lane_map_was_trained_without_it() -> None:
     assert from_dict(to_dict(Config())).env.lane_map is True
 
 
-def test_a_saved_env_without_shot_clock_read_enemy_shots_as_a_depth() -> None:
-    assert Config().env.shot_clock is True
+@pytest.mark.parametrize("clock", ["shot_clock", "spike_clock"])
+def test_a_saved_env_without_a_clock_reads_that_channel_as_a_depth(clock) -> None:
+    assert getattr(Config().env, clock) is True
     saved = to_dict(Config())
-    del saved["env"]["shot_clock"]
-    assert from_dict(saved).env.shot_clock is False
+    del saved["env"][clock]
+    assert getattr(from_dict(saved).env, clock) is False
     assert from_dict(saved).env.lane_map is True
-    assert from_dict(to_dict(Config())).env.shot_clock is True
+    assert getattr(from_dict(to_dict(Config())).env, clock) is True
 
 
 def test_from_dict_fills_missing_fields_and_rejects_unknown() -> None:

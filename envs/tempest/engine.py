@@ -38,7 +38,7 @@ class Games:
     def __init__(self, num_games: int, start_wave: int = 1, episodic_life: bool = True,
                  max_episode_frames: int = 0, action_set: str = "joint",
                  reward_params: reward.RewardParams | None = None, lane_map: bool = True,
-                 shot_clock: bool = True):
+                 shot_clock: bool = True, spike_clock: bool = True):
         if action_set not in ACTION_SETS:
             raise ValueError(
                 f"unknown action_set {action_set!r}; choose from {sorted(ACTION_SETS)}")
@@ -59,6 +59,8 @@ class Games:
         self.obs = np.zeros((num_games, features.obs_dim(lane_map)), np.float32)
         self.shot_clock = shot_clock
         """The lane map's enemy-shot channel is a clock (`features.observe`)."""
+        self.spike_clock = spike_clock
+        """The lane map's spike channel is a clock (`features.observe`)."""
         self.reward = np.zeros(num_games, np.float32)
         self.points = np.zeros(num_games, np.float32)
         self.ended = np.zeros(num_games, np.int8)
@@ -121,7 +123,7 @@ class Games:
         self.episode_score[mask] = 0.0
         self.episode_length[mask] = 0
         self.state.episode_frame[mask] = 0
-        features.observe(self.state, self.obs, self.shot_clock)
+        features.observe(self.state, self.obs, self.shot_clock, self.spike_clock)
 
     # -- one frame ---------------------------------------------------------------------------------
 
@@ -151,7 +153,7 @@ class Games:
         self.ended[truncated] = END_TRUNCATED
         self.episode_score[active] += self.points[active]
         self.episode_length[active] += 1
-        features.observe(self.state, self.obs, self.shot_clock)
+        features.observe(self.state, self.obs, self.shot_clock, self.spike_clock)
         return terminated, truncated
 
     def _out_of_frames(self) -> np.ndarray:

@@ -73,6 +73,8 @@ class TempestVectorEnv(gym.vector.VectorEnv):
             does, so a run is reproducible from its config; None: drawn from the OS.
         lane_map: the observation has the lane map (`feature_layout`: 312 values; False: 247).
         shot_clock: the lane map's enemy-shot channel reads frames to the rim, not depth.
+        spike_clock: the lane map's spike channel reads frames of the drop until the claw would
+            die on the spike, not the tip's depth.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": ["rgb_array"],
@@ -82,9 +84,9 @@ class TempestVectorEnv(gym.vector.VectorEnv):
                  max_episode_frames: int = 0, action_set: str = "joint",
                  reward: RewardParams | dict | None = None, render_mode: str | None = None,
                  seed: int | None = None, lane_map: bool = True,
-                 shot_clock: bool = True):
+                 shot_clock: bool = True, spike_clock: bool = True):
         self.games = Games(num_envs, start_wave, episodic_life, max_episode_frames, action_set,
-                           _reward_params(reward), lane_map, shot_clock)
+                           _reward_params(reward), lane_map, shot_clock, spike_clock)
         self.num_envs = num_envs
         self.render_mode = render_mode
         self.single_observation_space = _obs_space(lane_map)
@@ -179,9 +181,9 @@ class TempestEnv(gym.Env):
                  max_episode_frames: int = 0, action_set: str = "joint",
                  reward: RewardParams | dict | None = None, render_mode: str | None = None,
                  seed: int | None = None, lane_map: bool = True,
-                 shot_clock: bool = True):
+                 shot_clock: bool = True, spike_clock: bool = True):
         self.games = Games(1, start_wave, episodic_life, max_episode_frames, action_set,
-                           _reward_params(reward), lane_map, shot_clock)
+                           _reward_params(reward), lane_map, shot_clock, spike_clock)
         self.render_mode = render_mode
         self.observation_space = _obs_space(lane_map)
         self.action_space = gym.spaces.Discrete(len(self.games.action_table))

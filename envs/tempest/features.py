@@ -11,6 +11,7 @@ import numba
 import numpy as np
 
 from envs.tempest import core_cache  # noqa: F401  (stamps the kernels with the layout's source)
+from envs.tempest.core_flow import DROP_START_SPEED
 from envs.tempest.feature_layout import (
     ANGLE_AT,
     CAM_AT,
@@ -64,6 +65,7 @@ from envs.tempest.state import (
     PLAYER_SHOTS,
     PULSAR,
     RIM,
+    RIM_DEPTH,
     TANKER,
     GameState,
 )
@@ -88,6 +90,8 @@ class _Tables(NamedTuple):
     fuse_freq: np.ndarray
     speeds: np.ndarray
     """(100, 4): flipper, spiker, fuseball, enemy-shot speed (8.8) per wave."""
+    drop_accel: np.ndarray
+    """(100,): the claw's drop acceleration (8.8 per frame^2) per wave."""
     cam: np.ndarray
     cargo_type: np.ndarray
 
@@ -97,17 +101,19 @@ _TABLES = _Tables(
     potent=SKILL.pulsar_potent, fuse_freq=SKILL.fuse_freq,
     speeds=np.stack([SKILL.flipper_speed, SKILL.spiker_speed, SKILL.fuse_speed,
                      SKILL.eshot_speed], axis=1).astype(np.int32),
-    cam=SKILL.flipper_cam, cargo_type=_CARGO_TYPE)
+    drop_accel=SKILL.drop_accel.astype(np.int32), cam=SKILL.flipper_cam, cargo_type=_CARGO_TYPE)
 
 
-def observe(state: GameState, out: np.ndarray, shot_clock: bool = True) -> None:
+def observe(state: GameState, out: np.ndarray, shot_clock: bool = True,
+            spike_clock: bool = True) -> None:
     """Fills `out`, float32 (N, OBS_DIM) or (N, SLOT_OBS_DIM) (without the lane map), with the
-    observation of every game (no allocation).  `shot_clock`: the lane map's enemy-shot channel
-    reads frames to the rim (`_shot_clock`) rather than depth (networks trained before it)."""
+    observation of every game (no allocation).  `shot_clock` and `spike_clock`: the lane map's
+    enemy-shot and spike channels read frames until they kill (`_shot_clock`, `_spike_clock`)
+    rather than depths (networks trained before them)."""
     if out.shape[1] not in (OBS_DIM, SLOT_OBS_DIM):
         raise ValueError(f"an observation has {SLOT_OBS_DIM} or {OBS_DIM} values, not "
                          f"{out.shape[1]}")
-    observe_games(state, out, _TABLES, shot_clock)
+    observe_games(state, out, _TABLES, shot_clock, spike_clock)
 
 
 # -- small helpers ---------------------------------------------------------------------------------
@@ -397,9 +403,62 @@ def _shot_clock(state: GameState, g: int, target: int, speed: int) -> float:
     return max(0.0, 1.0 - frames / SHOT_CLOCK_FRAMES)
 
 
+SPIKE_CLOCK_FRAMES = 48
+"""The spike clock's horizon, about one whole drop (47 frames at wave 1, 33 from wave 13)."""
+
+
 @numba.njit(cache=True)
-def _lane_map(state: GameState, g: int, lane: int, is_open: bool, eshot_speed: int,
-              shot_clock: bool, o: np.ndarray) -> None:
+def frames_to_spike(tip: int, y: int, speed: int, accel: int) -> int:
+    """Frames of the drop until a claw at 8.8 depth `y`, falling at `speed` and gaining `accel`
+    per frame, would be below spike tip `tip` (an integer depth) and die (`descend_player`:
+    move, then test `tip < depth`); 0 if the claw passes the far end (0xF0) first or there is
+    no tip.  The first frame counts as 1: a tip already above the claw kills on the next."""
+    if tip <= 0:
+        return 0
+    speed = max(speed, 1)
+    frames = 0
+    while True:
+        y += speed
+        frames += 1
+        if (y >> 8) >= FAR_DEPTH:
+            return 0
+        speed += accel
+        if tip < (y >> 8):
+            return frames
+
+
+@numba.njit(cache=True)
+def _spike_clock(state: GameState, g: int, target: int, accel: int) -> float:
+    """1 - (frames of the drop until the claw would die on the spike in lane `target`, minus
+    one) / SPIKE_CLOCK_FRAMES, floored at 0; 0 for no spike (or one the claw clears).  During
+    the drop it starts from the claw's depth and speed, so a lane whose tip is already above the
+    claw reads 1 (stepping into it kills on the next frame) and the reading climbs as the claw
+    falls; on the rim it is the drop that would start now.  As a depth beside the claw's own
+    depth, "this lane kills me now" was a comparison the network had to learn: greedy networks
+    stepped into such lanes in 25 of 26 spike deaths on the tuning seed with a spike-free lane
+    to fall in.  `accel`: the wave's drop acceleration, 8.8 per frame^2."""
+    if state.mode[g] == MODE_DROP:
+        y, speed = state.player_y[g], state.drop_speed[g]
+    else:
+        y, speed = RIM_DEPTH << 8, DROP_START_SPEED
+    frames = frames_to_spike(state.spike[g, target], y, speed, accel)
+    if frames == 0:
+        return 0.0
+    return max(0.0, 1.0 - (frames - 1) / SPIKE_CLOCK_FRAMES)
+
+
+class _Clocks(NamedTuple):
+    """What the lane map's clocked channels need: the wave's speeds and which clocks are on."""
+
+    eshot_speed: int
+    drop_accel: int
+    shot: bool
+    spike: bool
+
+
+@numba.njit(cache=True)
+def _lane_map(state: GameState, g: int, lane: int, is_open: bool, clocks: _Clocks,
+              o: np.ndarray) -> None:
     """What each lane around the player holds, indexed by distance from the player's lane
     rather than by slot: the same danger (a shot two lanes left) is the same input wherever
     the player stands and whichever slot the game gave it."""
@@ -413,17 +472,21 @@ def _lane_map(state: GameState, g: int, lane: int, is_open: bool, eshot_speed: i
             o[LANE_SPIKE_AT + i] = 0.0
             continue
         target &= LANES - 1
-        tip = state.spike[g, target]
-        o[LANE_SPIKE_AT + i] = _nearness(tip) if tip > 0 else 0.0
-        if shot_clock:
-            o[LANE_ESHOT_AT + i] = _shot_clock(state, g, target, eshot_speed)
+        if clocks.spike:
+            o[LANE_SPIKE_AT + i] = _spike_clock(state, g, target, clocks.drop_accel)
+        else:
+            tip = state.spike[g, target]
+            o[LANE_SPIKE_AT + i] = _nearness(tip) if tip > 0 else 0.0
+        if clocks.shot:
+            o[LANE_ESHOT_AT + i] = _shot_clock(state, g, target, clocks.eshot_speed)
         else:
             o[LANE_ESHOT_AT + i] = _nearness(nearest_enemy_shot(state, g, target))
         o[LANE_ENEMY_AT + i] = _nearness(nearest_enemy(state, g, target))
 
 
 @numba.njit(cache=True)
-def observe_games(state: GameState, out: np.ndarray, tables: _Tables, shot_clock: bool) -> None:
+def observe_games(state: GameState, out: np.ndarray, tables: _Tables, shot_clock: bool,
+                  spike_clock: bool) -> None:
     """The kernel behind `observe`: one row of `out` per game."""
     for g in range(out.shape[0]):
         o = out[g]
@@ -440,5 +503,7 @@ def observe_games(state: GameState, out: np.ndarray, tables: _Tables, shot_clock
         _velocities(state, g, lane, is_open, o)
         if o.shape[0] > SLOT_OBS_DIM:
             _next_shot_free(state, g, o)
-            eshot_speed = tables.speeds[_skill_wave(state, g), 3]
-            _lane_map(state, g, lane, is_open, eshot_speed, shot_clock, o)
+            wave = _skill_wave(state, g)
+            clocks = _Clocks(tables.speeds[wave, 3], tables.drop_accel[wave], shot_clock,
+                             spike_clock)
+            _lane_map(state, g, lane, is_open, clocks, o)

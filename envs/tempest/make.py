@@ -31,4 +31,5 @@ def make_tempest_vector_env(cfg: EnvConfig) -> TempestVectorEnv:
         seed=cfg.seed,
         lane_map=cfg.lane_map,
         shot_clock=cfg.shot_clock,
+        spike_clock=cfg.spike_clock,
     )

@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 
 from envs.tempest import feature_layout
-from envs.tempest.features import FEATURE_NAMES, OBS_DIM, SLOT_OBS_DIM, observe
+from envs.tempest.features import FEATURE_NAMES, OBS_DIM, SLOT_OBS_DIM, frames_to_spike, observe
 from envs.tempest.skill import CAM_NAMES
 from envs.tempest.state import (
+    ALIVE,
     DEATH_SHOT,
+    DEATH_SPIKE,
     ENEMY_SHOTS,
     ENEMY_SLOTS,
     FAR_END,
@@ -38,6 +40,7 @@ from envs.tempest.state import (
     take,
 )
 from envs.tempest.tables import LEVEL_REMAP, TUBE_OPEN
+from tests.envs.tempest.test_core import quiet_game, step
 
 
 def game(wave: int = 1, lane: int = 5) -> GameState:
@@ -61,9 +64,9 @@ def put_enemy(st: GameState, slot: int, kind: int, lane: int, depth: int, **fiel
         getattr(st, name)[0, slot] = value
 
 
-def obs(st: GameState, shot_clock: bool = True) -> np.ndarray:
+def obs(st: GameState, shot_clock: bool = True, spike_clock: bool = True) -> np.ndarray:
     out = np.full((st.wave.shape[0], OBS_DIM), np.nan, np.float32)
-    observe(st, out, shot_clock)
+    observe(st, out, shot_clock, spike_clock)
     return out
 
 
@@ -386,8 +389,8 @@ def test_lane_map_is_indexed_by_distance_from_the_player():
     put_enemy(st, 1, FLIPPER, 6, 0x50, en_flipping=1, en_flip_steps=8)  # lanes 5 and 6: slots 8, 9
     put_enemy(st, 2, TANKER, 12, 0x20)  # rel +8 -> slot 15
     st.spike[0, 1] = 0xC0  # rel -3 -> slot 4
-    o = dict(zip(FEATURE_NAMES, obs(st, shot_clock=False)[0], strict=True))
-    eshot = [o[f"lane{i}_eshot"] for i in range(LANES)]  # as a depth (runs before the clock)
+    o = dict(zip(FEATURE_NAMES, obs(st, shot_clock=False, spike_clock=False)[0], strict=True))
+    eshot = [o[f"lane{i}_eshot"] for i in range(LANES)]  # as depths (runs before the clocks)
     enemy = [o[f"lane{i}_enemy"] for i in range(LANES)]
     assert eshot == pytest.approx([0.0] * 6 + [(255 - 0x30) / 255] + [0.0] * 9)
     assert enemy[7] == pytest.approx((255 - 0x60) / 255)
@@ -409,6 +412,54 @@ def test_the_shot_clock_reads_frames_until_a_shot_lands(wave, speed):
     assert eshot == pytest.approx([0.0] * 6 + [1 - 0x2080 / speed / 32] + [0.0] * 9)
     st.eshot_y[0, 0] = RIM + 0x40  # a quarter depth unit from landing: 1 - 64 / speed / 32
     assert value(st, "lane6_eshot") == pytest.approx(1 - 64 / speed / 32)
+
+
+def test_frames_to_spike_counts_the_drop_frames_until_the_claw_is_below_the_tip():
+    """From the rim at 2.0 per frame, gaining 0x20 / 256 (wave 1): after n frames the claw is at
+    0x10 + 2n + n(n-1)/16; below tip 0xA0 (> 160) first at n = 36 (166.75; n = 35: 160.375)."""
+    assert frames_to_spike(0xA0, RIM, 0x200, 0x20) == 36
+    assert frames_to_spike(0x11, RIM, 0x200, 0x20) == 1  # 0x12 after one frame
+    assert frames_to_spike(0x08, 0x30 << 8, 0x400, 0x20) == 1  # already above the claw
+    assert frames_to_spike(0xF1, RIM, 0x200, 0x20) == 0  # a fresh spike: the drop ends first
+    assert frames_to_spike(0, RIM, 0x200, 0x20) == 0  # no spike
+
+
+def test_the_spike_clock_on_the_rim_reads_the_drop_that_would_start_now():
+    st = game(lane=4)  # wave 1, closed
+    st.spike[0, 1] = 0xA0  # rel -3 -> slot 4: 36 frames from the rim
+    st.spike[0, 9] = 0xF1  # rel +5 -> slot 12: the claw never reaches it
+    spike = [value(st, f"lane{i}_spike") for i in range(LANES)]
+    assert spike == pytest.approx([0.0] * 4 + [1 - 35 / 48] + [0.0] * 11)
+    st.spike[0, 1] = 0x20  # a long spike: the first frames of the drop
+    assert value(st, "lane4_spike") == pytest.approx(1 - (frames_to_spike(0x20, RIM, 0x200, 0x20)
+                                                         - 1) / 48)
+
+
+def test_the_spike_clock_tells_the_frame_the_simulator_kills_the_claw():
+    """During a real drop the clock of the claw's own lane is the frames left to live; a lane
+    whose tip is above the claw reads 1, and stepping into it kills on that frame."""
+    s = quiet_game(5, lane=6)
+    s.pending[0] = s.pend_timer[0, 0] = 0
+    s.spike[0, 6] = 0x80  # own lane, slot 7
+    s.spike[0, 5] = 0x28  # rel -1, slot 6
+    step(s)  # no enemy left: the drop starts
+    step(s, 10)  # at wave 5 (0x30 / 256 per frame^2) the claw is at 0x2C after 10 frames
+    assert s.mode[0] == MODE_DROP and s.player_y[0] >> 8 == 0x2C
+    o = dict(zip(FEATURE_NAMES, obs(s)[0], strict=True))
+    assert o["lane6_spike"] == 1.0
+    left = round((1 - o["lane7_spike"]) * 48) + 1
+    frames = 0
+    while s.death_cause[0] == ALIVE:
+        step(s)
+        frames += 1
+    assert frames == left and s.death_cause[0] == DEATH_SPIKE
+    s = quiet_game(5, lane=6)
+    s.pending[0] = s.pend_timer[0, 0] = 0
+    s.spike[0, 5] = 0x28
+    step(s, 10)  # the drop's 9th frame: the claw at 0x28, level with the tip
+    assert s.player_y[0] >> 8 == 0x28 and s.death_cause[0] == ALIVE
+    step(s, spin=12)  # one lane down (spin > 0 lowers the position), and one frame deeper
+    assert s.player_pos[0] >> 4 == 5 and s.death_cause[0] == DEATH_SPIKE
 
 
 def test_lane_map_marks_the_walls_of_an_open_tube():
