@@ -220,9 +220,9 @@ def _as_if_saved_before(run_dir: Path, fields: tuple[str, ...]) -> None:
     (("--env.shot-clock", "false", "--env.spike-clock", "false"), ("shot_clock", "spike_clock"),
      "trained with the lane map, its enemy shots as a depth and its spikes as a depth; resume it"
      " with --env.lane-map true --env.shot-clock false --env.spike-clock false"),
-    (("--env.spike-clock", "false"), ("spike_clock",),
-     "its enemy shots as a clock and its spikes as a depth; resume it with --env.lane-map true"
-     " --env.shot-clock true --env.spike-clock false"),
+    (("--env.spike-clock", "true"), (),
+     "its enemy shots as a clock and its spikes as a clock; resume it with --env.lane-map true"
+     " --env.shot-clock true --env.spike-clock true"),
 ])
 def test_a_run_trained_on_an_older_observation_evaluates_and_resumes_with_the_flag(
         tmp_path, trained_with, added_since, said) -> None:

@@ -53,6 +53,9 @@ def test_presets_have_their_promised_shape() -> None:
     assert config.PRESETS["pong"].expert.enabled and config.PRESETS["breakout"].expert.enabled
     for ale in (config.PRESETS["pong"], config.PRESETS["breakout"]):  # the term, gated
         assert ale.imitation.weight > 0 and ale.imitation.gate and ale.actor.eval_every_frames > 0
+    assert tempest.curriculum.enabled and tempest.env.reward_subjective_scale == 0
+    for name in ("smoke", "pong", "breakout"):  # no evaluations, or no waves
+        assert not config.PRESETS[name].curriculum.enabled
     gpu = config.PRESETS["tempest-gpu"]  # the tempest preset, sized for one large card
     assert gpu.learner.device == "cuda" and gpu.env.id == tempest.env.id
     assert (gpu.learner.batch_size, gpu.learner.micro_batches) == (16_384, 1)
@@ -233,6 +236,10 @@ def test_unknown_name_with_no_neighbour_says_so_plainly() -> None:
         ({"run.resume_from": "yesterday"}, r"run.resume_from must be 'latest-good' or a gen"),
         ({"run.resume_from": "6", "run.force_fresh_model": True},
          r"run.resume_from and run.force_fresh_model \(--fresh\) contradict"),
+        ({"curriculum.enabled": True, "env.id": "ALE/Pong-v5"},
+         r"needs Tempest-v0's waves; ALE/Pong-v5 has none: set curriculum.enabled false"),
+        ({"curriculum.enabled": True},
+         r"needs evaluations.*actor.eval_every_frames above 0, or curriculum.enabled false"),
     ],
 )
 def test_validation_errors_are_actionable(overrides: dict, message: str) -> None:
@@ -320,12 +327,13 @@ def test_a_saved_env_without_lane_map_was_trained_without_it() -> None:
 
 @pytest.mark.parametrize("clock", ["shot_clock", "spike_clock"])
 def test_a_saved_env_without_a_clock_reads_that_channel_as_a_depth(clock) -> None:
-    assert getattr(Config().env, clock) is True
-    saved = to_dict(Config())
+    on = apply_overrides(Config(), {f"env.{clock}": True})
+    saved = to_dict(on)
     del saved["env"][clock]
     assert getattr(from_dict(saved).env, clock) is False
     assert from_dict(saved).env.lane_map is True
-    assert getattr(from_dict(to_dict(Config())).env, clock) is True
+    assert getattr(from_dict(to_dict(on)).env, clock) is True
+    assert Config().env.shot_clock is True and Config().env.spike_clock is False
 
 
 def test_from_dict_fills_missing_fields_and_rejects_unknown() -> None:

@@ -90,6 +90,7 @@ def bench_config(size: dict, work_dir: str, name: str) -> config.Config:
         "metrics.interval_s": size["interval_s"],
         "tui.enabled": False,  # the trainer's own dashboard: the contender starts its own
         "actor.eval_every_frames": 0,  # no evaluation pauses inside the measured window
+        "curriculum.enabled": False,  # which moves only at evaluations
         "run.checkpoint_every_s": 0.0,  # the one save, at the end, falls after the last row
         "run.run_dir": work_dir, "run.name": name,
     })

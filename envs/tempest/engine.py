@@ -38,7 +38,7 @@ class Games:
     def __init__(self, num_games: int, start_wave: int = 1, episodic_life: bool = True,
                  max_episode_frames: int = 0, action_set: str = "joint",
                  reward_params: reward.RewardParams | None = None, lane_map: bool = True,
-                 shot_clock: bool = True, spike_clock: bool = True):
+                 shot_clock: bool = True, spike_clock: bool = False):
         if action_set not in ACTION_SETS:
             raise ValueError(
                 f"unknown action_set {action_set!r}; choose from {sorted(ACTION_SETS)}")

@@ -84,7 +84,7 @@ class TempestVectorEnv(gym.vector.VectorEnv):
                  max_episode_frames: int = 0, action_set: str = "joint",
                  reward: RewardParams | dict | None = None, render_mode: str | None = None,
                  seed: int | None = None, lane_map: bool = True,
-                 shot_clock: bool = True, spike_clock: bool = True):
+                 shot_clock: bool = True, spike_clock: bool = False):
         self.games = Games(num_envs, start_wave, episodic_life, max_episode_frames, action_set,
                            _reward_params(reward), lane_map, shot_clock, spike_clock)
         self.num_envs = num_envs
@@ -181,7 +181,7 @@ class TempestEnv(gym.Env):
                  max_episode_frames: int = 0, action_set: str = "joint",
                  reward: RewardParams | dict | None = None, render_mode: str | None = None,
                  seed: int | None = None, lane_map: bool = True,
-                 shot_clock: bool = True, spike_clock: bool = True):
+                 shot_clock: bool = True, spike_clock: bool = False):
         self.games = Games(1, start_wave, episodic_life, max_episode_frames, action_set,
                            _reward_params(reward), lane_map, shot_clock, spike_clock)
         self.render_mode = render_mode

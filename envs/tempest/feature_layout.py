@@ -125,7 +125,7 @@ idx      name                    source -> value                                
                                  0; 0 if none or the drop ends first.  In the drop from the
                                  claw's depth and speed (a tip above the claw reads 1), on
                                  the rim from the rim at 2.0 per frame.  Without
-                                 `spike_clock` (runs before it): (255 - tip) / 255
+                                 `spike_clock` (the default): (255 - tip) / 255
 =======  ======================  ==========================================================  ======
 
 Dropped on purpose: the coin/credit count and `game_mode` (attract vs game; the simulator is
@@ -147,9 +147,9 @@ enemy shot in 29 of 50 lives on the tuning seed, 19 with the map, and scored 9,8
 8,248 (README, issue 12).  `next_shot_free` says when the player can shoot such a shot down.
 Its enemy-shot channel is a clock (`EnvConfig.shot_clock`): a shot kills by when it lands, and
 as a depth the frames that decide whether crossing its lane is safe were a few hundredths apart.
-Its spike channel is a clock too (`EnvConfig.spike_clock`): in the drop a spike kills when the
-claw is below its tip, so "this lane kills me if I step into it" was a comparison of two inputs
-(the tip, the claw's depth) the network had to learn, and greedy networks stepped into such lanes.
+Its spike channel can be a clock too (`EnvConfig.spike_clock`, off by default): in the drop a
+spike kills when the claw is below its tip, so "this lane kills me if I step into it" is
+otherwise a comparison of two inputs (the tip, the claw's depth) the network must learn.
 """
 
 from __future__ import annotations

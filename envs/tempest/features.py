@@ -105,7 +105,7 @@ _TABLES = _Tables(
 
 
 def observe(state: GameState, out: np.ndarray, shot_clock: bool = True,
-            spike_clock: bool = True) -> None:
+            spike_clock: bool = False) -> None:
     """Fills `out`, float32 (N, OBS_DIM) or (N, SLOT_OBS_DIM) (without the lane map), with the
     observation of every game (no allocation).  `shot_clock` and `spike_clock`: the lane map's
     enemy-shot and spike channels read frames until they kill (`_shot_clock`, `_spike_clock`)
@@ -434,9 +434,9 @@ def _spike_clock(state: GameState, g: int, target: int, accel: int) -> float:
     the drop it starts from the claw's depth and speed, so a lane whose tip is already above the
     claw reads 1 (stepping into it kills on the next frame) and the reading climbs as the claw
     falls; on the rim it is the drop that would start now.  As a depth beside the claw's own
-    depth, "this lane kills me now" was a comparison the network had to learn: greedy networks
-    stepped into such lanes in 25 of 26 spike deaths on the tuning seed with a spike-free lane
-    to fall in.  `accel`: the wave's drop acceleration, 8.8 per frame^2."""
+    depth, "this lane kills me now" is a comparison the network must learn: in 25 of 26 spike
+    deaths of a greedy network's whole games on the tuning seed a spike-free lane was there to
+    fall in.  `accel`: the wave's drop acceleration, 8.8 per frame^2."""
     if state.mode[g] == MODE_DROP:
         y, speed = state.player_y[g], state.drop_speed[g]
     else:

@@ -111,7 +111,7 @@ def test_it_resumes_exactly_and_hands_the_env_its_start_waves_again() -> None:
 
 
 def test_off_it_does_nothing_and_its_row_keys_are_null() -> None:
-    run, fake = _curriculum([1.0], CurriculumConfig())
+    run, fake = _curriculum([1.0], CurriculumConfig(enabled=False))
     run.evaluate(None, 0)
     run.follow_control(CurriculumControl(steps=1), 1)
     assert fake.asked == [] and fake.starts == [] and run.state.frontier == 1
