@@ -102,11 +102,11 @@ class EnvConfig:
     """Tempest-v0 only, with the lane map: its spike channel reads how soon the claw, dropping
     from where it is (or from the rim if the drop started now), would die on each lane's spike
     (1 - (frames - 1) / 48) rather than how deep the tip is (envs/tempest/features.py
-    `_spike_clock`).  Spikes were the first death in whole games (26 of 81 in 20 games on the
-    tuning seed, 25 of them with a spike-free lane to fall in).  Off: 60 minutes with it cut
-    them to 7 and lifted whole games from wave 13 (120,433 against 92,020 on the tuning seed),
-    but one life (11,546 against 17,196) and whole games from wave 1 (25,838 against 32,193)
-    fell there, one run each (README).  Runs saved before the field existed read as false."""
+    `_spike_clock`).  Spikes were the first death in whole games from wave 1 (31 of 81 in 20
+    games on the tuning seed).  Off: 60 minutes with it cut them to 7 and lifted whole games
+    from wave 13 (120,433 against 92,020 on the tuning seed), but one life (11,546 against
+    17,196) and whole games from wave 1 (25,838 against 32,193) fell there, one run each
+    (README).  Runs saved before the field existed read as false."""
     reward_death_penalty: float = 1000.0
     """Tempest-v0 only: game points charged on the frame the player dies."""
     reward_objective_scale: float = 0.01

@@ -120,12 +120,12 @@ idx      name                    source -> value                                
                                  before it): (255 - integer depth) / 255, 0 if none
 280-295  lane{i}_enemy           nearest enemy in that lane (a flipping one in both lanes    [0,1]
                                  it straddles): (255 - integer depth) / 255, 0 if none
-296-311  lane{i}_spike           spike in that lane: 1 - (frames of the drop until the       [0,1]
-                                 claw there would be below its tip - 1) / 48, floored at
-                                 0; 0 if none or the drop ends first.  In the drop from the
+296-311  lane{i}_spike           spike tip in that lane, (255 - tip) / 255, 0 if none.       [0,1]
+                                 With `spike_clock`: 1 - (frames of the drop until the
+                                 claw there would be below the tip - 1) / 48, floored at
+                                 0; 0 if none or the drop ends first; in the drop from the
                                  claw's depth and speed (a tip above the claw reads 1), on
-                                 the rim from the rim at 2.0 per frame.  Without
-                                 `spike_clock` (the default): (255 - tip) / 255
+                                 the rim from the rim at 2.0 per frame
 =======  ======================  ==========================================================  ======
 
 Dropped on purpose: the coin/credit count and `game_mode` (attract vs game; the simulator is
