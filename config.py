@@ -416,6 +416,12 @@ class ImitationConfig:
     term is gone, so it cannot cap the network at the teacher's level.  Before the first
     evaluation the gate is open (1); without evaluations (actor.eval_every_frames 0) or without
     an expert it stays open."""
+    gate_floor: float = 0.0
+    """The score of the worst play, in game points by the evaluation protocol: the gate counts
+    both scores from it, max(0, 1 - (G_net - floor) / (G_expert - floor)).  0 (QDagger's ratio)
+    where a game is scored in gains (Tempest, Breakout); the pong preset sets -21, a game lost
+    21-0, so that the term fades as the network closes the gap from there, not only once its
+    score turns positive."""
 
 
 @dataclass(frozen=True)

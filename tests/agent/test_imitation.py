@@ -19,6 +19,19 @@ def test_a_teacher_at_or_below_zero_opens_the_gate_only_below_its_score() -> Non
     assert gate(-10.0, -5.0) == 1.0 and gate(-5.0, -5.0) == 0.0 and gate(3.0, 0.0) == 0.0
 
 
+def test_the_floor_counts_both_scores_from_the_worst_play() -> None:
+    # Pong: a teacher at +12, counted from a 21-0 loss: the gap is 33 points.
+    assert gate(-6.0, 12.0, floor=-21.0) == pytest.approx(1 - 15 / 33)
+    assert gate(-21.0, 12.0, floor=-21.0) == 1.0 and gate(12.0, 12.0, floor=-21.0) == 0.0
+    assert gate(-6.0, 12.0) == 1.0  # from 0, QDagger's ratio: not started
+    assert gate(-25.0, -21.0, floor=-21.0) == 1.0 and gate(-21.0, -21.0, floor=-21.0) == 0.0
+
+
+def test_the_weight_reads_the_configured_floor() -> None:
+    cfg = ImitationConfig(weight=1.0, gate_floor=-21.0)
+    assert imitation_weight_at(0, cfg, 0.0, 12.0) == pytest.approx(1 - 21 / 33)
+
+
 def test_weight_start_anneal_stop_and_gate() -> None:
     cfg = ImitationConfig(weight=2.0, anneal_frames=1000, stop_frame=800, gate=True)
     assert imitation_weight_at(0, cfg) == 2.0
