@@ -406,8 +406,11 @@ class ImitationConfig:
     expert's class must be valued `margin` above every action of another class (Tempest: a class
     is the same buttons and spinner direction at any speed; ALE's actions are each their own
     class, so there it changes nothing).  Why: in a Tempest state several spinner speeds reach
-    the same lane, so the expert's exact speed cannot be told apart by the values.  Off: measured
-    on Tempest at weight 1 (3M frames), no better than exact labels and both below no term; the
+    the same lane, so the expert's exact speed cannot be told apart by the values.  Pong: its FIRE
+    button changes the play in 1% of states (envs.ale.FIRE_SELDOM_MATTERS), so an action and its
+    twin with FIRE are one class; the other ALE games' actions are each their own class, so there
+    it changes nothing.  Off by default: measured on
+    Tempest at weight 1 (3M frames), no better than exact labels and both below no term; the
     margin's size, not the equivalent actions, held the network there (README)."""
     gate: bool = True
     """Scale the weight by max(0, 1 - G_net / G_expert) (QDagger): G_net is the network's latest

@@ -87,6 +87,44 @@ def rom_id(env_id: str) -> str:
     )
 
 
+FIRE_SELDOM_MATTERS = frozenset({"pong"})
+"""ROMs whose FIRE button changes the play only in a few states: in Pong the computer serves, and
+from 1,623 random states 8 frames of FIRE (RIGHTFIRE, LEFTFIRE) followed by 40 of NOOP left the
+picture that 8 frames of NOOP (RIGHT, LEFT) leave in all but 16 (1%), each at the paddle's
+contact with the ball (tests/envs/test_ale.py replays a sample).  An action with FIRE and its twin
+without form one class for the imitation term (`action_classes`): the Pong expert steers and
+never presses FIRE, so its label names a direction and leaves the button to reinforcement."""
+
+
+def action_meanings(cfg: EnvConfig) -> list[str]:
+    """The names of the actions of `cfg`'s game by index (minimal or full set, as configured),
+    read off the ROM without building a vector env."""
+    from ale_py import ALEInterface, LoggerMode, roms
+
+    ALEInterface.setLoggerMode(LoggerMode.Error)
+    ale = ALEInterface()
+    ale.loadROM(roms.get_rom_path(rom_id(cfg.id)))
+    actions = ale.getLegalActionSet() if cfg.full_action_space else ale.getMinimalActionSet()
+    return [action.name for action in actions]
+
+
+def classes_without_fire(meanings: list[str] | tuple[str, ...]) -> np.ndarray:
+    """One class id per action, the actions that differ only by FIRE sharing one: Pong's NOOP,
+    FIRE, RIGHT, LEFT, RIGHTFIRE, LEFTFIRE -> 0, 0, 1, 2, 1, 2."""
+    moves = [name.replace("FIRE", "") or "NOOP" for name in meanings]
+    ids = {move: i for i, move in enumerate(dict.fromkeys(moves))}
+    return np.array([ids[move] for move in moves], dtype=np.int64)
+
+
+def action_classes(cfg: EnvConfig) -> np.ndarray | None:
+    """The imitation term's classes for `cfg`'s game: with and without FIRE together where the
+    button seldom matters (`FIRE_SELDOM_MATTERS`), else None (every action its own class: in
+    Breakout FIRE launches the ball after every lost life, so it is not NOOP's twin)."""
+    if rom_id(cfg.id) not in FIRE_SELDOM_MATTERS:
+        return None
+    return classes_without_fire(action_meanings(cfg))
+
+
 def clip_reward(raw: np.ndarray) -> np.ndarray:
     """The learning reward of Nature DQN: the sign of the game points (-1, 0, +1), float32."""
     return np.sign(raw).astype(np.float32, copy=False)

@@ -324,3 +324,62 @@ def test_unpinned_or_under_a_narrower_affinity_the_threads_run_anywhere(monkeypa
     env = make(num_envs=2, pin_threads=True)
     assert len(threads_pinned_to_one_cpu()) == before
     env.close()
+
+
+def test_actions_that_differ_only_by_fire_share_a_class() -> None:
+    pong = ("NOOP", "FIRE", "RIGHT", "LEFT", "RIGHTFIRE", "LEFTFIRE")
+    assert envs_ale.classes_without_fire(pong).tolist() == [0, 0, 1, 2, 1, 2]
+    full = envs_ale.action_meanings(EnvConfig(id="ALE/Pong-v5", full_action_space=True))
+    classes = envs_ale.classes_without_fire(full)
+    assert len(full) == 18 and classes.max() == 8  # 9 moves, each with and without FIRE
+    assert classes[full.index("UPLEFTFIRE")] == classes[full.index("UPLEFT")]
+
+
+def test_pong_gets_its_classes_and_breakout_none() -> None:
+    from envs import action_classes
+
+    assert envs_ale.action_meanings(EnvConfig(id="ALE/Pong-v5")) == [
+        "NOOP", "FIRE", "RIGHT", "LEFT", "RIGHTFIRE", "LEFTFIRE"]
+    assert action_classes(EnvConfig(id="ALE/Pong-v5")).tolist() == [0, 0, 1, 2, 1, 2]
+    assert action_classes(EnvConfig(id="ALE/Breakout-v5")) is None
+
+
+def _screens_after(ale, state, actions, names: list[str]) -> dict[str, np.ndarray]:
+    """The screen 48 frames after 8 frames of each named action from `state`, then NOOPs."""
+    screens = {}
+    for name in names:
+        ale.restoreState(state)
+        for frame in range(48):
+            ale.act(actions[name] if frame < 8 else actions["NOOP"])
+        screens[name] = ale.getScreen().copy()
+    return screens
+
+
+def test_pongs_fire_button_seldom_changes_the_screen() -> None:
+    """Why Pong is in FIRE_SELDOM_MATTERS (1 of 90 twins differ: a contact with the ball);
+    Breakout, whose FIRE launches the ball after each lost life, is the control."""
+    from ale_py import ALEInterface, LoggerMode, roms
+
+    ALEInterface.setLoggerMode(LoggerMode.Error)
+    differ, compared = {}, {}
+    for rom, twins in (("pong", [("NOOP", "FIRE"), ("RIGHT", "RIGHTFIRE"), ("LEFT", "LEFTFIRE")]),
+                       ("breakout", [("NOOP", "FIRE")])):
+        ale = ALEInterface()
+        ale.setInt("random_seed", 0)
+        ale.setFloat("repeat_action_probability", 0.0)
+        ale.loadROM(roms.get_rom_path(rom))
+        actions = {action.name: action for action in ale.getMinimalActionSet()}
+        rng, differ[rom], compared[rom] = np.random.default_rng(0), 0, 0
+        for step in range(1500):
+            ale.act(list(actions.values())[rng.integers(len(actions))])
+            if ale.game_over():
+                ale.reset_game()
+            if step % 50 == 49:
+                state = ale.cloneState()
+                names = [name for pair in twins for name in pair]
+                screens = _screens_after(ale, state, actions, names)
+                differ[rom] += sum(not np.array_equal(screens[a], screens[b]) for a, b in twins)
+                compared[rom] += len(twins)
+                ale.restoreState(state)
+    share = {rom: differ[rom] / compared[rom] for rom in differ}
+    assert share["pong"] <= 0.02 and share["breakout"] >= 0.1
