@@ -409,9 +409,9 @@ class ImitationConfig:
     the same lane, so the expert's exact speed cannot be told apart by the values.  Pong: its FIRE
     button changes the play in 1% of states (envs.ale.FIRE_SELDOM_MATTERS), so an action and its
     twin with FIRE are one class; the other ALE games' actions are each their own class, so there
-    it changes nothing.  Off by default: measured on
-    Tempest at weight 1 (3M frames), no better than exact labels and both below no term; the
-    margin's size, not the equivalent actions, held the network there (README)."""
+    it changes nothing.  Off by default: measured on Tempest at weight 1 (3M frames), no better
+    than exact labels and both below no term; the margin's size, not the equivalent actions, held
+    the network there (README)."""
     gate: bool = True
     """Scale the weight by max(0, 1 - G_net / G_expert) (QDagger): G_net is the network's latest
     greedy evaluation, G_expert the expert's score by the same protocol on the same seeds,
@@ -422,9 +422,9 @@ class ImitationConfig:
     gate_floor: float = 0.0
     """The score of the worst play, in game points by the evaluation protocol: the gate counts
     both scores from it, max(0, 1 - (G_net - floor) / (G_expert - floor)).  0 (QDagger's ratio)
-    where a game is scored in gains (Tempest, Breakout); the pong preset sets -21, a game lost
-    21-0, so that the term fades as the network closes the gap from there, not only once its
-    score turns positive."""
+    where a game is scored in gains (Tempest, Breakout).  Pong's is -21, a game lost 21-0: counted
+    from there the term fades as the network closes the gap, not only once its score turns
+    positive."""
 
 
 @dataclass(frozen=True)

@@ -63,8 +63,8 @@ def frames_per_step(cfg: EnvConfig) -> int:
 
 def action_classes(cfg: EnvConfig) -> Any:
     """One class id per action of the env `cfg` builds, actions of a class doing the same thing
-    but for their speed or an inert button (the imitation term's margin over classes), or None
-    where every action is its own class."""
+    but for their speed or a button that seldom matters (the imitation term's margin over
+    classes), or None where every action is its own class."""
     if cfg.id == TEMPEST_ENV_ID:
         from envs.tempest.actions import ACTION_SETS
         from envs.tempest.actions import action_classes as tempest_classes
