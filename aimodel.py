@@ -761,7 +761,7 @@ class Learner:
         """A step's statistics as one float32 device vector (see _PACKED_HEAD)."""
         q = result.q
         greedy = q.argmax(dim=1)
-        hits = (greedy == result.expert).sum(dtype=torch.float32)  # a label of -1 never hits
+        hits = self._agreeing(greedy, result.expert).sum(dtype=torch.float32)
         q_min, q_max = torch.aminmax(q)
         imitation = result.imitation if result.imitation is not None else self._zero
         head = torch.stack([result.loss, norm, clip[0], clip[1].float(), finite.float(), q_min,
@@ -769,6 +769,16 @@ class Learner:
         hist = torch.bincount(greedy, minlength=self.num_actions).float()
         td = torch.nan_to_num(result.td_error, nan=0.0, posinf=0.0, neginf=0.0)
         return torch.cat([head, hist, td])
+
+    def _agreeing(self, greedy: torch.Tensor, expert: torch.Tensor) -> torch.Tensor:
+        """Whether each state's greedy action agrees with its label: the expert's action, or
+        with action classes any action of its class (what the imitation term asks for, so that
+        agreement reads the term's progress: Pong's RIGHTFIRE agrees with a label RIGHT).  A
+        label of -1 never agrees."""
+        if self._same_class is None:
+            return greedy == expert
+        labelled = expert >= 0
+        return labelled & self._same_class[greedy, expert.clamp(min=0)].bool()
 
     def _to_host(self, packed: torch.Tensor) -> tuple[torch.Tensor, object | None]:
         """Starts the copy of `packed` into one of two pinned host buffers (the other may still

@@ -195,7 +195,8 @@ class IntervalAccumulator:
             q_min, q_max, q_mean: over all actions of the batch's states (online network).
             batch_size: states in the batch; weights q_mean and counts samples consumed.
             agreement_hits, agreement_count: batch states with an expert label whose argmax Q
-                equals / may be compared to the expert's action.
+                equals / may be compared to the expert's action (with imitation.by_class: is
+                of the expert's class of actions).
             greedy_counts: histogram of the batch's argmax-Q actions, indexed by action.
             imitation: (sum of the large-margin loss J_E, labelled states summed over) when
                 the imitation term was on in this step, else None.

@@ -96,6 +96,17 @@ def test_a_learner_step_with_classes_takes_the_class_loss() -> None:
     assert float(result.imitation) == pytest.approx(0.5)  # max(0 + 0.5, 0, -1 + 0.5) - 0
 
 
+def test_with_classes_agreement_counts_the_experts_class() -> None:
+    """Q = (0, 1, -1) in every state: greedy action 1.  Labels 0, 1, 2, -1: with classes
+    (0, 0, 1) labels 0 and 1 agree (2 of 3 labelled), exactly only label 1 (1 of 3)."""
+    weights = [[0.0], [1.0], [-1.0]]
+    batch = make_batch([[1.0]] * 4, [0] * 4, [0.0] * 4, [0.0] * 4, [[1.0]] * 4,
+                       expert=[0, 1, 2, -1])
+    by_class = linear_learner(1, 3, weights, action_classes=np.array([0, 0, 1]))
+    assert by_class.step(batch).agreement == (2, 3)
+    assert linear_learner(1, 3, weights).step(batch).agreement == (1, 3)
+
+
 # ------------------------------------------------------------------------ inside a learner step
 
 # Q(s) = W s + b with W = b = 0, s = 1, two actions; the TD target is 0 (terminal, reward 0), so
