@@ -99,9 +99,8 @@ never presses FIRE, so its label names a direction and leaves the button to rein
 def action_meanings(cfg: EnvConfig) -> list[str]:
     """The names of the actions of `cfg`'s game by index (minimal or full set, as configured),
     read off the ROM without building a vector env."""
-    from ale_py import ALEInterface, LoggerMode, roms
+    from ale_py import ALEInterface, roms
 
-    ALEInterface.setLoggerMode(LoggerMode.Error)
     ale = ALEInterface()
     ale.loadROM(roms.get_rom_path(rom_id(cfg.id)))
     actions = ale.getLegalActionSet() if cfg.full_action_space else ale.getMinimalActionSet()

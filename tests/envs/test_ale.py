@@ -358,9 +358,8 @@ def _screens_after(ale, state, actions, names: list[str]) -> dict[str, np.ndarra
 def test_pongs_fire_button_seldom_changes_the_screen() -> None:
     """Why Pong is in FIRE_SELDOM_MATTERS (1 of 90 twins differ: a contact with the ball);
     Breakout, whose FIRE launches the ball after each lost life, is the control."""
-    from ale_py import ALEInterface, LoggerMode, roms
+    from ale_py import ALEInterface, roms
 
-    ALEInterface.setLoggerMode(LoggerMode.Error)
     differ, compared = {}, {}
     for rom, twins in (("pong", [("NOOP", "FIRE"), ("RIGHT", "RIGHTFIRE"), ("LEFT", "LEFTFIRE")]),
                        ("breakout", [("NOOP", "FIRE")])):
