@@ -63,7 +63,8 @@ def test_action_meanings_cover_the_44_joint_actions() -> None:
 def test_action_classes_group_the_speeds_of_one_direction(action_set: str, classes: int) -> None:
     """A class is the buttons and the spinner direction: joint 4 button sets x (left, stay,
     right) = 12; compact (fire or not) x 3 + its one zap = 7.  `envs.action_classes` gives
-    them for a Tempest config and None for an ALE game (each action its own class)."""
+    them for a Tempest config and None for an ALE game whose actions are each their own class
+    (Breakout; Pong's FIRE twins: tests/envs/test_ale.py)."""
     table = ACTION_SETS[action_set]
     ids = envs.action_classes(EnvConfig(action_set=action_set))
     assert len(ids) == len(table) and len(set(ids.tolist())) == classes
@@ -71,7 +72,7 @@ def test_action_classes_group_the_speeds_of_one_direction(action_set: str, class
     for a in range(len(table)):
         for b in range(len(table)):
             assert (ids[a] == ids[b]) == bool((key[a] == key[b]).all())
-    assert envs.action_classes(EnvConfig(id="ALE/Pong-v5")) is None
+    assert envs.action_classes(EnvConfig(id="ALE/Breakout-v5")) is None
 
 
 def test_same_seed_same_trajectory_and_other_seed_differs() -> None:
